@@ -1,0 +1,58 @@
+# sightline — the two commands: `make run` and `make check`.
+#
+#   make          build build/sightline
+#   make run      install what is missing, build, serve 127.0.0.1:8080 with
+#                 demo data in var/
+#   make check    install what is missing, build, run every test, then again
+#                 under ASan+UBSan
+#   make bench    intake benchmark against nginx (docs/PERFORMANCE.md)
+
+SHARED_DATA ?= ../shared/data
+CIR_CSV     := $(SHARED_DATA)/real/cir-russia-ukraine-monitor-2022.csv
+DATA        ?= var
+LISTEN      ?= 127.0.0.1:8080
+MESON_OPTS  := -Dwerror=true
+
+.PHONY: all build deps run check test test-asan bench clean format
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+build/build.ninja:
+	meson setup build $(MESON_OPTS)
+
+build: build/build.ninja
+	ninja -C build
+
+build-asan/build.ninja:
+	meson setup build-asan $(MESON_OPTS) -Db_sanitize=address,undefined \
+		-Db_lundef=false -Dbuildtype=debug
+
+run: deps build
+	@if [ ! -f $(DATA)/.demo-loaded ]; then \
+		if [ -f $(CIR_CSV) ]; then \
+			echo "loading the real CIR sightings from $(CIR_CSV)"; \
+			build/sightline import --data $(DATA) --format cir-csv --quiet $(CIR_CSV); \
+		else \
+			echo "$(SHARED_DATA) is absent: loading a generated demo set"; \
+			build/sightline import --data $(DATA) --format demo; \
+		fi && touch $(DATA)/.demo-loaded; \
+	fi
+	build/sightline serve --data $(DATA) --listen $(LISTEN)
+
+check: deps
+	@scripts/check
+
+test: build
+	meson test -C build --print-errorlogs
+
+bench: deps build
+	@bench/run
+
+clean:
+	rm -rf build build-asan
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')

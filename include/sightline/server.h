@@ -1,0 +1,46 @@
+/*
+ * server.h — the HTTP server (libmicrohttpd).
+ *
+ * Serves the JSON API of docs/API.md. Intake requests are suspended while
+ * their report waits in the commit queue and resumed when it is durable, so
+ * a few threads carry many connections. The server writes no log line that
+ * names a client: no address, no User-Agent, no forwarded-for header.
+ */
+#ifndef SIGHTLINE_SERVER_H
+#define SIGHTLINE_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sightline/ratelimit.h"
+#include "sightline/receipt.h"
+#include "sightline/store.h"
+
+typedef struct sl_server sl_server;
+
+typedef struct sl_server_config {
+	const char *host;        /* numeric IPv4 or IPv6 address to bind */
+	uint16_t port;           /* 0: any free port (see sl_server_port) */
+	unsigned threads;        /* MHD worker threads */
+	unsigned conn_limit;     /* open connections at most */
+	unsigned conn_timeout_s; /* idle connection timeout */
+	size_t body_cap;         /* largest JSON body, bytes */
+	size_t queue_cap;        /* reports waiting for commit at most */
+	size_t batch_max;        /* reports in one transaction at most */
+	sl_ratelimit_config rate;
+} sl_server_config;
+
+/* The defaults documented in docs/API.md. */
+void sl_server_config_default(sl_server_config *cfg);
+
+/* Starts serving. The store and key must outlive the server. */
+sl_err sl_server_start(const sl_server_config *cfg, sl_store *store,
+		       const sl_receipt_key *key, sl_server **out);
+
+/* The port actually bound (useful with port 0). */
+uint16_t sl_server_port(const sl_server *srv);
+
+/* Stops accepting, finishes queued commits, frees srv. */
+void sl_server_stop(sl_server *srv);
+
+#endif
