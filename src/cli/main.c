@@ -1,1 +1,564 @@
-int main(void) { return 0; }
+/*
+ * main.c — the `sightline` command.
+ *
+ *   sightline serve   --data DIR --listen HOST:PORT   the HTTP API
+ *   sightline import  --data DIR --format F FILE      bulk intake
+ *   sightline export  --data DIR --what reports       reports as JSON lines
+ *   sightline version | help [COMMAND]
+ *
+ * Every option can also come from a JSON config file (--config FILE, or
+ * DIR/sightline.json when present) whose keys are the long option names;
+ * options on the command line win. Nothing needs a config to start.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sightline/import.h"
+#include "sightline/receipt.h"
+#include "sightline/server.h"
+#include "sightline/store.h"
+#include "sightline/timefmt.h"
+
+#include "sl_config.h"
+
+typedef struct options {
+	const char *data;
+	const char *config;
+	const char *format;
+	const char *what;
+	const char *out;
+	bool quiet;
+	sl_server_config server;
+	char host[256];
+	char *owned[32]; /* strings from the config file, freed at exit */
+	size_t n_owned;
+} options;
+
+typedef struct command command;
+
+/* One option of one command: its long name, whether it takes a value, and
+ * the help line. Each command lists the ones it accepts. */
+typedef struct option_doc {
+	const char *name;
+	bool has_arg;
+	const char *help;
+} option_doc;
+
+struct command {
+	const char *name;
+	const char *usage;
+	const char *summary;
+	const option_doc *opts;
+	int (*run)(options *o, int argc, char **argv);
+};
+
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("sightline: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	return 2;
+}
+
+static bool parse_uint(const char *s, unsigned long long max, unsigned long long *out)
+{
+	if (!s || !*s || *s == '-')
+		return false;
+	errno = 0;
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool parse_double(const char *s, double *out)
+{
+	if (!s || !*s)
+		return false;
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || *end || v < 0 || v > 1e9)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* "127.0.0.1:8080", "[::1]:8080", "localhost:0". */
+static bool parse_listen(options *o, const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	if (!colon || colon == s)
+		return false;
+	const char *h = s;
+	size_t hl = (size_t)(colon - s);
+	if (h[0] == '[' && hl >= 2 && h[hl - 1] == ']')
+		h++, hl -= 2;
+	if (hl == 0 || hl >= sizeof(o->host))
+		return false;
+	unsigned long long port;
+	if (!parse_uint(colon + 1, 65535, &port))
+		return false;
+	memcpy(o->host, h, hl);
+	o->host[hl] = '\0';
+	o->server.host = o->host;
+	o->server.port = (uint16_t)port;
+	return true;
+}
+
+/* Applies one option by its long name; the same path for flags and config.
+ * Returns 0, or 2 after saying what is wrong. */
+static int set_option(options *o, const char *name, const char *value)
+{
+	unsigned long long u;
+	double d;
+	sl_server_config *s = &o->server;
+#define UINT_OPT(key, field, max)                                                  \
+	if (strcmp(name, key) == 0) {                                              \
+		if (!parse_uint(value, max, &u))                                   \
+			return fail("--%s: \"%s\" is not a whole number in 0..%llu", \
+				    name, value, (unsigned long long)(max));       \
+		field = u;                                                         \
+		return 0;                                                          \
+	}
+#define RATE_OPT(key, field)                                                       \
+	if (strcmp(name, key) == 0) {                                              \
+		if (!parse_double(value, &d))                                      \
+			return fail("--%s: \"%s\" is not a non-negative number", name, \
+				    value);                                        \
+		field = d;                                                         \
+		return 0;                                                          \
+	}
+	if (strcmp(name, "data") == 0)
+		o->data = value;
+	else if (strcmp(name, "config") == 0)
+		o->config = value;
+	else if (strcmp(name, "format") == 0)
+		o->format = value;
+	else if (strcmp(name, "what") == 0)
+		o->what = value;
+	else if (strcmp(name, "out") == 0)
+		o->out = value;
+	else if (strcmp(name, "quiet") == 0)
+		o->quiet = true;
+	else if (strcmp(name, "listen") == 0) {
+		if (!parse_listen(o, value))
+			return fail("--listen: \"%s\" is not HOST:PORT", value);
+	} else {
+		UINT_OPT("threads", s->threads, 64)
+		UINT_OPT("max-connections", s->conn_limit, 100000)
+		UINT_OPT("timeout", s->conn_timeout_s, 3600)
+		UINT_OPT("max-body", s->body_cap, 16u << 20)
+		UINT_OPT("queue", s->queue_cap, 1u << 20)
+		UINT_OPT("batch", s->batch_max, 1u << 16)
+		RATE_OPT("rate-per-client", s->rate.per_client_per_min)
+		RATE_OPT("rate-burst", s->rate.per_client_burst)
+		RATE_OPT("rate-global", s->rate.global_per_sec)
+		RATE_OPT("global-burst", s->rate.global_burst)
+		return fail("unknown option --%s", name);
+	}
+	return 0;
+#undef UINT_OPT
+#undef RATE_OPT
+}
+
+static const option_doc serve_opts[] = {
+	{"data", true, "DIR             where everything the server writes lives (default: var)"},
+	{"config", true, "FILE          a JSON file of options, keys as the long names"},
+	{"listen", true, "HOST:PORT     address to serve (default: 127.0.0.1:8080; port 0 = any)"},
+	{"threads", true, "N            worker threads (default: 2)"},
+	{"max-connections", true, "N    open connections at most (default: 1000)"},
+	{"timeout", true, "SECONDS      idle connection timeout (default: 30)"},
+	{"max-body", true, "BYTES       largest report body (default: 65536)"},
+	{"queue", true, "N              reports waiting for commit at most (default: 4096)"},
+	{"batch", true, "N              reports in one transaction at most (default: 512)"},
+	{"rate-per-client", true, "N    reports per minute per client, 0 = off (default: 20)"},
+	{"rate-burst", true, "N         per-client burst (default: 20)"},
+	{"rate-global", true, "N        reports per second in all, 0 = off (default: 500)"},
+	{"global-burst", true, "N       global burst (default: 1000)"},
+	{NULL, false, NULL},
+};
+
+static const option_doc import_opts[] = {
+	{"data", true, "DIR        the data directory (default: var)"},
+	{"config", true, "FILE     a JSON file of options"},
+	{"format", true, "F        jsonl | cir-csv | demo (demo takes no FILE)"},
+	{"quiet", false, "         print only the summary, not each rejected record"},
+	{NULL, false, NULL},
+};
+
+static const option_doc export_opts[] = {
+	{"data", true, "DIR        the data directory (default: var)"},
+	{"config", true, "FILE     a JSON file of options"},
+	{"what", true, "reports    what to export (only reports so far)"},
+	{"format", true, "jsonl    one JSON object per line (the default)"},
+	{"out", true, "FILE        write there instead of standard output"},
+	{NULL, false, NULL},
+};
+
+static void print_help(const command *cmd, FILE *f)
+{
+	fprintf(f, "usage: sightline %s\n\n%s\n", cmd->usage, cmd->summary);
+	if (cmd->opts) {
+		fputs("\noptions:\n", f);
+		for (const option_doc *d = cmd->opts; d->name; d++)
+			fprintf(f, "  --%s %s\n", d->name, d->help);
+		fputs("  --help              this text\n", f);
+	}
+}
+
+/* Loads the JSON config file into o, through set_option. */
+static int load_config(options *o, const command *cmd, const char *path, bool must)
+{
+	if (!must && access(path, R_OK) != 0)
+		return 0;
+	json_error_t err;
+	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
+	if (!root)
+		return fail("%s:%d: %s", path, err.line, err.text);
+	if (!json_is_object(root)) {
+		json_decref(root);
+		return fail("%s: expected a JSON object of options", path);
+	}
+	const char *key;
+	json_t *v;
+	int rc = 0;
+	json_object_foreach(root, key, v) {
+		bool known = false;
+		for (const option_doc *d = cmd->opts; d && d->name; d++)
+			known |= strcmp(d->name, key) == 0;
+		if (!known || strcmp(key, "config") == 0) {
+			rc = fail("%s: \"%s\" is not an option of sightline %s", path, key,
+				  cmd->name);
+			break;
+		}
+		char buf[64];
+		const char *value = buf;
+		if (json_is_string(v))
+			value = json_string_value(v);
+		else if (json_is_integer(v))
+			snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		else if (json_is_real(v))
+			snprintf(buf, sizeof(buf), "%.17g", json_real_value(v));
+		else if (json_is_true(v))
+			snprintf(buf, sizeof(buf), "true");
+		else {
+			rc = fail("%s: \"%s\" must be a string or a number", path, key);
+			break;
+		}
+		/* Strings from the file must outlive it: options keep pointers. */
+		char *copy = o->n_owned < 32 ? strdup(value) : NULL;
+		if (!copy) {
+			rc = fail("%s: too many options", path);
+			break;
+		}
+		o->owned[o->n_owned++] = copy;
+		if ((rc = set_option(o, key, copy)) != 0)
+			break;
+	}
+	json_decref(root);
+	return rc;
+}
+
+/* Parses argv for cmd into o: config file first, then flags over it.
+ * *first_arg gets the index of the first non-option argument. Returns 0,
+ * 1 after printing help, or 2 after an error. */
+static int parse_args(const command *cmd, options *o, int argc, char **argv,
+		      int *first_arg)
+{
+	struct option longopts[32];
+	size_t n = 0;
+	for (const option_doc *d = cmd->opts; d && d->name && n < 30; d++)
+		longopts[n++] = (struct option){d->name, d->has_arg ? required_argument
+								   : no_argument, NULL, 0};
+	longopts[n++] = (struct option){"help", no_argument, NULL, 'h'};
+	longopts[n] = (struct option){NULL, 0, NULL, 0};
+
+	/* First pass: find --config and --data to load the file before flags. */
+	const char *config = NULL, *data = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			config = argv[i + 1];
+		else if (strncmp(argv[i], "--config=", 9) == 0)
+			config = argv[i] + 9;
+		else if (strcmp(argv[i], "--data") == 0 && i + 1 < argc)
+			data = argv[i + 1];
+		else if (strncmp(argv[i], "--data=", 7) == 0)
+			data = argv[i] + 7;
+	}
+	int rc;
+	if (config) {
+		if ((rc = load_config(o, cmd, config, true)))
+			return rc;
+	} else {
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/sightline.json", data ? data : o->data);
+		if ((rc = load_config(o, cmd, path, false)))
+			return rc;
+	}
+	optind = 1;
+	opterr = 0;
+	int idx = 0, c;
+	while ((c = getopt_long(argc, argv, "+", longopts, &idx)) != -1) {
+		if (c == 'h') {
+			print_help(cmd, stdout);
+			return 1;
+		}
+		if (c == '?' || c == ':') {
+			fail("%s: unknown option or missing value: %s (see sightline %s --help)",
+			     cmd->name, argv[optind - 1], cmd->name);
+			return 2;
+		}
+		if ((rc = set_option(o, longopts[idx].name, optarg)))
+			return rc;
+	}
+	*first_arg = optind;
+	return 0;
+}
+
+static int open_store(const options *o, sl_store **store)
+{
+	sl_err e = sl_store_open(o->data, store);
+	if (e != SL_OK)
+		return fail("cannot open the store in %s: %s", o->data, sl_strerror(e));
+	return 0;
+}
+
+static int cmd_serve(options *o, int argc, char **argv)
+{
+	if (argc > 0)
+		return fail("serve: unexpected argument \"%s\"", argv[0]);
+	if (sl_crypto_init() != SL_OK)
+		return fail("cannot initialise libsodium");
+	sl_store *store;
+	int rc = open_store(o, &store);
+	if (rc)
+		return rc;
+	sl_receipt_key *key = NULL;
+	sl_err e = sl_receipt_key_load(o->data, &key);
+	if (e != SL_OK) {
+		sl_store_close(store);
+		return fail("cannot load the receipt key in %s/keys: %s", o->data,
+			    sl_strerror(e));
+	}
+	/* Block the stop signals in every thread; this one waits for them. */
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	sl_server *srv;
+	e = sl_server_start(&o->server, store, key, &srv);
+	if (e != SL_OK) {
+		sl_receipt_key_free(key);
+		sl_store_close(store);
+		return fail("cannot start the server: %s", sl_strerror(e));
+	}
+	const char *h = o->server.host;
+	printf(strchr(h, ':') ? "sightline: listening on http://[%s]:%u\n"
+			      : "sightline: listening on http://%s:%u\n",
+	       h, sl_server_port(srv));
+	fflush(stdout);
+	int sig = 0;
+	sigwait(&stop, &sig);
+	fprintf(stderr, "sightline: stopping\n");
+	sl_server_stop(srv);
+	sl_receipt_key_free(key);
+	sl_store_close(store);
+	return 0;
+}
+
+typedef struct import_ctx {
+	const char *file;
+	bool quiet;
+} import_ctx;
+
+static void on_reject(void *ud, long line, const char *why)
+{
+	import_ctx *ctx = ud;
+	if (!ctx->quiet)
+		fprintf(stderr, "%s:%ld: %s\n", ctx->file, line, why);
+}
+
+static int cmd_import(options *o, int argc, char **argv)
+{
+	sl_import_format fmt;
+	if (!o->format)
+		return fail("import: --format is required (jsonl, cir-csv or demo)");
+	if (!sl_import_format_from_name(o->format, &fmt))
+		return fail("import: --format \"%s\" is not jsonl, cir-csv or demo", o->format);
+	if (fmt == SL_IMPORT_DEMO && argc > 0)
+		return fail("import: --format demo takes no file");
+	if (fmt != SL_IMPORT_DEMO && argc != 1)
+		return fail("import: give exactly one FILE (or - for standard input)");
+	import_ctx ctx = {.file = argc ? argv[0] : "demo", .quiet = o->quiet};
+	FILE *in = NULL;
+	if (fmt != SL_IMPORT_DEMO) {
+		in = strcmp(argv[0], "-") == 0 ? stdin : fopen(argv[0], "r");
+		if (!in)
+			return fail("import: cannot open %s: %s", argv[0], strerror(errno));
+		ctx.file = in == stdin ? "stdin" : argv[0];
+	}
+	sl_store *store;
+	int rc = open_store(o, &store);
+	if (rc) {
+		if (in && in != stdin)
+			fclose(in);
+		return rc;
+	}
+	sl_import_stats st = {0};
+	sl_err e = sl_import(store, fmt, in, sl_time_now(), on_reject, &ctx, &st);
+	if (in && in != stdin)
+		fclose(in);
+	sl_store_close(store);
+	fprintf(stderr, "sightline: imported %zu, duplicates %zu, rejected %zu of %zu records\n",
+		st.imported, st.duplicate, st.rejected, st.records);
+	if (e != SL_OK)
+		return fail("import stopped: %s", sl_strerror(e));
+	return 0;
+}
+
+static int cmd_export(options *o, int argc, char **argv)
+{
+	if (argc > 0)
+		return fail("export: unexpected argument \"%s\"", argv[0]);
+	if (o->what && strcmp(o->what, "reports") != 0)
+		return fail("export: --what \"%s\" is not known (reports)", o->what);
+	if (o->format && strcmp(o->format, "jsonl") != 0)
+		return fail("export: --format \"%s\" is not known (jsonl)", o->format);
+	sl_store *store;
+	int rc = open_store(o, &store);
+	if (rc)
+		return rc;
+	FILE *out = stdout;
+	if (o->out && !(out = fopen(o->out, "w"))) {
+		sl_store_close(store);
+		return fail("export: cannot write %s: %s", o->out, strerror(errno));
+	}
+	size_t n = 0;
+	sl_err e = sl_export_reports_jsonl(store, out, &n);
+	if (fflush(out) != 0 && e == SL_OK)
+		e = SL_EIO;
+	if (out != stdout)
+		fclose(out);
+	sl_store_close(store);
+	if (e != SL_OK)
+		return fail("export failed: %s", sl_strerror(e));
+	fprintf(stderr, "sightline: exported %zu reports\n", n);
+	return 0;
+}
+
+static int cmd_version(options *o, int argc, char **argv)
+{
+	(void)o, (void)argc, (void)argv;
+	printf("sightline %s\n", SL_VERSION);
+	return 0;
+}
+
+static int cmd_help(options *o, int argc, char **argv);
+
+static const command commands[] = {
+	{"serve", "serve [--data DIR] [--listen HOST:PORT] [options]",
+	 "Serves the HTTP API (docs/API.md). Stops cleanly on SIGINT or SIGTERM.",
+	 serve_opts, cmd_serve},
+	{"import", "import [--data DIR] --format jsonl|cir-csv|demo [--quiet] [FILE|-]",
+	 "Stores reports from a file: jsonl (the API's report JSON, one per line, as\n"
+	 "export writes it), cir-csv (the CIR Russia-Ukraine Monitor CSV) or demo (a\n"
+	 "generated demo set). Unusable records are listed as FILE:LINE: reason.\n"
+	 "Reports whose ref is already stored are skipped.",
+	 import_opts, cmd_import},
+	{"export", "export [--data DIR] [--what reports] [--format jsonl] [--out FILE]",
+	 "Writes every report as one JSON object per line; import --format jsonl\n"
+	 "reads it back.",
+	 export_opts, cmd_export},
+	{"version", "version", "Prints the version.", NULL, cmd_version},
+	{"help", "help [COMMAND]", "Lists the commands, or explains one.", NULL, cmd_help},
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const command *find_command(const char *name)
+{
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static void usage(FILE *f)
+{
+	fputs("usage: sightline COMMAND [options]\n\ncommands:\n", f);
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].usage);
+	fputs("\n'sightline COMMAND --help' explains one.\n", f);
+}
+
+static int cmd_help(options *o, int argc, char **argv)
+{
+	(void)o;
+	if (argc == 0) {
+		usage(stdout);
+		return 0;
+	}
+	const command *cmd = find_command(argv[0]);
+	if (!cmd)
+		return fail("help: no command \"%s\"", argv[0]);
+	print_help(cmd, stdout);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0)
+		return cmd_version(NULL, 0, NULL);
+	const command *cmd = find_command(argv[1]);
+	if (!cmd) {
+		fail("no command \"%s\"", argv[1]);
+		usage(stderr);
+		return 2;
+	}
+	options o = {.data = "var"};
+	sl_server_config_default(&o.server);
+	snprintf(o.host, sizeof(o.host), "%s", o.server.host);
+	o.server.host = o.host;
+	int first = 2, rc = 0;
+	if (cmd->opts) {
+		rc = parse_args(cmd, &o, argc - 1, argv + 1, &first);
+		first += 1;
+	} else if (argc > 2 && strcmp(argv[2], "--help") == 0) {
+		print_help(cmd, stdout);
+		rc = 1;
+	}
+	if (rc == 0)
+		rc = cmd->run(&o, argc - first, argv + first);
+	for (size_t i = 0; i < o.n_owned; i++)
+		free(o.owned[i]);
+	return rc == 1 ? 0 : rc;
+}
