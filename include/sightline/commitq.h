@@ -19,8 +19,9 @@
 typedef struct sl_commitq sl_commitq;
 
 /* Called on the writer thread once r's transaction ended: err is SL_OK and
- * result says inserted or duplicate, or err says why the batch failed. Must
- * not block. */
+ * result says inserted or duplicate, or err says why the batch failed (then
+ * result means nothing, and every report of that batch failed). Must not
+ * block. */
 typedef void (*sl_commit_done)(void *ud, sl_err err, sl_put_result result);
 
 /* Starts the writer thread over s. cap bounds the reports waiting; batch_max
@@ -34,7 +35,12 @@ sl_err sl_commitq_start(sl_store *s, size_t cap, size_t batch_max,
 sl_err sl_commitq_submit(sl_commitq *q, sl_report *r, sl_commit_done done,
 			 void *ud);
 
-/* Commits what is queued, then stops the thread and frees q. */
+/* Refuses new submissions (SL_ECLOSED from then on), commits what is
+ * queued and ends the writer thread; q stays valid for submitters that race
+ * with the close. Idempotent. */
+void sl_commitq_close(sl_commitq *q);
+
+/* Closes q if needed and frees it. Call once, after the last submitter. */
 void sl_commitq_stop(sl_commitq *q);
 
 #endif

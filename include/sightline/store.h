@@ -31,7 +31,8 @@ typedef enum sl_put_result {
 } sl_put_result;
 
 /* Stores n reports in one transaction: all of them or, on error, none.
- * Sets reports[i]->id and results[i]. The reports are only read. */
+ * Sets reports[i]->id (0 for a duplicate) and results[i]; nothing else of
+ * a report is changed. On error the results mean nothing and every id is 0. */
 sl_err sl_store_put_reports(sl_store *s, sl_report *const *reports, size_t n,
 			    sl_put_result *results /* OUT, n items */);
 
@@ -41,7 +42,8 @@ sl_err sl_store_report_status(sl_store *s, const uint8_t hash[32],
 			      sl_report_status *out);
 
 /* Calls visit for every report with id > after_id, in id order, each decoded
- * into a scratch arena that is reset between reports (copy what you keep).
+ * into a scratch arena; its strings are valid until visit returns (copy what
+ * you keep). visit may call other store functions.
  * Stops at the first non-SL_OK from visit and returns it. */
 typedef sl_err (*sl_report_visit)(void *ud, const sl_report *r);
 sl_err sl_store_each_report(sl_store *s, int64_t after_id,

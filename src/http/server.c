@@ -477,11 +477,10 @@ void sl_server_stop(sl_server *srv)
 	 * holds, then let MHD send those answers and close. */
 	if (srv->daemon)
 		MHD_quiesce_daemon(srv->daemon);
-	if (srv->queue)
-		sl_commitq_stop(srv->queue);
-	srv->queue = NULL;
+	sl_commitq_close(srv->queue);
 	if (srv->daemon)
 		MHD_stop_daemon(srv->daemon);
+	sl_commitq_stop(srv->queue);
 	sl_ratelimit_free(srv->rate);
 	free(srv);
 }

@@ -1,1 +1,923 @@
-/* placeholder: being written */
+/*
+ * sqlite.c — the SQLite store backend: DATA_DIR/sightline.db.
+ *
+ * This is where a report becomes durable. Intake (through the group-commit
+ * queue, commitq.c) hands over validated reports; the engine and moderation
+ * read them back with sl_store_each_report. The settings follow from "an
+ * acknowledged report is never lost": WAL journal, synchronous=FULL (a COMMIT
+ * returns only after the WAL is fsynced), one transaction per batch.
+ *
+ * Threading. Every sl_store function may be called from any thread. We keep
+ * two connections: one for writes and one for reads, each guarded by its own
+ * pthread mutex, so reads proceed while a write transaction is open (WAL lets
+ * a reader see the last committed snapshot). Both are opened with
+ * SQLITE_OPEN_NOMUTEX. We need our own mutex whatever SQLite does, because
+ * what must not interleave spans several SQLite calls: BEGIN ... COMMIT,
+ * bind/step/reset of a cached statement, sqlite3_errmsg() after a failure.
+ * SQLite's per-connection mutex (FULLMUTEX) only covers one call at a time,
+ * so it would be a second lock that protects nothing more.
+ * PRAGMA integrity_check, slow and rare, gets a connection of its own.
+ *
+ * Schema. Versioned by PRAGMA user_version: migrations[i] takes the schema
+ * from version i to i+1 and runs in its own transaction at open. Shipped
+ * steps are never edited, only appended to. docs/STORE.md describes the
+ * tables.
+ *
+ * Which column holds what is decided in exactly two functions, bind_report
+ * and decode_row; text and contact are to be sealed there later.
+ *
+ * Errors are logged to stderr with SQLite's message, which names tables,
+ * columns and constraints but never a bound value: no report content ever
+ * reaches the log.
+ */
+#include "store/store_int.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#define LOG_PREFIX "sightline: store: "
+
+/* How long a connection waits for another one holding the lock (another
+ * process, a checkpoint) before giving up with SQLITE_BUSY. */
+#define BUSY_TIMEOUT_MS 5000
+
+/* each_report copies at most this many rows per read transaction, into an
+ * arena of at most this many bytes (a report within the model's limits takes
+ * under 20 KiB, so a page of them fits comfortably). */
+#define PAGE_ROWS 64
+#define PAGE_ARENA_CAP ((size_t)4 << 20)
+
+/* The schema, one step per version. Never edit a shipped step: append one.
+ *
+ * id is AUTOINCREMENT so that an id is never reused, even after the highest
+ * report is deleted: readers page through reports by "id > last seen", which
+ * is only safe while ids only grow. They are not dense: a report refused as
+ * a duplicate uses one up.
+ *
+ * status and category hold the wire names (sl_status_name ...). Their CHECK
+ * lists mirror report.c; adding a name means a migration that rebuilds the
+ * table (the SQLite "12 step" ALTER procedure), which test_store catches by
+ * storing every name. */
+static const char *const migrations[] = {
+    /* 0 -> 1: reports and meta. */
+    "CREATE TABLE reports ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " receipt_hash BLOB UNIQUE"
+    "  CHECK (receipt_hash IS NULL OR length(receipt_hash) = 32),"
+    " status TEXT NOT NULL CHECK (status IN"
+    "  ('received', 'under_review', 'verified', 'rejected')),"
+    " received_at INTEGER NOT NULL,"
+    " category TEXT NOT NULL CHECK (category IN"
+    "  ('rail_transport', 'road_convoy', 'aircraft', 'helicopter', 'troops',"
+    "   'air_defence', 'missile_system', 'naval', 'fortification', 'other')),"
+    " observed_at INTEGER NOT NULL,"
+    " observed_until INTEGER"
+    "  CHECK (observed_until IS NULL OR observed_until >= observed_at),"
+    " lat REAL CHECK (lat BETWEEN -90 AND 90),"
+    " lon REAL CHECK (lon BETWEEN -180 AND 180),"
+    " uncertainty_m REAL CHECK (uncertainty_m >= 0),"
+    " place TEXT,"
+    " heading_deg REAL CHECK (heading_deg >= 0 AND heading_deg < 360),"
+    " destination TEXT,"
+    " equipment TEXT NOT NULL,"
+    " text TEXT,"
+    " contact TEXT,"
+    " language TEXT,"
+    " ref TEXT,"
+    " CHECK ((lat IS NULL) = (lon IS NULL)"
+    "  AND (lat IS NULL) = (uncertainty_m IS NULL))"
+    ");"
+    "CREATE UNIQUE INDEX reports_ref ON reports(ref) WHERE ref IS NOT NULL;"
+    "CREATE TABLE meta ("
+    " key TEXT PRIMARY KEY,"
+    " value TEXT NOT NULL"
+    ");",
+};
+
+#define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+/* The columns of reports in the order SELECTs return them. For the INSERT,
+ * parameter ?N binds column N (id, column 0, is never bound). */
+enum {
+	COL_ID,
+	COL_RECEIPT_HASH,
+	COL_STATUS,
+	COL_RECEIVED_AT,
+	COL_CATEGORY,
+	COL_OBSERVED_AT,
+	COL_OBSERVED_UNTIL,
+	COL_LAT,
+	COL_LON,
+	COL_UNCERTAINTY_M,
+	COL_PLACE,
+	COL_HEADING_DEG,
+	COL_DESTINATION,
+	COL_EQUIPMENT,
+	COL_TEXT,
+	COL_CONTACT,
+	COL_LANGUAGE,
+	COL_REF,
+	COL_COUNT
+};
+
+#define REPORT_COLUMNS                                                                   \
+	"id, receipt_hash, status, received_at, category, observed_at, observed_until, " \
+	"lat, lon, uncertainty_m, place, heading_deg, destination, equipment, text, "    \
+	"contact, language, ref"
+
+/* A duplicate ref is not an error: the conflict target names the partial
+ * index, so DO NOTHING covers it and only it; any other constraint failure
+ * (CHECK, a repeated receipt_hash) aborts the statement. RETURNING gives a
+ * row only when a row was inserted. */
+static const char sql_insert[] =
+    "INSERT INTO reports (receipt_hash, status, received_at, category, observed_at,"
+    " observed_until, lat, lon, uncertainty_m, place, heading_deg, destination,"
+    " equipment, text, contact, language, ref)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
+    " ?16, ?17)"
+    " ON CONFLICT (ref) WHERE ref IS NOT NULL DO NOTHING"
+    " RETURNING id";
+
+typedef struct sqlite_store {
+	struct sl_store base;
+
+	pthread_mutex_t wlock; /* guards wdb and its statements */
+	sqlite3 *wdb;
+	sqlite3_stmt *begin, *commit, *rollback, *insert, *meta_set;
+
+	pthread_mutex_t rlock; /* guards rdb and its statements */
+	sqlite3 *rdb;
+	sqlite3_stmt *status, *page, *count, *meta_get;
+
+	char *path; /* of the database file, for check's own connection */
+} sqlite_store;
+
+static const sl_store_ops sqlite_ops;
+
+/* Logs what failed with SQLite's own words; the caller holds db's mutex so
+ * the message is the one for its call. Returns SL_ESTORE for convenience. */
+static sl_err fail(sqlite3 *db, const char *what)
+{
+	fprintf(stderr, LOG_PREFIX "%s: %s (code %d)\n", what, sqlite3_errmsg(db),
+		sqlite3_extended_errcode(db));
+	return SL_ESTORE;
+}
+
+/* Makes st reusable and drops its bindings, which may point into a caller's
+ * report. Its error (already reported by sqlite3_step) is not looked at. */
+static void done_with(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+/* Runs a statement that returns no rows (BEGIN, COMMIT ...). */
+static sl_err run(sqlite3 *db, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+	sl_err err = rc == SQLITE_DONE || rc == SQLITE_ROW ? SL_OK : fail(db, what);
+	done_with(st);
+	return err;
+}
+
+/* Runs a PRAGMA (or any SQL) and, when want is not NULL, checks that its
+ * first row's first column says want, case-insensitively (journal_mode
+ * answers with the mode it actually got). */
+static sl_err pragma(sqlite3 *db, const char *sql, const char *want)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return fail(db, sql);
+	int rc = sqlite3_step(st);
+	sl_err err = SL_OK;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		err = fail(db, sql);
+	} else if (want) {
+		const char *got =
+		    rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+		if (!got || sqlite3_stricmp(got, want) != 0) {
+			fprintf(stderr, LOG_PREFIX "%s: got \"%s\", want \"%s\"\n", sql,
+				got ? got : "(nothing)", want);
+			err = SL_ESTORE;
+		}
+	}
+	sqlite3_finalize(st);
+	return err;
+}
+
+static sl_err prepare(sqlite3 *db, const char *sql, sqlite3_stmt **out)
+{
+	if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, out, NULL) !=
+	    SQLITE_OK)
+		return fail(db, "prepare");
+	return SL_OK;
+}
+
+/* Opens one connection to path with our settings. SQLite hands back a handle
+ * even when opening fails; it is closed here then. */
+static sl_err open_conn(const char *path, int flags, sqlite3 **out)
+{
+	sqlite3 *db = NULL;
+	int rc = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		if (!db)
+			return SL_ENOMEM;
+		fail(db, "open");
+		sqlite3_close(db);
+		return SL_ESTORE;
+	}
+	sqlite3_extended_result_codes(db, 1);
+	sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+	*out = db;
+	return SL_OK;
+}
+
+/* Brings the schema of db up to the newest version, one transaction per
+ * step. The version is read inside the transaction, so two processes opening
+ * the same new file at once apply each step once. A file newer than this
+ * program is refused rather than misread. */
+static sl_err migrate(sqlite3 *db)
+{
+	for (;;) {
+		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+			return fail(db, "begin migration");
+		sqlite3_stmt *st;
+		int version = -1;
+		if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) ==
+		    SQLITE_OK) {
+			if (sqlite3_step(st) == SQLITE_ROW)
+				version = sqlite3_column_int(st, 0);
+			sqlite3_finalize(st);
+		}
+		if (version < 0) {
+			fail(db, "read user_version");
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			return SL_ESTORE;
+		}
+		if (version >= N_MIGRATIONS) {
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			if (version == N_MIGRATIONS)
+				return SL_OK;
+			fprintf(stderr,
+				LOG_PREFIX "schema version %d is newer than this program "
+					   "knows (%d); refusing to open\n",
+				version, N_MIGRATIONS);
+			return SL_ESTORE;
+		}
+		char bump[48];
+		snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", version + 1);
+		if (sqlite3_exec(db, migrations[version], NULL, NULL, NULL) !=
+			SQLITE_OK ||
+		    sqlite3_exec(db, bump, NULL, NULL, NULL) != SQLITE_OK ||
+		    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+			fprintf(stderr, LOG_PREFIX "migration to version %d failed\n",
+				version + 1);
+			fail(db, "migrate");
+			if (!sqlite3_get_autocommit(db))
+				sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			return SL_ESTORE;
+		}
+	}
+}
+
+/* Creates the data directory, private to our user, unless it exists. Only
+ * the last component is created: a missing parent is an operator's typo more
+ * often than a wish. */
+static sl_err make_data_dir(const char *dir)
+{
+	if (mkdir(dir, 0700) == 0)
+		return SL_OK;
+	int e = errno;
+	struct stat st;
+	if (e == EEXIST && stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+		if (st.st_mode & 077)
+			fprintf(stderr,
+				LOG_PREFIX "warning: the data directory is "
+					   "open to other users (mode %03o); "
+					   "chmod 700 it\n",
+				(unsigned)(st.st_mode & 0777));
+		return SL_OK;
+	}
+	fprintf(stderr, LOG_PREFIX "cannot create data directory: %s\n", strerror(e));
+	return SL_EIO;
+}
+
+static void destroy(sqlite_store *s)
+{
+	/* sqlite3_finalize(NULL) is a no-op: a half-done setup is fine. */
+	sqlite3_finalize(s->begin);
+	sqlite3_finalize(s->commit);
+	sqlite3_finalize(s->rollback);
+	sqlite3_finalize(s->insert);
+	sqlite3_finalize(s->meta_set);
+	sqlite3_finalize(s->status);
+	sqlite3_finalize(s->page);
+	sqlite3_finalize(s->count);
+	sqlite3_finalize(s->meta_get);
+	/* Reader first: the last connection to close checkpoints the WAL into
+	 * the main file and removes it, which a read-only one cannot do. */
+	if (s->rdb && sqlite3_close(s->rdb) != SQLITE_OK)
+		fail(s->rdb, "close reader");
+	if (s->wdb && sqlite3_close(s->wdb) != SQLITE_OK)
+		fail(s->wdb, "close writer");
+	pthread_mutex_destroy(&s->rlock);
+	pthread_mutex_destroy(&s->wlock);
+	free(s->path);
+	free(s);
+}
+
+static sl_err setup(sqlite_store *s)
+{
+	const char *path = s->path;
+	sl_err err;
+	if ((err = open_conn(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &s->wdb)))
+		return err;
+	/* WAL: readers never block the writer nor the writer them. FULL: the
+	 * WAL is fsynced at every commit, so "committed" means on disk (NORMAL
+	 * would only keep the file consistent). secure_delete: freed pages are
+	 * zeroed, so content removed later does not linger in the file. */
+	if ((err = pragma(s->wdb, "PRAGMA journal_mode = WAL", "wal")) ||
+	    (err = pragma(s->wdb, "PRAGMA synchronous = FULL", NULL)) ||
+	    (err = pragma(s->wdb, "PRAGMA foreign_keys = ON", NULL)) ||
+	    (err = pragma(s->wdb, "PRAGMA secure_delete = ON", NULL)) ||
+	    (err = migrate(s->wdb)))
+		return err;
+
+	/* Opened after migrating so it never sees a half-made schema; read-only
+	 * so that a bug cannot write through it. */
+	if ((err = open_conn(path, SQLITE_OPEN_READONLY, &s->rdb)) ||
+	    (err = pragma(s->rdb, "PRAGMA foreign_keys = ON", NULL)))
+		return err;
+
+	if ((err = prepare(s->wdb, "BEGIN IMMEDIATE", &s->begin)) ||
+	    (err = prepare(s->wdb, "COMMIT", &s->commit)) ||
+	    (err = prepare(s->wdb, "ROLLBACK", &s->rollback)) ||
+	    (err = prepare(s->wdb, sql_insert, &s->insert)) ||
+	    (err = prepare(s->wdb,
+			   "INSERT INTO meta (key, value) VALUES (?1, ?2)"
+			   " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+			   &s->meta_set)) ||
+	    (err = prepare(s->rdb, "SELECT status FROM reports WHERE receipt_hash = ?1",
+			   &s->status)) ||
+	    (err = prepare(s->rdb,
+			   "SELECT " REPORT_COLUMNS " FROM reports WHERE id > ?1"
+			   " ORDER BY id LIMIT ?2",
+			   &s->page)) ||
+	    (err = prepare(s->rdb, "SELECT count(*) FROM reports", &s->count)) ||
+	    (err =
+		 prepare(s->rdb, "SELECT value FROM meta WHERE key = ?1", &s->meta_get)))
+		return err;
+	/* The column enum, REPORT_COLUMNS and sql_insert must agree. */
+	if (sqlite3_column_count(s->page) != COL_COUNT ||
+	    sqlite3_bind_parameter_count(s->insert) != COL_COUNT - 1) {
+		fprintf(stderr, LOG_PREFIX "report columns out of step (a bug)\n");
+		return SL_ESTORE;
+	}
+	return SL_OK;
+}
+
+sl_err sl_store_sqlite_open(const char *data_dir, sl_store **out)
+{
+	if (!data_dir || !out)
+		return SL_EINVAL;
+	*out = NULL;
+	if (!sqlite3_threadsafe()) {
+		fprintf(stderr, LOG_PREFIX "SQLite was built without thread support\n");
+		return SL_ESTORE;
+	}
+	sl_err err = make_data_dir(data_dir);
+	if (err)
+		return err;
+
+	size_t len = strlen(data_dir) + sizeof("/sightline.db");
+	sqlite_store *s = calloc(1, sizeof(*s));
+	char *path = malloc(len);
+	if (!path || !s) {
+		free(path);
+		free(s);
+		return SL_ENOMEM;
+	}
+	snprintf(path, len, "%s/sightline.db", data_dir);
+	s->path = path;
+	s->base.ops = &sqlite_ops;
+	pthread_mutex_init(&s->wlock, NULL);
+	pthread_mutex_init(&s->rlock, NULL);
+
+	err = setup(s);
+	if (err) {
+		destroy(s);
+		return err;
+	}
+	*out = &s->base;
+	return SL_OK;
+}
+
+static void op_close(sl_store *base)
+{
+	destroy((sqlite_store *)base);
+}
+
+/* The equipment list as a compact JSON array:
+ * [{"type":"tank","model":"T-72","count":3,"count_max":5}, ...] with model and
+ * count_max left out when absent. *out is malloc'd (free it). SL_EINVAL when a
+ * name is not UTF-8, which validation should have caught. */
+static sl_err encode_equipment(const sl_report *r, char **out)
+{
+	json_t *arr = json_array();
+	if (!arr)
+		return SL_ENOMEM;
+	sl_err err = SL_OK;
+	for (size_t i = 0; i < r->n_equipment && !err; i++) {
+		const sl_equipment *e = &r->equipment[i];
+		json_t *o = json_object();
+		if (!o || json_array_append_new(arr, o)) {
+			err = SL_ENOMEM;
+			break;
+		}
+		json_t *model = e->model ? json_string(e->model) : NULL;
+		if (e->model && !model) {
+			err = SL_EINVAL;
+			break;
+		}
+		if (json_object_set_new(o, "type",
+					json_string(sl_equipment_type_name(e->type))) ||
+		    (model && json_object_set_new(o, "model", model)) ||
+		    json_object_set_new(o, "count", json_integer(e->count)) ||
+		    (e->count_max &&
+		     json_object_set_new(o, "count_max", json_integer(e->count_max))))
+			err = SL_ENOMEM;
+	}
+	if (!err) {
+		*out = json_dumps(arr, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		if (!*out)
+			err = SL_ENOMEM;
+	}
+	json_decref(arr);
+	return err;
+}
+
+static int bind_text(sqlite3_stmt *st, int col, const char *s)
+{
+	return s ? sqlite3_bind_text(st, col, s, -1, SQLITE_STATIC)
+		 : sqlite3_bind_null(st, col);
+}
+
+/* Binds every column of r to the insert statement. The bindings borrow r's
+ * strings and equipment_json until the statement is reset. The one place
+ * (with decode_row) that knows which column holds what. */
+static int bind_report(sqlite3_stmt *st, const sl_report *r, const char *equipment_json)
+{
+	int rc = SQLITE_OK;
+#define B(call)                                                                          \
+	do {                                                                             \
+		if (rc == SQLITE_OK)                                                     \
+			rc = (call);                                                     \
+	} while (0)
+	if (r->has_receipt)
+		B(sqlite3_bind_blob(st, COL_RECEIPT_HASH, r->receipt_hash,
+				    sizeof(r->receipt_hash), SQLITE_STATIC));
+	else
+		B(sqlite3_bind_null(st, COL_RECEIPT_HASH));
+	/* An out-of-range enum becomes "?", which the CHECK refuses. */
+	B(sqlite3_bind_text(st, COL_STATUS, sl_status_name(r->status), -1,
+			    SQLITE_STATIC));
+	B(sqlite3_bind_int64(st, COL_RECEIVED_AT, r->received_at));
+	B(sqlite3_bind_text(st, COL_CATEGORY, sl_category_name(r->category), -1,
+			    SQLITE_STATIC));
+	B(sqlite3_bind_int64(st, COL_OBSERVED_AT, r->observed_at));
+	if (r->has_until)
+		B(sqlite3_bind_int64(st, COL_OBSERVED_UNTIL, r->observed_until));
+	else
+		B(sqlite3_bind_null(st, COL_OBSERVED_UNTIL));
+	if (r->location.has_point) {
+		B(sqlite3_bind_double(st, COL_LAT, r->location.lat));
+		B(sqlite3_bind_double(st, COL_LON, r->location.lon));
+		B(sqlite3_bind_double(st, COL_UNCERTAINTY_M, r->location.uncertainty_m));
+	} else {
+		B(sqlite3_bind_null(st, COL_LAT));
+		B(sqlite3_bind_null(st, COL_LON));
+		B(sqlite3_bind_null(st, COL_UNCERTAINTY_M));
+	}
+	B(bind_text(st, COL_PLACE, r->location.place));
+	if (r->has_heading)
+		B(sqlite3_bind_double(st, COL_HEADING_DEG, r->heading_deg));
+	else
+		B(sqlite3_bind_null(st, COL_HEADING_DEG));
+	B(bind_text(st, COL_DESTINATION, r->destination));
+	B(bind_text(st, COL_EQUIPMENT, equipment_json));
+	B(bind_text(st, COL_TEXT, r->text));	   /* to be sealed */
+	B(bind_text(st, COL_CONTACT, r->contact)); /* to be sealed */
+	B(bind_text(st, COL_LANGUAGE, r->language));
+	B(bind_text(st, COL_REF, r->ref));
+#undef B
+	return rc;
+}
+
+/* Inserts one report inside the open transaction. */
+static sl_err insert_one(sqlite_store *s, sl_report *r, sl_put_result *result)
+{
+	char *eq = NULL;
+	sl_err err = encode_equipment(r, &eq);
+	if (err)
+		return err;
+	sqlite3_stmt *st = s->insert;
+	if (bind_report(st, r, eq) != SQLITE_OK) {
+		err = fail(s->wdb, "bind report");
+	} else {
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			r->id = sqlite3_column_int64(st, 0);
+			*result = SL_PUT_INSERTED;
+			rc = sqlite3_step(st);
+		} else if (rc == SQLITE_DONE) {
+			r->id = 0;
+			*result = SL_PUT_DUPLICATE;
+		}
+		if (rc != SQLITE_DONE)
+			err = fail(s->wdb, "insert report");
+	}
+	done_with(st);
+	free(eq);
+	return err;
+}
+
+static sl_err op_put_reports(sl_store *base, sl_report *const *reports, size_t n,
+			     sl_put_result *results)
+{
+	sqlite_store *s = (sqlite_store *)base;
+	if (!reports || !results)
+		return SL_EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (!reports[i])
+			return SL_EINVAL;
+
+	pthread_mutex_lock(&s->wlock);
+	sl_err err = run(s->wdb, s->begin, "begin");
+	for (size_t i = 0; i < n && !err; i++)
+		err = insert_one(s, reports[i], &results[i]);
+	if (!err)
+		err = run(s->wdb, s->commit, "commit");
+	if (err) {
+		/* SQLite may have rolled back already (I/O error, full disk);
+		 * a failed COMMIT leaves the transaction open. */
+		if (!sqlite3_get_autocommit(s->wdb))
+			run(s->wdb, s->rollback, "rollback");
+		for (size_t i = 0; i < n; i++)
+			reports[i]->id = 0;
+	}
+	pthread_mutex_unlock(&s->wlock);
+	return err;
+}
+
+static sl_err op_report_status(sl_store *base, const uint8_t hash[32],
+			       sl_report_status *out)
+{
+	sqlite_store *s = (sqlite_store *)base;
+	if (!hash || !out)
+		return SL_EINVAL;
+	pthread_mutex_lock(&s->rlock);
+	sqlite3_stmt *st = s->status;
+	sl_err err = SL_OK;
+	int rc = sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		if (!sl_status_from_name(name, out)) {
+			fprintf(stderr, LOG_PREFIX "unknown status in reports\n");
+			err = SL_ESTORE;
+		}
+	} else if (rc == SQLITE_DONE) {
+		err = SL_ENOTFOUND;
+	} else {
+		err = fail(s->rdb, "report status");
+	}
+	done_with(st);
+	pthread_mutex_unlock(&s->rlock);
+	return err;
+}
+
+/* Copies text column col into a, or NULL when it is NULL. */
+static sl_err column_str(sqlite3_stmt *st, int col, sl_arena *a, const char **out)
+{
+	*out = NULL;
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return SL_OK;
+	const char *t = (const char *)sqlite3_column_text(st, col);
+	if (!t)
+		return SL_ENOMEM;
+	*out = sl_arena_strndup(a, t, (size_t)sqlite3_column_bytes(st, col));
+	return *out ? SL_OK : SL_ENOMEM;
+}
+
+static bool json_int32(json_t *v, int32_t lo, int32_t *out)
+{
+	if (!json_is_integer(v))
+		return false;
+	json_int_t i = json_integer_value(v);
+	if (i < lo || i > INT32_MAX)
+		return false;
+	*out = (int32_t)i;
+	return true;
+}
+
+/* Parses the equipment column (see encode_equipment) into a. SL_ESTORE when
+ * it is not what we write; jansson's message is not logged since it may
+ * quote the text. */
+static sl_err decode_equipment(const char *json, size_t len, sl_arena *a, sl_report *r)
+{
+	json_t *arr = json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL);
+	if (!json_is_array(arr)) {
+		json_decref(arr);
+		return SL_ESTORE;
+	}
+	sl_err err = SL_OK;
+	size_t n = json_array_size(arr);
+	if (n > 0) {
+		if (n > SIZE_MAX / sizeof(sl_equipment))
+			err = SL_ENOMEM;
+		else if (!(r->equipment = sl_arena_alloc(a, n * sizeof(sl_equipment))))
+			err = SL_ENOMEM;
+	}
+	for (size_t i = 0; i < n && !err; i++) {
+		json_t *o = json_array_get(arr, i);
+		sl_equipment *e = &r->equipment[i];
+		json_t *model = json_object_get(o, "model");
+		json_t *count_max = json_object_get(o, "count_max");
+		if (!json_is_object(o) ||
+		    !sl_equipment_type_from_name(
+			json_string_value(json_object_get(o, "type")), &e->type) ||
+		    !json_int32(json_object_get(o, "count"), 0, &e->count) ||
+		    (count_max && !json_int32(count_max, 0, &e->count_max)) ||
+		    (model && !json_is_string(model))) {
+			err = SL_ESTORE;
+		} else if (model) {
+			e->model = sl_arena_strndup(a, json_string_value(model),
+						    json_string_length(model));
+			if (!e->model)
+				err = SL_ENOMEM;
+		}
+	}
+	if (!err)
+		r->n_equipment = n;
+	json_decref(arr);
+	return err;
+}
+
+/* Decodes the current row of a SELECT REPORT_COLUMNS into r, its strings in
+ * a. SL_ENOMEM when a is full, SL_ESTORE when the row holds something we never
+ * write. The other place that knows the columns (see bind_report). */
+static sl_err decode_row(sqlite3_stmt *st, sl_arena *a, sl_report *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->id = sqlite3_column_int64(st, COL_ID);
+
+	if (sqlite3_column_type(st, COL_RECEIPT_HASH) != SQLITE_NULL) {
+		const void *h = sqlite3_column_blob(st, COL_RECEIPT_HASH);
+		if (!h || sqlite3_column_bytes(st, COL_RECEIPT_HASH) != 32)
+			goto corrupt;
+		memcpy(r->receipt_hash, h, 32);
+		r->has_receipt = true;
+	}
+	if (!sl_status_from_name((const char *)sqlite3_column_text(st, COL_STATUS),
+				 &r->status) ||
+	    !sl_category_from_name((const char *)sqlite3_column_text(st, COL_CATEGORY),
+				   &r->category))
+		goto corrupt;
+	r->received_at = sqlite3_column_int64(st, COL_RECEIVED_AT);
+	r->observed_at = sqlite3_column_int64(st, COL_OBSERVED_AT);
+	if (sqlite3_column_type(st, COL_OBSERVED_UNTIL) != SQLITE_NULL) {
+		r->has_until = true;
+		r->observed_until = sqlite3_column_int64(st, COL_OBSERVED_UNTIL);
+	}
+	if (sqlite3_column_type(st, COL_LAT) != SQLITE_NULL) {
+		r->location.has_point = true;
+		r->location.lat = sqlite3_column_double(st, COL_LAT);
+		r->location.lon = sqlite3_column_double(st, COL_LON);
+		r->location.uncertainty_m = sqlite3_column_double(st, COL_UNCERTAINTY_M);
+	}
+	if (sqlite3_column_type(st, COL_HEADING_DEG) != SQLITE_NULL) {
+		r->has_heading = true;
+		r->heading_deg = sqlite3_column_double(st, COL_HEADING_DEG);
+	}
+
+	sl_err err;
+	if ((err = column_str(st, COL_PLACE, a, &r->location.place)) ||
+	    (err = column_str(st, COL_DESTINATION, a, &r->destination)) ||
+	    (err = column_str(st, COL_TEXT, a, &r->text)) ||	   /* to be opened */
+	    (err = column_str(st, COL_CONTACT, a, &r->contact)) || /* to be opened */
+	    (err = column_str(st, COL_LANGUAGE, a, &r->language)) ||
+	    (err = column_str(st, COL_REF, a, &r->ref)))
+		return err;
+
+	const char *eq = (const char *)sqlite3_column_text(st, COL_EQUIPMENT);
+	if (!eq)
+		goto corrupt;
+	err = decode_equipment(eq, (size_t)sqlite3_column_bytes(st, COL_EQUIPMENT), a, r);
+	if (err == SL_ESTORE)
+		goto corrupt;
+	return err;
+
+corrupt:
+	fprintf(stderr, LOG_PREFIX "report %lld: malformed row\n", (long long)r->id);
+	return SL_ESTORE;
+}
+
+/* Reads up to PAGE_ROWS reports with id > after into page, strings in a, in
+ * one read transaction. *n is how many; *more is false when the table has
+ * no more rows after them. A page is cut short when a fills up (a row that
+ * alone does not fit is SL_ENOMEM). */
+static sl_err read_page(sqlite_store *s, int64_t after, sl_arena *a, sl_report *page,
+			size_t *n, bool *more)
+{
+	*n = 0;
+	*more = false;
+	sl_err err = SL_OK;
+	pthread_mutex_lock(&s->rlock);
+	sqlite3_stmt *st = s->page;
+	int rc = sqlite3_bind_int64(st, 1, after);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int(st, 2, PAGE_ROWS);
+	if (rc != SQLITE_OK)
+		err = fail(s->rdb, "bind page");
+	while (!err && *n < PAGE_ROWS) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_DONE)
+			break;
+		if (rc != SQLITE_ROW) {
+			err = fail(s->rdb, "read reports");
+			break;
+		}
+		err = decode_row(st, a, &page[*n]);
+		if (err == SL_ENOMEM && *n > 0) {
+			err = SL_OK;
+			*more = true;
+			break;
+		}
+		if (!err)
+			(*n)++;
+	}
+	if (*n == PAGE_ROWS)
+		*more = true;
+	done_with(st);
+	pthread_mutex_unlock(&s->rlock);
+	return err;
+}
+
+/* Pages through the table rather than holding one statement open across
+ * visits: no lock is held while visit runs, so visit may call back into the
+ * store (even each_report) without deadlock, and no read transaction stays
+ * open for as long as a slow visitor takes (which would stop checkpoints and
+ * grow the WAL). Rows committed meanwhile with a higher id are seen; ids are
+ * given out in commit order, so none is skipped. A report's strings stay
+ * valid until visit returns. */
+static sl_err op_each_report(sl_store *base, int64_t after_id, sl_report_visit visit,
+			     void *ud)
+{
+	sqlite_store *s = (sqlite_store *)base;
+	if (!visit)
+		return SL_EINVAL;
+	sl_arena *a = sl_arena_new(PAGE_ARENA_CAP);
+	sl_report *page = calloc(PAGE_ROWS, sizeof(*page));
+	sl_err err = a && page ? SL_OK : SL_ENOMEM;
+	int64_t cursor = after_id;
+	while (!err) {
+		size_t n;
+		bool more;
+		sl_arena_reset(a);
+		err = read_page(s, cursor, a, page, &n, &more);
+		for (size_t i = 0; i < n && !err; i++)
+			err = visit(ud, &page[i]);
+		if (err || !more)
+			break;
+		cursor = page[n - 1].id;
+	}
+	free(page);
+	sl_arena_free(a);
+	return err;
+}
+
+static sl_err op_count_reports(sl_store *base, int64_t *out)
+{
+	sqlite_store *s = (sqlite_store *)base;
+	if (!out)
+		return SL_EINVAL;
+	pthread_mutex_lock(&s->rlock);
+	sl_err err = SL_OK;
+	if (sqlite3_step(s->count) == SQLITE_ROW)
+		*out = sqlite3_column_int64(s->count, 0);
+	else
+		err = fail(s->rdb, "count reports");
+	done_with(s->count);
+	pthread_mutex_unlock(&s->rlock);
+	return err;
+}
+
+static sl_err op_meta_get(sl_store *base, const char *key, char **out)
+{
+	sqlite_store *s = (sqlite_store *)base;
+	if (!key || !out)
+		return SL_EINVAL;
+	pthread_mutex_lock(&s->rlock);
+	sqlite3_stmt *st = s->meta_get;
+	sl_err err = SL_OK;
+	int rc = sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *v = (const char *)sqlite3_column_text(st, 0);
+		size_t len = (size_t)sqlite3_column_bytes(st, 0);
+		char *copy = v ? malloc(len + 1) : NULL;
+		if (copy) {
+			memcpy(copy, v, len);
+			copy[len] = '\0';
+			*out = copy;
+		} else {
+			err = SL_ENOMEM;
+		}
+	} else if (rc == SQLITE_DONE) {
+		err = SL_ENOTFOUND;
+	} else {
+		err = fail(s->rdb, "meta get");
+	}
+	done_with(st);
+	pthread_mutex_unlock(&s->rlock);
+	return err;
+}
+
+static sl_err op_meta_set(sl_store *base, const char *key, const char *value)
+{
+	sqlite_store *s = (sqlite_store *)base;
+	if (!key || !value)
+		return SL_EINVAL;
+	pthread_mutex_lock(&s->wlock);
+	sqlite3_stmt *st = s->meta_set;
+	sl_err err;
+	if (sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC) != SQLITE_OK) {
+		err = fail(s->wdb, "bind meta");
+		done_with(st);
+	} else {
+		err = run(s->wdb, st, "meta set"); /* its own durable transaction */
+	}
+	pthread_mutex_unlock(&s->wlock);
+	return err;
+}
+
+/* PRAGMA integrity_check answers one row "ok", or rows describing damage
+ * (page numbers, index names; never row content), logged here. It reads the
+ * whole file, so it runs on a connection of its own: neither writes nor the
+ * reads of other threads wait for it. */
+static sl_err op_check(sl_store *base)
+{
+	sqlite_store *s = (sqlite_store *)base;
+	sqlite3 *db;
+	sl_err err = open_conn(s->path, SQLITE_OPEN_READONLY, &db);
+	if (err)
+		return err;
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		err = fail(db, "integrity check");
+		sqlite3_close(db);
+		return err;
+	}
+	int rc, rows = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *line = (const char *)sqlite3_column_text(st, 0);
+		rows++;
+		if (rows == 1 && line && strcmp(line, "ok") == 0)
+			continue;
+		err = SL_ESTORE;
+		if (rows <= 10)
+			fprintf(stderr, LOG_PREFIX "integrity check: %s\n",
+				line ? line : "?");
+	}
+	if (rc != SQLITE_DONE)
+		err = fail(db, "integrity check");
+	else if (rows == 0)
+		err = SL_ESTORE;
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return err;
+}
+
+static const sl_store_ops sqlite_ops = {
+    .name = "sqlite",
+    .close = op_close,
+    .put_reports = op_put_reports,
+    .report_status = op_report_status,
+    .each_report = op_each_report,
+    .count_reports = op_count_reports,
+    .meta_get = op_meta_get,
+    .meta_set = op_meta_set,
+    .check = op_check,
+};
