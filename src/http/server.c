@@ -286,11 +286,13 @@ static enum MHD_Result report_status(sl_server *srv, struct MHD_Connection *c,
 				     const char *receipt)
 {
 	uint8_t hash[SL_RECEIPT_HASH_BYTES];
-	if (sl_receipt_hash(srv->key, receipt, hash) != SL_OK)
-		return problem(c, 400,
-			       "receipt: not a receipt (26 letters a-z and digits 2-7, "
-			       "dashes allowed)",
-			       NULL, NULL, 0);
+	if (sl_receipt_hash(srv->key, receipt, hash) != SL_OK) {
+		sl_problems why = {0};
+		sl_problems_add(&why, "receipt",
+				"is not a receipt (26 letters a-z and digits 2-7, dashes "
+				"allowed)");
+		return problem(c, 400, NULL, &why, NULL, 0);
+	}
 	sl_report_status st;
 	sl_err e = sl_store_report_status(srv->store, hash, &st);
 	if (e == SL_ENOTFOUND)
@@ -298,6 +300,25 @@ static enum MHD_Result report_status(sl_server *srv, struct MHD_Connection *c,
 	if (e != SL_OK)
 		return problem(c, 503, "the store is unavailable; try again", NULL, NULL, 5);
 	return respond_json(c, 200, json_pack("{s:s}", "status", sl_status_name(st)));
+}
+
+static enum MHD_Result count_length(void *cls, enum MHD_ValueKind kind,
+				    const char *key, const char *value)
+{
+	(void)kind, (void)value;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+		(*(unsigned *)cls)++;
+	return MHD_YES;
+}
+
+/* Two Content-Length headers make the body's end ambiguous (RFC 9112 6.3),
+ * the stuff of request smuggling through a proxy; libmicrohttpd would take
+ * the first, so refuse them here. */
+static bool framing_ambiguous(struct MHD_Connection *c)
+{
+	unsigned n = 0;
+	MHD_get_connection_values(c, MHD_HEADER_KIND, count_length, &n);
+	return n > 1;
 }
 
 static bool is_get(const char *m)
@@ -310,6 +331,8 @@ static bool is_get(const char *m)
 static enum MHD_Result route(sl_server *srv, struct MHD_Connection *c,
 			     const char *url, const char *method, void **con_cls)
 {
+	if (framing_ambiguous(c))
+		return problem(c, 400, "more than one Content-Length header", NULL, NULL, 0);
 	if (strcmp(url, API_REPORTS) == 0) {
 		if (strcmp(method, "POST") != 0)
 			return problem(c, 405, "use POST to send a report", NULL, "POST", 0);

@@ -1,1 +1,758 @@
-/* harness */
+/*
+ * harness.c — start, stop and talk to the real sightline binary.
+ *
+ * See harness.h for the contract. The server runs as a child process made
+ * with posix_spawn; its stdout and stderr are appended to ROOT/server.log,
+ * which is also where its "listening on" line is read from, so that every
+ * word the server ever printed stays available to the tests afterwards.
+ * Requests go through libcurl with one easy handle per thread, kept between
+ * requests so that keep-alive connections are reused as real clients do.
+ */
+#define _GNU_SOURCE
+#include "harness.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <setjmp.h>
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <sqlite3.h>
+
+extern char **environ;
+
+#define START_TIMEOUT_MS 10000
+#define STOP_TIMEOUT_MS 20000
+#define RAW_TIMEOUT_MS 10000
+#define BODY_CAP (16u << 20) /* a response larger than this is a bug anyway */
+
+static const char listening_prefix[] = "sightline: listening on http://127.0.0.1:";
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000,
+			      .tv_nsec = (long)(ms % 1000) * 1000000};
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* Reads the whole file at path (NUL-terminated); NULL when it cannot. */
+static char *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap + 1);
+	while (buf) {
+		size_t got = fread(buf + n, 1, cap - n, f);
+		n += got;
+		if (n < cap)
+			break;
+		cap *= 2;
+		char *nb = realloc(buf, cap + 1);
+		if (!nb) {
+			free(buf);
+			buf = NULL;
+		}
+		buf = nb;
+	}
+	fclose(f);
+	if (!buf)
+		return NULL;
+	buf[n] = '\0';
+	if (len)
+		*len = n;
+	return buf;
+}
+
+static off_t file_size(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? st.st_size : 0;
+}
+
+/* The last lines of the server log, for failure messages. */
+static void print_log_tail(const harness_server *srv)
+{
+	size_t n = 0;
+	char *log = read_file(srv->log, &n);
+	if (!log) {
+		print_error("(no server log at %s)\n", srv->log);
+		return;
+	}
+	const char *start = n > 4000 ? log + n - 4000 : log;
+	print_error(
+	    "---- server log (%s), last %zu bytes ----\n%s\n---- end of log ----\n",
+	    srv->log, strlen(start), start);
+	free(log);
+}
+
+char *harness_server_log(const harness_server *srv, size_t *len)
+{
+	char *log = read_file(srv->log, len);
+	if (!log)
+		fail_msg("cannot read server log %s: %s", srv->log, strerror(errno));
+	return log;
+}
+
+/* Spawns the server on srv->dir and waits for its port. */
+static void spawn_server(harness_server *srv)
+{
+	const char *bin = getenv("SIGHTLINE_BIN");
+	if (!bin || !*bin)
+		fail_msg("SIGHTLINE_BIN is not set (run through meson test)");
+
+	char *argv[48];
+	size_t argc = 0;
+	argv[argc++] = (char *)bin;
+	argv[argc++] = "serve";
+	argv[argc++] = "--data";
+	argv[argc++] = srv->dir;
+	argv[argc++] = "--listen";
+	argv[argc++] = "127.0.0.1:0";
+	for (size_t i = 0; i < srv->n_args; i++)
+		argv[argc++] = srv->args[i];
+	argv[argc] = NULL;
+
+	off_t log_start = file_size(srv->log);
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, srv->log, O_WRONLY | O_CREAT | O_APPEND,
+					 0600);
+	posix_spawn_file_actions_adddup2(&fa, 1, 2);
+	pid_t pid;
+	int rc = posix_spawn(&pid, bin, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc != 0)
+		fail_msg("cannot start %s: %s", bin, strerror(rc));
+	srv->pid = pid;
+	srv->port = 0;
+
+	uint64_t deadline = now_ms() + START_TIMEOUT_MS;
+	for (;;) {
+		size_t n = 0;
+		char *log = read_file(srv->log, &n);
+		if (log && (size_t)log_start <= n) {
+			const char *line = strstr(log + log_start, listening_prefix);
+			const char *end = line ? strchr(line, '\n') : NULL;
+			if (end) {
+				long port =
+				    strtol(line + strlen(listening_prefix), NULL, 10);
+				free(log);
+				if (port <= 0 || port > 65535) {
+					print_log_tail(srv);
+					fail_msg("server announced port %ld", port);
+				}
+				srv->port = (uint16_t)port;
+				snprintf(srv->base, sizeof(srv->base),
+					 "http://127.0.0.1:%u", srv->port);
+				return;
+			}
+		}
+		free(log);
+		int status;
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			srv->pid = 0;
+			print_log_tail(srv);
+			fail_msg("server exited before listening (status 0x%x: %s %d)",
+				 status, WIFEXITED(status) ? "exit" : "signal",
+				 WIFEXITED(status) ? WEXITSTATUS(status)
+						   : WTERMSIG(status));
+		}
+		if (now_ms() > deadline) {
+			print_log_tail(srv);
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			srv->pid = 0;
+			fail_msg("server did not print \"%s...\" within %d ms",
+				 listening_prefix, START_TIMEOUT_MS);
+		}
+		sleep_ms(10);
+	}
+}
+
+void harness_server_start(harness_server *srv, const char *const *args)
+{
+	memset(srv, 0, sizeof(*srv));
+	const char *tmp = getenv("TMPDIR");
+	snprintf(srv->root, sizeof(srv->root), "%s/sightline-it-XXXXXX",
+		 tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(srv->root))
+		fail_msg("mkdtemp %s: %s", srv->root, strerror(errno));
+	snprintf(srv->dir, sizeof(srv->dir), "%s/data", srv->root);
+	snprintf(srv->log, sizeof(srv->log), "%s/server.log", srv->root);
+	if (mkdir(srv->dir, 0700) != 0)
+		fail_msg("mkdir %s: %s", srv->dir, strerror(errno));
+	for (size_t i = 0; args && args[i]; i++) {
+		if (srv->n_args == sizeof(srv->args) / sizeof(srv->args[0]))
+			fail_msg("too many server flags");
+		srv->args[srv->n_args++] = strdup(args[i]);
+	}
+	spawn_server(srv);
+}
+
+void harness_server_restart(harness_server *srv)
+{
+	if (srv->pid)
+		fail_msg("restart of a running server (pid %d)", (int)srv->pid);
+	spawn_server(srv);
+}
+
+int harness_server_stop(harness_server *srv)
+{
+	if (!srv->pid)
+		return -1;
+	int status = 0;
+	kill(srv->pid, SIGTERM);
+	uint64_t deadline = now_ms() + STOP_TIMEOUT_MS;
+	for (;;) {
+		pid_t w = waitpid(srv->pid, &status, WNOHANG);
+		if (w == srv->pid)
+			break;
+		if (w < 0 && errno != EINTR) {
+			srv->pid = 0;
+			return -1;
+		}
+		if (now_ms() > deadline) {
+			kill(srv->pid, SIGKILL);
+			waitpid(srv->pid, &status, 0);
+			srv->pid = 0;
+			return -1;
+		}
+		sleep_ms(5);
+	}
+	srv->pid = 0;
+	return status;
+}
+
+void harness_server_stop_ok(harness_server *srv)
+{
+	pid_t pid = srv->pid;
+	int status = harness_server_stop(srv);
+	if (status == -1) {
+		print_log_tail(srv);
+		fail_msg("server pid %d did not exit within %d ms of SIGTERM (killed)",
+			 (int)pid, STOP_TIMEOUT_MS);
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		print_log_tail(srv);
+		fail_msg("server pid %d ended by %s %d after SIGTERM, expected exit 0",
+			 (int)pid, WIFEXITED(status) ? "exit" : "signal",
+			 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	}
+}
+
+void harness_server_assert_alive(harness_server *srv)
+{
+	if (!srv->pid)
+		fail_msg("server is not running");
+	int status;
+	if (waitpid(srv->pid, &status, WNOHANG) == srv->pid) {
+		pid_t pid = srv->pid;
+		srv->pid = 0;
+		print_log_tail(srv);
+		fail_msg("server pid %d died: %s %d", (int)pid,
+			 WIFEXITED(status) ? "exit" : "signal",
+			 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	}
+}
+
+static void remove_tree(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0)
+		return;
+	if (S_ISDIR(st.st_mode)) {
+		DIR *d = opendir(path);
+		if (d) {
+			struct dirent *e;
+			while ((e = readdir(d)) != NULL) {
+				if (strcmp(e->d_name, ".") == 0 ||
+				    strcmp(e->d_name, "..") == 0)
+					continue;
+				char sub[PATH_MAX];
+				snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+				remove_tree(sub);
+			}
+			closedir(d);
+		}
+		rmdir(path);
+	} else {
+		unlink(path);
+	}
+}
+
+void harness_server_cleanup(harness_server *srv)
+{
+	if (srv->pid)
+		harness_server_stop(srv);
+	if (srv->root[0] && !getenv("HARNESS_KEEP"))
+		remove_tree(srv->root);
+	for (size_t i = 0; i < srv->n_args; i++)
+		free(srv->args[i]);
+	memset(srv, 0, sizeof(*srv));
+}
+
+/* ---- responses ---- */
+
+void harness_response_free(harness_response *r)
+{
+	for (size_t i = 0; i < r->n_headers; i++) {
+		free(r->headers[i].name);
+		free(r->headers[i].value);
+	}
+	free(r->headers);
+	free(r->body);
+	memset(r, 0, sizeof(*r));
+}
+
+const char *harness_response_header(const harness_response *r, const char *name)
+{
+	for (size_t i = 0; i < r->n_headers; i++)
+		if (strcasecmp(r->headers[i].name, name) == 0)
+			return r->headers[i].value;
+	return NULL;
+}
+
+static void clear_headers(harness_response *r)
+{
+	for (size_t i = 0; i < r->n_headers; i++) {
+		free(r->headers[i].name);
+		free(r->headers[i].value);
+	}
+	free(r->headers);
+	r->headers = NULL;
+	r->n_headers = 0;
+}
+
+/* Adds one "Name: value" line (without CRLF) to r; ignores other lines. */
+static void add_header_line(harness_response *r, const char *line, size_t n)
+{
+	const char *colon = memchr(line, ':', n);
+	if (!colon)
+		return;
+	const char *v = colon + 1, *end = line + n;
+	while (v < end && (*v == ' ' || *v == '\t'))
+		v++;
+	while (end > v &&
+	       (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' || end[-1] == '\n'))
+		end--;
+	harness_header *h = realloc(r->headers, (r->n_headers + 1) * sizeof(*h));
+	if (!h)
+		return;
+	r->headers = h;
+	h[r->n_headers].name = strndup(line, (size_t)(colon - line));
+	h[r->n_headers].value = strndup(v, (size_t)(end - v));
+	r->n_headers++;
+}
+
+static void append_body(harness_response *r, const char *p, size_t n)
+{
+	if (r->body_len + n > BODY_CAP)
+		n = BODY_CAP - r->body_len;
+	char *b = realloc(r->body, r->body_len + n + 1);
+	if (!b)
+		return;
+	memcpy(b + r->body_len, p, n);
+	r->body = b;
+	r->body_len += n;
+	r->body[r->body_len] = '\0';
+}
+
+static void ensure_body(harness_response *r)
+{
+	if (!r->body) {
+		r->body = calloc(1, 1);
+		r->body_len = 0;
+	}
+}
+
+/* ---- libcurl ---- */
+
+static __thread CURL *thread_curl;
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+
+static void curl_init_once(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+void harness_thread_done(void)
+{
+	if (thread_curl) {
+		curl_easy_cleanup(thread_curl);
+		thread_curl = NULL;
+	}
+}
+
+static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
+{
+	harness_response *r = ud;
+	size_t n = size * nmemb;
+	if (n >= 5 && memcmp(p, "HTTP/", 5) == 0)
+		clear_headers(r); /* a new response: forget an interim one */
+	else
+		add_header_line(r, p, n);
+	return n;
+}
+
+static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
+{
+	append_body(ud, p, size * nmemb);
+	return size * nmemb;
+}
+
+static bool has_header(const char *const *headers, const char *name)
+{
+	size_t n = strlen(name);
+	for (size_t i = 0; headers && headers[i]; i++)
+		if (strncasecmp(headers[i], name, n) == 0 && headers[i][n] == ':')
+			return true;
+	return false;
+}
+
+bool harness_try_request(const harness_server *srv, const char *method, const char *path,
+			 const char *const *headers, const void *body, size_t len,
+			 harness_response *out, char *why, size_t why_size)
+{
+	pthread_once(&curl_once, curl_init_once);
+	memset(out, 0, sizeof(*out));
+	if (!thread_curl)
+		thread_curl = curl_easy_init();
+	CURL *c = thread_curl;
+	if (!c) {
+		snprintf(why, why_size, "curl_easy_init failed");
+		return false;
+	}
+	curl_easy_reset(c);
+
+	char url[16384];
+	snprintf(url, sizeof(url), "%s%s", srv->base, path);
+	struct curl_slist *list = NULL;
+	if (!has_header(headers, "Expect"))
+		list = curl_slist_append(list, "Expect:");
+	for (size_t i = 0; headers && headers[i]; i++)
+		list = curl_slist_append(list, headers[i]);
+
+	char err[CURL_ERROR_SIZE] = "";
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 30000L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, out);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+	if (strcmp(method, "HEAD") == 0) {
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	} else if (strcmp(method, "GET") == 0 && !body) {
+		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	} else {
+		if (strcmp(method, "POST") != 0)
+			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+		if (body || strcmp(method, "POST") == 0) {
+			curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+			curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
+		}
+	}
+
+	CURLcode rc = curl_easy_perform(c);
+	curl_slist_free_all(list);
+	if (rc != CURLE_OK) {
+		snprintf(why, why_size, "%s %s: %s (%s)", method, path,
+			 curl_easy_strerror(rc), err);
+		harness_response_free(out);
+		return false;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+	ensure_body(out);
+	return true;
+}
+
+void harness_request(const harness_server *srv, const char *method, const char *path,
+		     const char *const *headers, const void *body, size_t len,
+		     harness_response *out)
+{
+	char why[512];
+	if (!harness_try_request(srv, method, path, headers, body, len, out, why,
+				 sizeof(why)))
+		fail_msg("request failed: %s", why);
+}
+
+void harness_post_json(const harness_server *srv, const char *path, const char *body,
+		       harness_response *out)
+{
+	static const char *const h[] = {"Content-Type: application/json", NULL};
+	harness_request(srv, "POST", path, h, body, strlen(body), out);
+}
+
+void harness_get(const harness_server *srv, const char *path, harness_response *out)
+{
+	harness_request(srv, "GET", path, NULL, NULL, 0, out);
+}
+
+/* ---- raw sockets ---- */
+
+/* Parses what arrived so far into out. Returns true when the response is
+ * complete (by Content-Length or the end of a chunked body). */
+static bool parse_raw(const char *buf, size_t n, bool eof, harness_response *out)
+{
+	harness_response_free(out);
+	if (!buf || n == 0)
+		return eof;
+	/* Skip interim 1xx responses. */
+	size_t off = 0;
+	for (;;) {
+		const char *p = buf + off;
+		const char *hend = memmem(p, n - off, "\r\n\r\n", 4);
+		if (!hend || n - off < 12 || memcmp(p, "HTTP/", 5) != 0)
+			return false;
+		const char *sp = memchr(p, ' ', (size_t)(hend - p));
+		long status = sp ? strtol(sp + 1, NULL, 10) : 0;
+		off = (size_t)(hend - buf) + 4;
+		if (status >= 100 && status < 200)
+			continue;
+		out->status = status;
+		const char *line = memchr(p, '\n', (size_t)(hend - p));
+		while (line && line < hend) {
+			line++;
+			const char *nl = memchr(line, '\n', (size_t)(hend + 2 - line));
+			if (!nl)
+				break;
+			add_header_line(out, line, (size_t)(nl - line));
+			line = nl;
+		}
+		break;
+	}
+	ensure_body(out);
+	const char *cl = harness_response_header(out, "Content-Length");
+	const char *te = harness_response_header(out, "Transfer-Encoding");
+	if (te && strcasestr(te, "chunked")) {
+		/* Decode as far as it goes; offsets, not pointers, all along. */
+		while (off < n) {
+			size_t nl = off;
+			while (nl + 1 < n && !(buf[nl] == '\r' && buf[nl + 1] == '\n'))
+				nl++;
+			if (nl + 1 >= n)
+				return eof;
+			size_t size = strtoul(buf + off, NULL, 16);
+			off = nl + 2;
+			if (size == 0)
+				return true;
+			if (n - off < size + 2) {
+				append_body(out, buf + off, n - off);
+				return eof;
+			}
+			append_body(out, buf + off, size);
+			off += size + 2;
+		}
+		return eof;
+	}
+	size_t have = n - off;
+	if (cl) {
+		size_t want = strtoul(cl, NULL, 10);
+		append_body(out, buf + off, have < want ? have : want);
+		return have >= want || eof;
+	}
+	append_body(out, buf + off, have);
+	return eof;
+}
+
+int harness_connect(const harness_server *srv)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		fail_msg("socket: %s", strerror(errno));
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(srv->port)};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		int e = errno;
+		close(fd);
+		fail_msg("connect 127.0.0.1:%u: %s", srv->port, strerror(e));
+	}
+	return fd;
+}
+
+bool harness_wait_closed(int fd, unsigned ms)
+{
+	uint64_t deadline = now_ms() + ms;
+	char buf[4096];
+	for (;;) {
+		uint64_t t = now_ms();
+		if (t >= deadline)
+			return false;
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		int pr = poll(&pfd, 1, (int)(deadline - t));
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr <= 0)
+			return false;
+		ssize_t r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
+			return true;
+	}
+}
+
+void harness_raw(const harness_server *srv, const void *req, size_t len, unsigned flags,
+		 harness_response *out)
+{
+	memset(out, 0, sizeof(*out));
+	int fd = harness_connect(srv);
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+
+	const char *data = req;
+	size_t sent = 0;
+	bool can_send = true;
+	char *buf = NULL;
+	size_t n = 0, cap = 0;
+	bool done = false, eof = false, shut = false;
+	uint64_t deadline = now_ms() + RAW_TIMEOUT_MS;
+	while (!done) {
+		bool sending = can_send && sent < len;
+		if (!sending && (flags & HARNESS_RAW_CLOSE))
+			break;
+		if (!sending && (flags & HARNESS_RAW_SHUT_WR) && !shut) {
+			shutdown(fd, SHUT_WR);
+			shut = true;
+		}
+		uint64_t t = now_ms();
+		if (t >= deadline)
+			break;
+		struct pollfd pfd = {.fd = fd,
+				     .events = POLLIN | (sending ? POLLOUT : 0)};
+		int pr = poll(&pfd, 1, (int)(deadline - t));
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr <= 0)
+			break;
+		if (sending && (pfd.revents & (POLLOUT | POLLERR | POLLHUP))) {
+			ssize_t w = send(fd, data + sent, len - sent, MSG_NOSIGNAL);
+			if (w > 0)
+				sent += (size_t)w;
+			else if (w < 0 && errno != EAGAIN && errno != EINTR)
+				can_send = false; /* EPIPE, ECONNRESET: read what came */
+		}
+		if (flags & HARNESS_RAW_CLOSE)
+			continue;
+		if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
+			if (cap - n < 65536) {
+				cap = cap ? cap * 2 : 131072;
+				char *nb = realloc(buf, cap);
+				if (!nb)
+					break;
+				buf = nb;
+			}
+			ssize_t r = recv(fd, buf + n, cap - n, 0);
+			if (r > 0) {
+				n += (size_t)r;
+				if (parse_raw(buf, n, false, out))
+					done = true;
+			} else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
+				eof = true;
+				done = true;
+			}
+		}
+	}
+	close(fd);
+	if (!(flags & HARNESS_RAW_CLOSE)) {
+		if (n)
+			parse_raw(buf, n, eof, out);
+		ensure_body(out);
+	}
+	free(buf);
+}
+
+/* ---- the store, read directly ---- */
+
+long harness_count_reports(const harness_server *srv)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/sightline.db", srv->dir);
+	sqlite3 *db = NULL;
+	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+	if (rc != SQLITE_OK) {
+		char msg[512];
+		snprintf(msg, sizeof(msg), "%s",
+			 db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		sqlite3_close(db);
+		fail_msg("open %s read-only: %s", path, msg);
+	}
+	sqlite3_busy_timeout(db, 5000);
+	sqlite3_stmt *st = NULL;
+	long count = -1;
+	rc = sqlite3_prepare_v2(db, "SELECT count(*) FROM reports", -1, &st, NULL);
+	if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		count = (long)sqlite3_column_int64(st, 0);
+	char msg[512];
+	snprintf(msg, sizeof(msg), "%s", sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	if (count < 0)
+		fail_msg("count reports in %s: %s", path, msg);
+	return count;
+}
+
+/* ---- files ---- */
+
+bool harness_file_contains(const char *path, const void *needle, size_t n)
+{
+	size_t len = 0;
+	char *data = read_file(path, &len);
+	if (!data)
+		fail_msg("cannot read %s: %s", path, strerror(errno));
+	bool found = memmem(data, len, needle, n) != NULL;
+	free(data);
+	return found;
+}
+
+void harness_walk_files(const char *dir, void (*visit)(void *ud, const char *path),
+			void *ud)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		fail_msg("opendir %s: %s", dir, strerror(errno));
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		char sub[PATH_MAX];
+		snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name);
+		struct stat st;
+		if (lstat(sub, &st) != 0)
+			continue;
+		if (S_ISDIR(st.st_mode))
+			harness_walk_files(sub, visit, ud);
+		else if (S_ISREG(st.st_mode))
+			visit(ud, sub);
+	}
+	closedir(d);
+}
