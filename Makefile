@@ -49,7 +49,7 @@ test: build
 	meson test -C build --print-errorlogs
 
 bench: deps build
-	@bench/run
+	@SIGHTLINE_BIN=build/sightline bench/run
 
 clean:
 	rm -rf build build-asan
