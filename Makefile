@@ -9,7 +9,7 @@
 
 SHARED_DATA ?= ../shared/data
 CIR_CSV     := $(SHARED_DATA)/real/cir-russia-ukraine-monitor-2022.csv
-DATA        ?= var
+DATA        ?= var/data
 LISTEN      ?= 127.0.0.1:8080
 MESON_OPTS  := -Dwerror=true
 
@@ -30,8 +30,20 @@ build-asan/build.ninja:
 	meson setup build-asan $(MESON_OPTS) -Db_sanitize=address,undefined \
 		-Db_lundef=false -Dbuildtype=debug
 
+DEMO_PASS   := var/demo-passphrase
+
+# A fresh var/ gets a demo admin (its passphrase in var/demo-passphrase,
+# OUTSIDE the data directory; a real server never keeps one) so that text
+# and photos can be sealed, then the demo data.
 run: deps build
 	@if [ ! -f $(DATA)/.demo-loaded ]; then \
+		mkdir -p var && chmod 700 var; \
+		if [ ! -f $(DEMO_PASS) ]; then \
+			(umask 077; head -c 18 /dev/urandom | base64 > $(DEMO_PASS)); \
+			build/sightline moderator add demo --role admin --data $(DATA) \
+				--passphrase-file $(DEMO_PASS) >/dev/null || exit 1; \
+			echo "demo admin 'demo' created; its passphrase is in $(DEMO_PASS) (demo only)"; \
+		fi; \
 		if [ -f $(CIR_CSV) ]; then \
 			echo "loading the real CIR sightings from $(CIR_CSV)"; \
 			build/sightline import --data $(DATA) --format cir-csv --quiet $(CIR_CSV); \

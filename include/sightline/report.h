@@ -85,6 +85,31 @@ typedef struct sl_location {
 	const char *place;     /* a place name; NULL when absent */
 } sl_location;
 
+/* What a sealed item holds (seal.h says how it is sealed). */
+typedef enum sl_sealed_kind {
+	SL_SEALED_CONTENT,  /* the report's text and contact, as JSON */
+	SL_SEALED_PHOTO,    /* one cleaned photo, JPEG */
+	SL_SEALED_FOLLOWUP, /* a follow-up the informant sent with the receipt */
+	SL_SEALED_KIND_COUNT
+} sl_sealed_kind;
+
+#define SL_WRAPPED_KEY_BYTES 80 /* an item key sealed to one moderator */
+
+/* One sealed part of a report: ciphertext under a fresh item key, and that
+ * key wrapped for each moderator who may open it (moderator_ids[i] has
+ * wrapped[i * SL_WRAPPED_KEY_BYTES ...]). Nothing here opens without a
+ * moderator's secret key. */
+typedef struct sl_sealed {
+	int64_t id;           /* 0 until stored */
+	sl_sealed_kind kind;
+	int64_t created_at;   /* Unix seconds rounded down to the minute */
+	const uint8_t *cipher;
+	size_t cipher_len;
+	size_t n_keys;
+	const int64_t *moderator_ids;
+	const uint8_t *wrapped;
+} sl_sealed;
+
 typedef struct sl_report {
 	int64_t id;               /* 0 until stored */
 	sl_category category;
@@ -97,10 +122,14 @@ typedef struct sl_report {
 	bool has_heading;
 	double heading_deg;       /* 0 <= h < 360, 0 = north, clockwise */
 	const char *destination;  /* each optional: NULL when absent */
-	const char *text;
-	const char *contact;
+	const char *text;         /* sensitive: never stored in clear (sealed) */
+	const char *contact;      /* sensitive: never stored in clear (sealed) */
 	const char *language;
 	const char *ref;
+	/* The sensitive parts, sealed (intake/sealing.h): stored with the report
+	 * in the same transaction. */
+	size_t n_sealed;
+	sl_sealed *sealed;
 	/* Set by the server, never by the informant. */
 	sl_report_status status;
 	int64_t received_at;      /* Unix seconds rounded down to the minute */
@@ -138,6 +167,8 @@ bool sl_category_from_name(const char *name, sl_category *out);
 const char *sl_equipment_type_name(sl_equipment_type t);
 bool sl_equipment_type_from_name(const char *name, sl_equipment_type *out);
 const char *sl_status_name(sl_report_status s);
+const char *sl_sealed_kind_name(sl_sealed_kind k);
+bool sl_sealed_kind_from_name(const char *name, sl_sealed_kind *out);
 bool sl_status_from_name(const char *name, sl_report_status *out);
 
 /* A heading given as a compass word ("N", "ne", "north-east", "WSW") or as

@@ -25,6 +25,8 @@ typedef struct sl_server_config {
 	unsigned conn_limit;     /* open connections at most */
 	unsigned conn_timeout_s; /* idle connection timeout */
 	size_t body_cap;         /* largest JSON body, bytes */
+	size_t photo_cap;        /* largest photo, bytes (five at most) */
+	unsigned retention_days; /* sealed material kept this long; 0 = ever */
 	size_t queue_cap;        /* reports waiting for commit at most */
 	size_t batch_max;        /* reports in one transaction at most */
 	sl_ratelimit_config rate;

@@ -14,6 +14,7 @@
 
 #include "sightline/arena.h"
 #include "sightline/err.h"
+#include "sightline/modkey.h"
 #include "sightline/report.h"
 
 typedef struct sl_store sl_store;
@@ -36,10 +37,67 @@ typedef enum sl_put_result {
 sl_err sl_store_put_reports(sl_store *s, sl_report *const *reports, size_t n,
 			    sl_put_result *results /* OUT, n items */);
 
-/* The status of the report whose receipt hashes to hash; SL_ENOTFOUND when
- * there is none. */
-sl_err sl_store_report_status(sl_store *s, const uint8_t hash[32],
+/* The id (when id is not NULL) and status of the report whose receipt
+ * hashes to hash; SL_ENOTFOUND when there is none. */
+sl_err sl_store_report_status(sl_store *s, const uint8_t hash[32], int64_t *id,
 			      sl_report_status *out);
+
+/* One report by id, its strings in a, with all its sealed items: each item
+ * carries only the wrapped key of moderator_id (n_keys 0 when that moderator
+ * has none for it; moderator_id 0 asks for no keys). SL_ENOTFOUND. */
+sl_err sl_store_get_report(sl_store *s, int64_t id, int64_t moderator_id,
+			   sl_arena *a, sl_report *out);
+
+/* Stores one sealed item (a follow-up) for report_id, with its keys, in one
+ * transaction; sets item->id. */
+sl_err sl_store_put_sealed(sl_store *s, int64_t report_id, sl_sealed *item);
+
+/* The wrapped keys holder_id has for items created at or after since:
+ * *n pairs of sealed_ids[i] and wrapped[i * SL_WRAPPED_KEY_BYTES]. Both
+ * arrays are malloc'd (caller frees) and NULL when *n is 0. */
+sl_err sl_store_keys_since(sl_store *s, int64_t since, int64_t holder_id,
+			   size_t *n, int64_t **sealed_ids, uint8_t **wrapped);
+
+/* Gives moderator_id the n wrapped keys in one transaction; a key the
+ * moderator already has for an item is kept. */
+sl_err sl_store_add_keys(sl_store *s, int64_t moderator_id, size_t n,
+			 const int64_t *sealed_ids, const uint8_t *wrapped);
+
+/* Deletes every sealed item created before before, with its keys, then
+ * checkpoints the WAL so the deleted bytes leave it too (secure_delete has
+ * zeroed them in the database file). *n gets how many. */
+sl_err sl_store_purge_sealed(sl_store *s, int64_t before, int64_t *n);
+
+typedef enum sl_role { SL_ROLE_MODERATOR, SL_ROLE_ADMIN } sl_role;
+
+#define SL_MODERATOR_NAME_MAX 64
+
+/* A moderator or admin and their key record (modkey.h: public, and useless
+ * without their passphrase or recovery key). */
+typedef struct sl_moderator {
+	int64_t id;
+	char name[SL_MODERATOR_NAME_MAX + 1];
+	sl_role role;
+	int64_t created_at; /* Unix seconds */
+	int64_t removed_at; /* 0 while active */
+	sl_modkey_record key;
+} sl_moderator;
+
+/* Adds m (name, role, created_at, key); sets m->id. SL_EVALID when an active
+ * moderator already has the name. */
+sl_err sl_store_add_moderator(sl_store *s, sl_moderator *m);
+
+/* The active moderator called name; SL_ENOTFOUND when there is none. */
+sl_err sl_store_get_moderator(sl_store *s, const char *name, sl_moderator *out);
+
+/* Every moderator (removed ones too when all), in order of joining. *out is
+ * malloc'd (caller frees); NULL when *n is 0. */
+sl_err sl_store_list_moderators(sl_store *s, bool all, sl_moderator **out, size_t *n);
+
+/* Marks the active moderator name removed at now and deletes every wrapped
+ * key they held, so that not even an old copy of their passphrase opens
+ * anything through this store from now on. SL_ENOTFOUND. */
+sl_err sl_store_remove_moderator(sl_store *s, const char *name, int64_t now);
 
 /* Calls visit for every report with id > after_id, in id order, each decoded
  * into a scratch arena; its strings are valid until visit returns (copy what

@@ -15,6 +15,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -25,25 +26,16 @@
 #include <unistd.h>
 
 #include "sightline/import.h"
+#include "sightline/media.h"
 #include "sightline/receipt.h"
 #include "sightline/server.h"
 #include "sightline/store.h"
 #include "sightline/timefmt.h"
 
+#include "cli/cli.h"
 #include "sl_config.h"
 
-typedef struct options {
-	const char *data;
-	const char *config;
-	const char *format;
-	const char *what;
-	const char *out;
-	bool quiet;
-	sl_server_config server;
-	char host[256];
-	char *owned[32]; /* strings from the config file, freed at exit */
-	size_t n_owned;
-} options;
+
 
 typedef struct command command;
 
@@ -63,8 +55,7 @@ struct command {
 	int (*run)(options *o, int argc, char **argv);
 };
 
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fail(const char *fmt, ...)
+int fail(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -156,6 +147,20 @@ static int set_option(options *o, const char *name, const char *value)
 		o->what = value;
 	else if (strcmp(name, "out") == 0)
 		o->out = value;
+	else if (strcmp(name, "role") == 0)
+		o->role = value;
+	else if (strcmp(name, "passphrase-file") == 0)
+		o->passphrase_file = value;
+	else if (strcmp(name, "since") == 0)
+		o->since = value;
+	else if (strcmp(name, "admin") == 0)
+		o->admin = value;
+	else if (strcmp(name, "moderator") == 0)
+		o->moderator = value;
+	else if (strcmp(name, "photos") == 0)
+		o->photos = value;
+	else if (strcmp(name, "all") == 0)
+		o->all = true;
 	else if (strcmp(name, "quiet") == 0)
 		o->quiet = true;
 	else if (strcmp(name, "listen") == 0) {
@@ -166,6 +171,8 @@ static int set_option(options *o, const char *name, const char *value)
 		UINT_OPT("max-connections", s->conn_limit, 100000)
 		UINT_OPT("timeout", s->conn_timeout_s, 3600)
 		UINT_OPT("max-body", s->body_cap, 16u << 20)
+		UINT_OPT("max-photo", s->photo_cap, 64u << 20)
+		UINT_OPT("retention-days", s->retention_days, 36500)
 		UINT_OPT("queue", s->queue_cap, 1u << 20)
 		UINT_OPT("batch", s->batch_max, 1u << 16)
 		RATE_OPT("rate-per-client", s->rate.per_client_per_min)
@@ -180,13 +187,15 @@ static int set_option(options *o, const char *name, const char *value)
 }
 
 static const option_doc serve_opts[] = {
-	{"data", true, "DIR             where everything the server writes lives (default: var)"},
+	{"data", true, "DIR             where everything the server writes lives (default: var/data)"},
 	{"config", true, "FILE          a JSON file of options, keys as the long names"},
 	{"listen", true, "HOST:PORT     address to serve (default: 127.0.0.1:8080; port 0 = any)"},
 	{"threads", true, "N            worker threads (default: 2)"},
 	{"max-connections", true, "N    open connections at most (default: 1000)"},
 	{"timeout", true, "SECONDS      idle connection timeout (default: 30)"},
 	{"max-body", true, "BYTES       largest report body (default: 65536)"},
+	{"max-photo", true, "BYTES      largest photo, five at most (default: 10485760)"},
+	{"retention-days", true, "N     purge sealed text and photos after N days, 0 = never (default: 30)"},
 	{"queue", true, "N              reports waiting for commit at most (default: 4096)"},
 	{"batch", true, "N              reports in one transaction at most (default: 512)"},
 	{"rate-per-client", true, "N    reports per minute per client, 0 = off (default: 20)"},
@@ -197,7 +206,7 @@ static const option_doc serve_opts[] = {
 };
 
 static const option_doc import_opts[] = {
-	{"data", true, "DIR        the data directory (default: var)"},
+	{"data", true, "DIR        the data directory (default: var/data)"},
 	{"config", true, "FILE     a JSON file of options"},
 	{"format", true, "F        jsonl | cir-csv | demo (demo takes no FILE)"},
 	{"quiet", false, "         print only the summary, not each rejected record"},
@@ -205,11 +214,55 @@ static const option_doc import_opts[] = {
 };
 
 static const option_doc export_opts[] = {
-	{"data", true, "DIR        the data directory (default: var)"},
+	{"data", true, "DIR        the data directory (default: var/data)"},
 	{"config", true, "FILE     a JSON file of options"},
 	{"what", true, "reports    what to export (only reports so far)"},
 	{"format", true, "jsonl    one JSON object per line (the default)"},
 	{"out", true, "FILE        write there instead of standard output"},
+	{NULL, false, NULL},
+};
+
+#define PASS_OPT {"passphrase-file", true, "FILE  read the passphrase from FILE's first line (scripts)"}
+#define DATA_OPTS                                                              \
+	{"data", true, "DIR        the data directory (default: var/data)"},       \
+	{"config", true, "FILE     a JSON file of options"}
+
+static const option_doc mod_add_opts[] = {
+	DATA_OPTS,
+	{"role", true, "admin|moderator  what they may do (default: moderator)"},
+	PASS_OPT,
+	{NULL, false, NULL},
+};
+
+static const option_doc data_only_opts[] = {
+	DATA_OPTS,
+	{NULL, false, NULL},
+};
+
+static const option_doc share_opts[] = {
+	DATA_OPTS,
+	{"since", true, "DATE      share items sealed on or after DATE (YYYY-MM-DD)"},
+	{"admin", true, "NAME      the admin whose key opens them (asks their passphrase)"},
+	PASS_OPT,
+	{NULL, false, NULL},
+};
+
+static const option_doc unseal_opts[] = {
+	DATA_OPTS,
+	{"moderator", true, "NAME  whose key opens it (asks their passphrase)"},
+	{"photos", true, "DIR      write the report's photos there"},
+	PASS_OPT,
+	{NULL, false, NULL},
+};
+
+static const option_doc purge_opts[] = {
+	DATA_OPTS,
+	{"retention-days", true, "N  purge sealed items older than N days (default: 30)"},
+	{"all", false, "            purge every sealed item, whatever its age"},
+	{NULL, false, NULL},
+};
+
+static const option_doc media_opts[] = {
 	{NULL, false, NULL},
 };
 
@@ -316,7 +369,7 @@ static int parse_args(const command *cmd, options *o, int argc, char **argv,
 	optind = 1;
 	opterr = 0;
 	int idx = 0, c;
-	while ((c = getopt_long(argc, argv, "+", longopts, &idx)) != -1) {
+	while ((c = getopt_long(argc, argv, "", longopts, &idx)) != -1) {
 		if (c == 'h') {
 			print_help(cmd, stdout);
 			return 1;
@@ -333,7 +386,7 @@ static int parse_args(const command *cmd, options *o, int argc, char **argv,
 	return 0;
 }
 
-static int open_store(const options *o, sl_store **store)
+int open_store(const options *o, sl_store **store)
 {
 	sl_err e = sl_store_open(o->data, store);
 	if (e != SL_OK)
@@ -347,6 +400,8 @@ static int cmd_serve(options *o, int argc, char **argv)
 		return fail("serve: unexpected argument \"%s\"", argv[0]);
 	if (sl_crypto_init() != SL_OK)
 		return fail("cannot initialise libsodium");
+	if (sl_media_init() != SL_OK)
+		return fail("cannot initialise libvips");
 	sl_store *store;
 	int rc = open_store(o, &store);
 	if (rc)
@@ -358,6 +413,13 @@ static int cmd_serve(options *o, int argc, char **argv)
 		return fail("cannot load the receipt key in %s/keys: %s", o->data,
 			    sl_strerror(e));
 	}
+	/* Keep freed memory in the heap: by default glibc hands it back with
+	 * madvise() as soon as a thread's heap top is free, and the TLB
+	 * shootdowns that follow on every core cost intake ~30% of its rate
+	 * (docs/PERFORMANCE.md). Memory stays bounded by the peak, which the
+	 * queue, connection and body caps bound. */
+	mallopt(M_TRIM_THRESHOLD, 256 << 20);
+	mallopt(M_MMAP_THRESHOLD, 32 << 20);
 	/* Block the stop signals in every thread; this one waits for them. */
 	sigset_t stop;
 	sigemptyset(&stop);
@@ -490,6 +552,33 @@ static const command commands[] = {
 	 "Writes every report as one JSON object per line; import --format jsonl\n"
 	 "reads it back.",
 	 export_opts, cmd_export},
+	{"moderator add", "moderator add NAME [--role admin|moderator] [--passphrase-file F]",
+	 "Creates a moderator's key pair; the secret half is stored only wrapped\n"
+	 "under their passphrase (Argon2id). Prints a recovery key once. They can\n"
+	 "open reports received from now on, not older ones.",
+	 mod_add_opts, cmd_moderator_add},
+	{"moderator list", "moderator list", "Lists moderators, removed ones too.",
+	 data_only_opts, cmd_moderator_list},
+	{"moderator remove", "moderator remove NAME",
+	 "Removes a moderator: the keys they held are deleted and nothing new is\n"
+	 "sealed to them.",
+	 data_only_opts, cmd_moderator_remove},
+	{"moderator share", "moderator share NAME --since DATE --admin ADMIN",
+	 "Lets NAME open what was sealed since DATE, using the admin's key (asks\n"
+	 "the admin's passphrase).",
+	 share_opts, cmd_moderator_share},
+	{"unseal", "unseal --moderator NAME [--photos DIR] REPORT_ID",
+	 "Shows a report in full: text, contact, follow-ups and photos, after the\n"
+	 "moderator's passphrase.",
+	 unseal_opts, cmd_unseal},
+	{"purge", "purge [--retention-days N | --all]",
+	 "Deletes sealed text, photos and follow-ups older than N days (the server\n"
+	 "does this hourly too).",
+	 purge_opts, cmd_purge},
+	{"media-clean", "media-clean IN OUT",
+	 "Cleans a photo as intake does: decoded, rotated upright, all metadata\n"
+	 "dropped, at most 2048 px, written as JPEG.",
+	 media_opts, cmd_media_clean},
 	{"version", "version", "Prints the version.", NULL, cmd_version},
 	{"help", "help [COMMAND]", "Lists the commands, or explains one.", NULL, cmd_help},
 };
@@ -508,7 +597,7 @@ static void usage(FILE *f)
 {
 	fputs("usage: sightline COMMAND [options]\n\ncommands:\n", f);
 	for (size_t i = 0; i < N_COMMANDS; i++)
-		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].usage);
+		fprintf(f, "  %s\n", commands[i].usage);
 	fputs("\n'sightline COMMAND --help' explains one.\n", f);
 }
 
@@ -528,6 +617,9 @@ static int cmd_help(options *o, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	/* Everything sightline writes (database, keys, exports, photos) is for
+	 * its own user only. */
+	umask(077);
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
@@ -538,13 +630,24 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "--version") == 0)
 		return cmd_version(NULL, 0, NULL);
+	/* "moderator add ..." is one command of two words. */
+	if (strcmp(argv[1], "moderator") == 0 && argc > 2 && argv[2][0] != '-') {
+		char name[64];
+		snprintf(name, sizeof(name), "moderator %s", argv[2]);
+		if (find_command(name)) {
+			argv[2] = argv[1];
+			argv++;
+			argc--;
+			argv[1] = (char *)find_command(name)->name;
+		}
+	}
 	const command *cmd = find_command(argv[1]);
 	if (!cmd) {
 		fail("no command \"%s\"", argv[1]);
 		usage(stderr);
 		return 2;
 	}
-	options o = {.data = "var"};
+	options o = {.data = "var/data"};
 	sl_server_config_default(&o.server);
 	snprintf(o.host, sizeof(o.host), "%s", o.server.host);
 	o.server.host = o.host;

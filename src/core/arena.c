@@ -1,5 +1,9 @@
 /*
  * arena.c — a bump allocator in chained blocks, with a hard cap.
+ *
+ * Requests decode informants' text into arenas, so what an arena held is
+ * overwritten before its memory goes back to malloc: a later allocation, a
+ * core dump or a swapped page must not show it.
  */
 #include "sightline/arena.h"
 
@@ -37,6 +41,7 @@ void sl_arena_free(sl_arena *a)
 	block *b = a->head;
 	while (b) {
 		block *next = b->next;
+		explicit_bzero(b->data, b->used);
 		free(b);
 		b = next;
 	}
@@ -52,6 +57,7 @@ void sl_arena_reset(sl_arena *a)
 	block *b = a->head, *keep = NULL;
 	while (b) {
 		block *next = b->next;
+		explicit_bzero(b->data, b->used);
 		if (!next)
 			keep = b;
 		else

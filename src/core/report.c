@@ -86,6 +86,24 @@ bool sl_status_from_name(const char *name, sl_report_status *out)
 	return true;
 }
 
+static const char *const sealed_kind_names[SL_SEALED_KIND_COUNT] = {
+	"content", "photo", "followup",
+};
+
+const char *sl_sealed_kind_name(sl_sealed_kind k)
+{
+	return (unsigned)k < SL_SEALED_KIND_COUNT ? sealed_kind_names[k] : "?";
+}
+
+bool sl_sealed_kind_from_name(const char *name, sl_sealed_kind *out)
+{
+	int i;
+	if (!lookup(sealed_kind_names, SL_SEALED_KIND_COUNT, name, &i))
+		return false;
+	*out = (sl_sealed_kind)i;
+	return true;
+}
+
 void sl_problems_add(sl_problems *p, const char *field, const char *fmt, ...)
 {
 	if (p->n >= SL_PROBLEMS_MAX) {

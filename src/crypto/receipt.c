@@ -22,6 +22,8 @@
 #define _GNU_SOURCE
 #include "sightline/receipt.h"
 
+#include "crypto/crypto_int.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -54,7 +56,6 @@ struct sl_receipt_key {
 	unsigned char key[KEY_BYTES];
 };
 
-static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int init_result = -1;
@@ -68,82 +69,6 @@ sl_err sl_crypto_init(void)
 {
 	pthread_once(&init_once, init_sodium);
 	return init_result < 0 ? SL_ECRYPTO : SL_OK;
-}
-
-/* ---- base32 ------------------------------------------------------------ */
-
-/* Writes the grouped text form of in to out (TEXT_LEN chars plus NUL). */
-static void encode(const uint8_t in[SL_RECEIPT_BYTES], char *out)
-{
-	uint32_t acc = 0;
-	int bits = 0;
-	size_t n = 0, o = 0;
-	uint8_t sym[SYMBOLS];
-
-	for (size_t i = 0; i < SL_RECEIPT_BYTES; i++) {
-		acc = (acc << 8) | in[i];
-		bits += 8;
-		while (bits >= 5) {
-			bits -= 5;
-			sym[n++] = (acc >> bits) & 31;
-		}
-	}
-	if (bits > 0)
-		sym[n++] = (acc << (5 - bits)) & 31;
-
-	for (size_t i = 0; i < n; i++) {
-		if (i > 0 && i % 4 == 0)
-			out[o++] = '-';
-		out[o++] = alphabet[sym[i]];
-	}
-	out[o] = '\0';
-	sodium_memzero(sym, sizeof(sym));
-}
-
-/* The value of a base32 symbol, any case; -1 when c is not one. */
-static int symbol_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		c = (unsigned char)(c - 'A' + 'a');
-	if (c >= 'a' && c <= 'z')
-		return c - 'a';
-	if (c >= '2' && c <= '7')
-		return c - '2' + 26;
-	return -1;
-}
-
-/* Decodes text (any case, '-' and ' ' ignored) into out. SL_EPARSE unless
- * it is exactly SYMBOLS symbols of the alphabet with zero pad bits. */
-static sl_err decode(const char *text, uint8_t out[SL_RECEIPT_BYTES])
-{
-	uint32_t acc = 0;
-	int bits = 0;
-	size_t nsym = 0, nout = 0;
-	sl_err err = SL_OK;
-
-	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
-		if (*p == '-' || *p == ' ')
-			continue;
-		int v = symbol_value(*p);
-		if (v < 0 || nsym == SYMBOLS) {
-			err = SL_EPARSE;
-			goto out;
-		}
-		nsym++;
-		acc = (acc << 5) | (uint32_t)v;
-		bits += 5;
-		if (bits >= 8) {
-			bits -= 8;
-			out[nout++] = (uint8_t)(acc >> bits);
-		}
-	}
-	/* 26 symbols are 130 bits: 16 bytes and 2 pad bits, which must be 0. */
-	if (nsym != SYMBOLS || nout != SL_RECEIPT_BYTES ||
-	    (acc & ((1u << bits) - 1)) != 0)
-		err = SL_EPARSE;
-out:
-	sodium_memzero(&acc, sizeof(acc));
-	return err;
 }
 
 /* ---- the key file ------------------------------------------------------ */
@@ -370,7 +295,7 @@ sl_err sl_receipt_new(const sl_receipt_key *k, char text[SL_RECEIPT_TEXT_MAX],
 		return SL_EINVAL;
 	uint8_t bytes[SL_RECEIPT_BYTES];
 	randombytes_buf(bytes, sizeof(bytes));
-	encode(bytes, text);
+	sl_base32_encode(bytes, SL_RECEIPT_BYTES, text);
 	sl_err err = hash_bytes(k, bytes, hash);
 	sodium_memzero(bytes, sizeof(bytes));
 	if (err != SL_OK)
@@ -386,7 +311,7 @@ sl_err sl_receipt_hash(const sl_receipt_key *k, const char *text,
 	if (!text || strnlen(text, TEXT_INPUT_MAX + 1) > TEXT_INPUT_MAX)
 		return SL_EPARSE;
 	uint8_t bytes[SL_RECEIPT_BYTES];
-	sl_err err = decode(text, bytes);
+	sl_err err = sl_base32_decode(text, bytes, SL_RECEIPT_BYTES);
 	if (err == SL_OK)
 		err = hash_bytes(k, bytes, hash);
 	sodium_memzero(bytes, sizeof(bytes));

@@ -1,29 +1,30 @@
 /*
- * server.c — the HTTP API on libmicrohttpd.
+ * server.c — the HTTP server on libmicrohttpd: the daemon, routing, answers,
+ * and the maintenance thread.
  *
  * Routes (docs/API.md):
- *   POST /api/v1/reports             intake: validate, queue, answer when durable
- *   GET  /api/v1/reports/{receipt}   the status of one's own report, nothing else
- *   GET  /healthz                    liveness
+ *   POST /api/v1/reports                       intake (intake.c)
+ *   GET  /api/v1/reports/{receipt}             the status of one's own report
+ *   POST /api/v1/reports/{receipt}/followups   a sealed follow-up
+ *   GET  /healthz                              liveness
  *
- * An intake request is read into a capped buffer, decoded and validated, given
- * a receipt, and handed to the commit queue; the connection is then suspended
- * (MHD_suspend_connection) so the worker thread serves others, and resumed by
- * the writer thread when the batch holding the report has committed. The
- * answer is 201 only after that commit.
+ * Everything that can be answered from the request line and headers is
+ * answered before any body is read. Intake requests are suspended while
+ * their report waits in the commit queue, so a few threads carry many
+ * connections.
  *
- * Privacy: the client's address is read once, to key an in-memory rate limit
- * (ratelimit.c hashes it); no header is looked at beyond Content-Type and
- * Content-Length; MHD's own error log is off (its messages can carry
- * addresses) and the server writes no per-request log at all.
+ * The maintenance thread refreshes, every few seconds, the list of
+ * moderators new reports are sealed to, and purges sealed material past its
+ * retention on a timer.
+ *
+ * Privacy: MHD's own error log is off (its messages can carry addresses) and
+ * the server writes no per-request log at all.
  */
-#include "sightline/server.h"
+#include "http/http_int.h"
 
 #include <arpa/inet.h>
-#include <inttypes.h>
-#include <microhttpd.h>
+#include <errno.h>
 #include <netdb.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,21 +32,11 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "sightline/commitq.h"
-#include "sightline/report_json.h"
 #include "sightline/timefmt.h"
 
-#define API_REPORTS "/api/v1/reports"
-
-struct sl_server {
-	struct MHD_Daemon *daemon;
-	sl_server_config cfg;
-	sl_store *store;
-	const sl_receipt_key *key;
-	sl_commitq *queue;
-	sl_ratelimit *rate;
-	uint16_t port;
-};
+/* How often the moderator list is re-read, and retention checked. */
+#define MAINT_PERIOD_S 2
+#define PURGE_PERIOD_S 3600
 
 void sl_server_config_default(sl_server_config *cfg)
 {
@@ -56,35 +47,16 @@ void sl_server_config_default(sl_server_config *cfg)
 	cfg->conn_limit = 1000;
 	cfg->conn_timeout_s = 30;
 	cfg->body_cap = 64 * 1024;
+	cfg->photo_cap = 10 * 1024 * 1024;
 	cfg->queue_cap = 4096;
 	cfg->batch_max = 512;
+	cfg->retention_days = 30;
 	cfg->rate.per_client_per_min = 20;
 	cfg->rate.per_client_burst = 20;
 	cfg->rate.global_per_sec = 500;
 	cfg->rate.global_burst = 1000;
 	cfg->rate.max_clients = 65536;
 }
-
-/* Where an intake request is in its life. */
-typedef enum req_state {
-	REQ_READING,   /* body arriving */
-	REQ_WAITING,   /* suspended until the commit queue answers */
-	REQ_COMMITTED, /* resumed: answer from commit_err / put_result */
-} req_state;
-
-typedef struct request {
-	sl_server *srv;
-	struct MHD_Connection *conn;
-	req_state state;
-	char *body;
-	size_t len, seen;
-	bool too_big;
-	sl_arena *arena;
-	sl_report report;
-	char receipt[SL_RECEIPT_TEXT_MAX];
-	sl_err commit_err;
-	sl_put_result put_result;
-} request;
 
 /* Headers every response carries: nothing may be sniffed, framed, cached or
  * followed by a referrer that names the page an informant came from. */
@@ -98,14 +70,13 @@ static void add_common_headers(struct MHD_Response *r)
 	MHD_add_response_header(r, "Cache-Control", "no-store");
 }
 
-/* Queues status with body (malloc'd, freed by MHD; may be NULL). */
-static enum MHD_Result respond(struct MHD_Connection *c, unsigned status,
-			       const char *type, char *body, const char *allow,
-			       unsigned retry_after)
+enum MHD_Result sl_http_respond(struct MHD_Connection *c, unsigned status,
+				const char *type, char *body, const char *allow,
+				unsigned retry_after)
 {
 	struct MHD_Response *r = MHD_create_response_from_buffer(
-		body ? strlen(body) : 0, body, body ? MHD_RESPMEM_MUST_FREE
-						    : MHD_RESPMEM_PERSISTENT);
+		body ? strlen(body) : 0, body,
+		body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
 	if (!r) {
 		free(body);
 		return MHD_NO;
@@ -125,14 +96,13 @@ static enum MHD_Result respond(struct MHD_Connection *c, unsigned status,
 	return ret;
 }
 
-static enum MHD_Result respond_json(struct MHD_Connection *c, unsigned status,
-				    json_t *doc)
+enum MHD_Result sl_http_json(struct MHD_Connection *c, unsigned status, json_t *doc)
 {
 	char *body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
 	json_decref(doc);
 	if (!body)
 		return MHD_NO;
-	return respond(c, status, "application/json", body, NULL, 0);
+	return sl_http_respond(c, status, "application/json", body, NULL, 0);
 }
 
 static const char *status_title(unsigned status)
@@ -152,11 +122,9 @@ static const char *status_title(unsigned status)
 	return "Error";
 }
 
-/* An RFC 9457 problem document. detail is for people; why, when given, lists
- * each field and its reason for programs. */
-static enum MHD_Result problem(struct MHD_Connection *c, unsigned status,
-			       const char *detail, const sl_problems *why,
-			       const char *allow, unsigned retry_after)
+enum MHD_Result sl_http_problem(struct MHD_Connection *c, unsigned status,
+				const char *detail, const sl_problems *why,
+				const char *allow, unsigned retry_after)
 {
 	char buf[2048];
 	if (why && why->n) {
@@ -179,127 +147,8 @@ static enum MHD_Result problem(struct MHD_Connection *c, unsigned status,
 	json_decref(doc);
 	if (!body)
 		return MHD_NO;
-	return respond(c, status, "application/problem+json", body, allow, retry_after);
-}
-
-static bool content_type_is_json(struct MHD_Connection *c)
-{
-	const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-						     MHD_HTTP_HEADER_CONTENT_TYPE);
-	if (!ct)
-		return false;
-	size_t n = strlen("application/json");
-	if (strncasecmp(ct, "application/json", n) != 0)
-		return false;
-	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
-}
-
-/* Keys the rate limit by the address bytes only: never the port, never a
- * forwarded-for header (which a client can forge and which names someone). */
-static bool rate_allows(sl_server *srv, struct MHD_Connection *c, unsigned *retry)
-{
-	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	const void *addr = "";
-	size_t len = 0;
-	if (ci && ci->client_addr) {
-		const struct sockaddr *sa = ci->client_addr;
-		if (sa->sa_family == AF_INET) {
-			addr = &((const struct sockaddr_in *)sa)->sin_addr;
-			len = sizeof(struct in_addr);
-		} else if (sa->sa_family == AF_INET6) {
-			addr = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-			len = sizeof(struct in6_addr);
-		}
-	}
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	uint64_t now_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-	return sl_ratelimit_take(srv->rate, addr, len, now_ms, retry);
-}
-
-/* Runs on the writer thread when the report's batch has committed. */
-static void commit_done(void *ud, sl_err err, sl_put_result result)
-{
-	request *rq = ud;
-	rq->commit_err = err;
-	rq->put_result = result;
-	rq->state = REQ_COMMITTED;
-	MHD_resume_connection(rq->conn);
-}
-
-static enum MHD_Result answer_committed(request *rq)
-{
-	struct MHD_Connection *c = rq->conn;
-	if (rq->commit_err == SL_ECLOSED)
-		return problem(c, 503, "the server is shutting down", NULL, NULL, 5);
-	if (rq->commit_err != SL_OK)
-		return problem(c, 503, "the report could not be stored; send it again",
-			       NULL, NULL, 5);
-	if (rq->put_result == SL_PUT_DUPLICATE)
-		return problem(c, 409, "ref: a report with this ref is already stored",
-			       NULL, NULL, 0);
-	json_t *doc = json_pack("{s:I, s:s, s:s}", "id", (json_int_t)rq->report.id,
-				"receipt", rq->receipt, "status", "received");
-	return respond_json(c, 201, doc);
-}
-
-/* The whole body is in: decode, validate, seal the receipt, queue. */
-static enum MHD_Result intake(request *rq)
-{
-	sl_server *srv = rq->srv;
-	struct MHD_Connection *c = rq->conn;
-	if (rq->too_big) {
-		char msg[96];
-		snprintf(msg, sizeof(msg), "the body is larger than the limit of %zu bytes",
-			 srv->cfg.body_cap);
-		return problem(c, 413, msg, NULL, NULL, 0);
-	}
-	rq->arena = sl_arena_new(4 * srv->cfg.body_cap + 16384);
-	if (!rq->arena)
-		return problem(c, 503, "out of memory; send it again", NULL, NULL, 5);
-	sl_problems why = {0};
-	sl_err e = sl_report_from_json_text(rq->body ? rq->body : "", rq->len, 0,
-					    sl_time_now(), rq->arena, &rq->report, &why);
-	if (e == SL_EPARSE)
-		return problem(c, 400, NULL, &why, NULL, 0);
-	if (e == SL_EVALID)
-		return problem(c, 422, NULL, &why, NULL, 0);
-	if (e != SL_OK)
-		return problem(c, 503, "out of memory; send it again", NULL, NULL, 5);
-	if (sl_receipt_new(srv->key, rq->receipt, rq->report.receipt_hash) != SL_OK)
-		return problem(c, 500, "could not make a receipt", NULL, NULL, 0);
-	rq->report.has_receipt = true;
-	/* Suspend before queueing, so the writer's resume can never come first. */
-	rq->state = REQ_WAITING;
-	MHD_suspend_connection(c);
-	e = sl_commitq_submit(srv->queue, &rq->report, commit_done, rq);
-	if (e != SL_OK) {
-		rq->commit_err = e == SL_EBUSY ? SL_EBUSY : SL_ECLOSED;
-		rq->state = REQ_COMMITTED;
-		MHD_resume_connection(c);
-	}
-	return MHD_YES;
-}
-
-static enum MHD_Result report_status(sl_server *srv, struct MHD_Connection *c,
-				     const char *receipt)
-{
-	uint8_t hash[SL_RECEIPT_HASH_BYTES];
-	if (sl_receipt_hash(srv->key, receipt, hash) != SL_OK) {
-		sl_problems why = {0};
-		sl_problems_add(&why, "receipt",
-				"is not a receipt (26 letters a-z and digits 2-7, dashes "
-				"allowed)");
-		return problem(c, 400, NULL, &why, NULL, 0);
-	}
-	sl_report_status st;
-	sl_err e = sl_store_report_status(srv->store, hash, &st);
-	if (e == SL_ENOTFOUND)
-		return problem(c, 404, "no report has this receipt", NULL, NULL, 0);
-	if (e != SL_OK)
-		return problem(c, 503, "the store is unavailable; try again", NULL, NULL, 5);
-	return respond_json(c, 200, json_pack("{s:s}", "status", sl_status_name(st)));
+	return sl_http_respond(c, status, "application/problem+json", body, allow,
+			       retry_after);
 }
 
 static enum MHD_Result count_length(void *cls, enum MHD_ValueKind kind,
@@ -326,53 +175,44 @@ static bool is_get(const char *m)
 	return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
 }
 
-/* The first call for a request: everything that can be answered from the
- * request line and headers alone is answered here, before any body is read. */
+/* The first call for a request: route it, and answer at once whatever can
+ * be answered from the request line and headers. */
 static enum MHD_Result route(sl_server *srv, struct MHD_Connection *c,
 			     const char *url, const char *method, void **con_cls)
 {
+	static const char followups[] = "/followups";
 	if (framing_ambiguous(c))
-		return problem(c, 400, "more than one Content-Length header", NULL, NULL, 0);
+		return sl_http_problem(c, 400, "more than one Content-Length header", NULL,
+				       NULL, 0);
 	if (strcmp(url, API_REPORTS) == 0) {
 		if (strcmp(method, "POST") != 0)
-			return problem(c, 405, "use POST to send a report", NULL, "POST", 0);
-		if (!content_type_is_json(c))
-			return problem(c, 415, "Content-Type must be application/json",
-				       NULL, NULL, 0);
-		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-							     MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl && strtoull(cl, NULL, 10) > srv->cfg.body_cap) {
-			char msg[96];
-			snprintf(msg, sizeof(msg),
-				 "the body is larger than the limit of %zu bytes",
-				 srv->cfg.body_cap);
-			return problem(c, 413, msg, NULL, NULL, 0);
-		}
-		unsigned retry = 0;
-		if (!rate_allows(srv, c, &retry))
-			return problem(c, 429, "too many reports; wait and send again",
-				       NULL, NULL, retry);
-		request *rq = calloc(1, sizeof(*rq));
-		if (!rq)
-			return MHD_NO;
-		rq->srv = srv;
-		rq->conn = c;
-		*con_cls = rq;
-		return MHD_YES;
+			return sl_http_problem(c, 405, "use POST to send a report", NULL,
+					       "POST", 0);
+		return sl_intake_begin(srv, c, REQ_REPORT_JSON, NULL, con_cls);
 	}
 	if (strncmp(url, API_REPORTS "/", strlen(API_REPORTS) + 1) == 0) {
 		const char *receipt = url + strlen(API_REPORTS) + 1;
+		const char *slash = strchr(receipt, '/');
+		if (slash && strcmp(slash, followups) == 0) {
+			if (strcmp(method, "POST") != 0)
+				return sl_http_problem(c, 405, "use POST to add a follow-up",
+						       NULL, "POST", 0);
+			char r[80];
+			size_t n = (size_t)(slash - receipt);
+			snprintf(r, sizeof(r), "%.*s", n < sizeof(r) ? (int)n : 0, receipt);
+			return sl_intake_begin(srv, c, REQ_FOLLOWUP, r, con_cls);
+		}
 		if (!is_get(method))
-			return problem(c, 405, "use GET to look up a receipt", NULL,
-				       "GET, HEAD", 0);
-		return report_status(srv, c, receipt);
+			return sl_http_problem(c, 405, "use GET to look up a receipt", NULL,
+					       "GET, HEAD", 0);
+		return sl_intake_status(srv, c, receipt);
 	}
 	if (strcmp(url, "/healthz") == 0) {
 		if (!is_get(method))
-			return problem(c, 405, "use GET", NULL, "GET, HEAD", 0);
-		return respond_json(c, 200, json_pack("{s:s}", "status", "ok"));
+			return sl_http_problem(c, 405, "use GET", NULL, "GET, HEAD", 0);
+		return sl_http_json(c, 200, json_pack("{s:s}", "status", "ok"));
 	}
-	return problem(c, 404, "no such resource", NULL, NULL, 0);
+	return sl_http_problem(c, 404, "no such resource", NULL, NULL, 0);
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
@@ -381,53 +221,74 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 			      void **con_cls)
 {
 	(void)version;
-	sl_server *srv = cls;
-	request *rq = *con_cls;
-	if (!rq)
-		return route(srv, c, url, method, con_cls);
-	if (rq->state == REQ_COMMITTED)
-		return answer_committed(rq);
-	if (rq->state == REQ_WAITING)
-		return MHD_YES; /* spurious call while suspended */
-	if (*upload_data_size) {
-		size_t n = *upload_data_size;
-		*upload_data_size = 0;
-		rq->seen += n;
-		/* Past the cap the data is dropped and 413 answered at the end;
-		 * a sender that keeps going far beyond it is cut off. */
-		if (rq->seen > 4 * srv->cfg.body_cap)
-			return MHD_NO;
-		if (rq->too_big || rq->len + n > srv->cfg.body_cap) {
-			rq->too_big = true;
-			return MHD_YES;
-		}
-		char *grown = realloc(rq->body, rq->len + n + 1);
-		if (!grown)
-			return MHD_NO;
-		rq->body = grown;
-		memcpy(rq->body + rq->len, upload_data, n);
-		rq->len += n;
-		return MHD_YES;
-	}
-	return intake(rq);
+	if (!*con_cls)
+		return route(cls, c, url, method, con_cls);
+	return sl_intake_continue(*con_cls, upload_data, upload_data_size);
 }
 
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		      enum MHD_RequestTerminationCode toe)
 {
 	(void)cls, (void)c, (void)toe;
-	request *rq = *con_cls;
-	if (!rq)
-		return;
-	free(rq->body);
-	sl_arena_free(rq->arena);
-	free(rq);
+	if (*con_cls)
+		sl_intake_free(*con_cls);
 	*con_cls = NULL;
+}
+
+/* Re-reads the moderators new items are sealed to. */
+static void refresh_recipients(sl_server *srv)
+{
+	sl_recipients fresh;
+	if (sl_recipients_load(srv->store, &fresh) != SL_OK)
+		return; /* keep the old list; the store logged why */
+	pthread_rwlock_wrlock(&srv->rc_lock);
+	sl_recipients old = srv->rc;
+	srv->rc = fresh;
+	pthread_rwlock_unlock(&srv->rc_lock);
+	sl_recipients_free(&old);
+}
+
+static void purge(sl_server *srv)
+{
+	if (srv->cfg.retention_days == 0)
+		return;
+	int64_t before = sl_time_now() - (int64_t)srv->cfg.retention_days * 86400;
+	int64_t n = 0;
+	if (sl_store_purge_sealed(srv->store, before, &n) == SL_OK && n > 0)
+		fprintf(stderr, "sightline: purged %lld sealed items past retention\n",
+			(long long)n);
+}
+
+static void *maintenance(void *arg)
+{
+	sl_server *srv = arg;
+	int64_t last_purge = 0;
+	pthread_mutex_lock(&srv->maint_lock);
+	while (!srv->stopping) {
+		pthread_mutex_unlock(&srv->maint_lock);
+		refresh_recipients(srv);
+		int64_t now = sl_time_now();
+		if (now - last_purge >= PURGE_PERIOD_S) {
+			purge(srv);
+			last_purge = now;
+		}
+		pthread_mutex_lock(&srv->maint_lock);
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += MAINT_PERIOD_S;
+		while (!srv->stopping &&
+		       pthread_cond_timedwait(&srv->maint_wake, &srv->maint_lock, &until) !=
+			       ETIMEDOUT)
+			;
+	}
+	pthread_mutex_unlock(&srv->maint_lock);
+	return NULL;
 }
 
 static sl_err resolve(const char *host, uint16_t port, struct sockaddr_storage *ss)
 {
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+				 .ai_socktype = SOCK_STREAM,
 				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
 	struct addrinfo *res = NULL;
 	char portbuf[8];
@@ -453,27 +314,40 @@ sl_err sl_server_start(const sl_server_config *cfg, sl_store *store,
 	srv->cfg = *cfg;
 	srv->store = store;
 	srv->key = key;
-	sl_err e = sl_ratelimit_new(&cfg->rate, &srv->rate);
+	pthread_rwlock_init(&srv->rc_lock, NULL);
+	pthread_mutex_init(&srv->maint_lock, NULL);
+	pthread_cond_init(&srv->maint_wake, NULL);
+	sl_err e = sl_recipients_load(store, &srv->rc);
+	if (e == SL_OK)
+		e = sl_ratelimit_new(&cfg->rate, &srv->rate);
 	if (e == SL_OK)
 		e = sl_commitq_start(store, cfg->queue_cap, cfg->batch_max, &srv->queue);
+	if (e == SL_OK) {
+		if (pthread_create(&srv->maint, NULL, maintenance, srv) == 0)
+			srv->maint_started = true;
+		else
+			e = SL_ENOMEM;
+	}
 	if (e != SL_OK) {
 		sl_server_stop(srv);
 		return e;
 	}
+	if (srv->rc.n == 0)
+		fprintf(stderr, "sightline: no moderators yet: reports with text, contact "
+				"or photos are refused until one is added (sightline "
+				"moderator add)\n");
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	srv->daemon = MHD_start_daemon(
-		flags, cfg->port, NULL, NULL, handle, srv,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads ? cfg->threads : 1),
-		MHD_OPTION_CONNECTION_LIMIT, cfg->conn_limit,
-		MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout_s,
+		flags, cfg->port, NULL, NULL, handle, srv, MHD_OPTION_SOCK_ADDR,
+		(struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+		(unsigned)(cfg->threads ? cfg->threads : 1), MHD_OPTION_CONNECTION_LIMIT,
+		cfg->conn_limit, MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout_s,
 		/* Request line and headers must fit in this, so it also caps them. */
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32 * 1024,
-		MHD_OPTION_NOTIFY_COMPLETED, completed, srv,
-		MHD_OPTION_END);
+		MHD_OPTION_NOTIFY_COMPLETED, completed, srv, MHD_OPTION_END);
 	if (!srv->daemon) {
 		fprintf(stderr, "sightline: cannot listen on %s port %u\n", cfg->host,
 			cfg->port);
@@ -504,6 +378,17 @@ void sl_server_stop(sl_server *srv)
 	if (srv->daemon)
 		MHD_stop_daemon(srv->daemon);
 	sl_commitq_stop(srv->queue);
+	if (srv->maint_started) {
+		pthread_mutex_lock(&srv->maint_lock);
+		srv->stopping = true;
+		pthread_cond_signal(&srv->maint_wake);
+		pthread_mutex_unlock(&srv->maint_lock);
+		pthread_join(srv->maint, NULL);
+	}
 	sl_ratelimit_free(srv->rate);
+	sl_recipients_free(&srv->rc);
+	pthread_cond_destroy(&srv->maint_wake);
+	pthread_mutex_destroy(&srv->maint_lock);
+	pthread_rwlock_destroy(&srv->rc_lock);
 	free(srv);
 }

@@ -1171,7 +1171,7 @@ static void take_record(cir_reader *r)
 			}
 		}
 	}
-	r->err = sl_import_batch_add(r->b, &rep);
+	r->err = sl_import_batch_add(r->b, &rep, line);
 }
 
 static void on_record(int c, void *ud)

@@ -325,7 +325,7 @@ sl_err sl_import_demo(sl_import_batch *b, int64_t now)
 			/* A bug here, not bad input: say so, as for a record. */
 			sl_import_batch_reject_problems(b, i, &why);
 		} else {
-			err = sl_import_batch_add(b, &r);
+			err = sl_import_batch_add(b, &r, i);
 		}
 	}
 	sl_arena_free(d.a);

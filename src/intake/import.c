@@ -19,6 +19,7 @@
 
 #include "intake/import_int.h"
 #include "sightline/report_json.h"
+#include "sightline/sealing.h"
 
 bool sl_import_format_from_name(const char *name, sl_import_format *out)
 {
@@ -134,6 +135,8 @@ struct sl_import_batch {
 	sl_import_reject on_reject;
 	void *ud;
 	sl_import_stats *stats;
+	sl_recipients rc; /* whom text and contact are sealed to */
+	int64_t now;
 };
 
 void sl_import_batch_count(sl_import_batch *b)
@@ -187,8 +190,16 @@ static bool dup_str(sl_arena *a, const char **s)
 	return *s != NULL;
 }
 
-sl_err sl_import_batch_add(sl_import_batch *b, const sl_report *r)
+sl_err sl_import_batch_add(sl_import_batch *b, const sl_report *r, long line)
 {
+	/* Refused before anything is copied: a file of such records must not
+	 * fill the batch arena with plaintext it will never store. */
+	if (b->rc.n == 0 && sl_report_has_sensitive(r, 0)) {
+		sl_import_batch_reject(b, line,
+				       "text, contact: there is no moderator to seal them "
+				       "to; add one first (sightline moderator add)");
+		return SL_OK;
+	}
 	sl_report *dst = &b->reports[b->n];
 	sl_arena *a = b->arena;
 	*dst = *r;
@@ -210,6 +221,11 @@ sl_err sl_import_batch_add(sl_import_batch *b, const sl_report *r)
 	    !dup_str(a, &dst->text) || !dup_str(a, &dst->contact) ||
 	    !dup_str(a, &dst->language) || !dup_str(a, &dst->ref))
 		return SL_ENOMEM;
+	dst->n_sealed = 0;
+	dst->sealed = NULL;
+	sl_err err = sl_report_seal(dst, &b->rc, NULL, 0, b->now, a);
+	if (err)
+		return err;
 	b->ptrs[b->n] = dst;
 	b->n++;
 	return b->n == SL_IMPORT_BATCH ? flush(b) : SL_OK;
@@ -249,7 +265,7 @@ static sl_err import_jsonl(sl_import_batch *b, FILE *in, int64_t now)
 			sl_import_batch_reject_problems(b, lr.line, &why);
 		} else {
 			r.has_receipt = false;
-			err = sl_import_batch_add(b, &r);
+			err = sl_import_batch_add(b, &r, lr.line);
 			if (err)
 				break;
 		}
@@ -280,8 +296,14 @@ sl_err sl_import(sl_store *s, sl_import_format fmt, FILE *in, int64_t now,
 	b->on_reject = on_reject;
 	b->ud = ud;
 	b->stats = stats;
+	b->now = now;
+	sl_err err = sl_recipients_load(s, &b->rc);
+	if (err) {
+		sl_arena_free(b->arena);
+		free(b);
+		return err;
+	}
 
-	sl_err err;
 	switch (fmt) {
 	case SL_IMPORT_JSONL:
 		err = import_jsonl(b, in, now);
@@ -301,6 +323,7 @@ sl_err sl_import(sl_store *s, sl_import_format fmt, FILE *in, int64_t now,
 	sl_err ferr = flush(b);
 	if (err == SL_OK)
 		err = ferr;
+	sl_recipients_free(&b->rc);
 	sl_arena_free(b->arena);
 	free(b);
 	return err;
@@ -319,7 +342,7 @@ static sl_err export_one(void *ud, const sl_report *r)
 	json_t *j = sl_report_to_json(r, SL_JSON_SERVER_FIELDS);
 	if (!j)
 		return SL_ENOMEM;
-	int rc = json_dumpf(j, x->out, JSON_COMPACT);
+	int rc = json_dumpf(j, x->out, JSON_COMPACT | JSON_REAL_PRECISION(15));
 	json_decref(j);
 	if (rc != 0 || fputc('\n', x->out) == EOF)
 		return SL_EIO;

@@ -35,11 +35,13 @@ typedef struct sl_import_batch sl_import_batch;
 /* Counts one record read (stats->records). */
 void sl_import_batch_count(sl_import_batch *b);
 
-/* Copies r (and every string it points to) into the batch; stores the batch
- * when it is full, counting each report as imported or duplicate (the store
- * also finds a ref repeated within one batch). Fails only when the store
- * fails or memory runs out. */
-sl_err sl_import_batch_add(sl_import_batch *b, const sl_report *r);
+/* Copies r (and every string it points to) into the batch and seals its
+ * text and contact to the moderators (sealing.h); stores the batch when it
+ * is full, counting each report as imported or duplicate (the store also
+ * finds a ref repeated within one batch). A report with text or contact but
+ * no moderator to seal them to is rejected at line. Fails only when the
+ * store fails or memory runs out. */
+sl_err sl_import_batch_add(sl_import_batch *b, const sl_report *r, long line);
 
 /* Tells on_reject about line, counting nothing: for what is wrong with the
  * file rather than a record (a bad header). */

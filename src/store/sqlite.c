@@ -24,7 +24,9 @@
  * tables.
  *
  * Which column holds what is decided in exactly two functions, bind_report
- * and decode_row; text and contact are to be sealed there later.
+ * and decode_row. Text, contact and photos are never columns of reports:
+ * they arrive sealed (sl_report.sealed) and go to the sealed table in the
+ * same transaction as their report.
  *
  * Errors are logged to stderr with SQLite's message, which names tables,
  * columns and constraints but never a bound value: no report content ever
@@ -88,8 +90,6 @@ static const char *const migrations[] = {
     " heading_deg REAL CHECK (heading_deg >= 0 AND heading_deg < 360),"
     " destination TEXT,"
     " equipment TEXT NOT NULL,"
-    " text TEXT,"
-    " contact TEXT,"
     " language TEXT,"
     " ref TEXT,"
     " CHECK ((lat IS NULL) = (lon IS NULL)"
@@ -99,7 +99,45 @@ static const char *const migrations[] = {
     "CREATE TABLE meta ("
     " key TEXT PRIMARY KEY,"
     " value TEXT NOT NULL"
-    ");",
+    ");"
+    /* Moderators and their key records (modkey.h). A removed moderator's row
+     * stays, so that ids in sealed_keys and, later, the audit log keep their
+     * meaning; a name is unique among the active ones only. */
+    "CREATE TABLE moderators ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 64),"
+    " role TEXT NOT NULL CHECK (role IN ('admin', 'moderator')),"
+    " created_at INTEGER NOT NULL,"
+    " removed_at INTEGER,"
+    " public_key BLOB NOT NULL,"
+    " salt BLOB NOT NULL,"
+    " opslimit INTEGER NOT NULL,"
+    " memlimit INTEGER NOT NULL,"
+    " wrapped BLOB NOT NULL,"
+    " recovery_wrapped BLOB NOT NULL"
+    ");"
+    "CREATE UNIQUE INDEX moderators_active_name ON moderators(name)"
+    " WHERE removed_at IS NULL;"
+    /* The sensitive parts of reports, sealed: text and contact (content),
+     * photos, follow-ups. The clear columns of reports never hold them. */
+    "CREATE TABLE sealed ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " report_id INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,"
+    " kind TEXT NOT NULL CHECK (kind IN ('content', 'photo', 'followup')),"
+    " created_at INTEGER NOT NULL,"
+    " cipher BLOB NOT NULL"
+    ");"
+    "CREATE INDEX sealed_report ON sealed(report_id);"
+    "CREATE INDEX sealed_created ON sealed(created_at);"
+    /* An item's key wrapped for one moderator: who has no row here cannot
+     * open the item, which is how a newcomer is kept from the past. */
+    "CREATE TABLE sealed_keys ("
+    " sealed_id INTEGER NOT NULL REFERENCES sealed(id) ON DELETE CASCADE,"
+    " moderator_id INTEGER NOT NULL REFERENCES moderators(id),"
+    " wrapped BLOB NOT NULL CHECK (length(wrapped) = 80),"
+    " PRIMARY KEY (sealed_id, moderator_id)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX sealed_keys_moderator ON sealed_keys(moderator_id);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -121,8 +159,6 @@ enum {
 	COL_HEADING_DEG,
 	COL_DESTINATION,
 	COL_EQUIPMENT,
-	COL_TEXT,
-	COL_CONTACT,
 	COL_LANGUAGE,
 	COL_REF,
 	COL_COUNT
@@ -130,8 +166,8 @@ enum {
 
 #define REPORT_COLUMNS                                                                   \
 	"id, receipt_hash, status, received_at, category, observed_at, observed_until, " \
-	"lat, lon, uncertainty_m, place, heading_deg, destination, equipment, text, "    \
-	"contact, language, ref"
+	"lat, lon, uncertainty_m, place, heading_deg, destination, equipment, "          \
+	"language, ref"
 
 /* A duplicate ref is not an error: the conflict target names the partial
  * index, so DO NOTHING covers it and only it; any other constraint failure
@@ -140,9 +176,8 @@ enum {
 static const char sql_insert[] =
     "INSERT INTO reports (receipt_hash, status, received_at, category, observed_at,"
     " observed_until, lat, lon, uncertainty_m, place, heading_deg, destination,"
-    " equipment, text, contact, language, ref)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
-    " ?16, ?17)"
+    " equipment, language, ref)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
     " ON CONFLICT (ref) WHERE ref IS NOT NULL DO NOTHING"
     " RETURNING id";
 
@@ -152,6 +187,7 @@ typedef struct sqlite_store {
 	pthread_mutex_t wlock; /* guards wdb and its statements */
 	sqlite3 *wdb;
 	sqlite3_stmt *begin, *commit, *rollback, *insert, *meta_set;
+	sqlite3_stmt *insert_sealed, *insert_key;
 
 	pthread_mutex_t rlock; /* guards rdb and its statements */
 	sqlite3 *rdb;
@@ -288,16 +324,16 @@ static sl_err migrate(sqlite3 *db)
 	}
 }
 
-/* Creates the data directory, private to our user, unless it exists. Only
- * the last component is created: a missing parent is an operator's typo more
- * often than a wish. */
+/* Creates the data directory and any missing parents, private to our user,
+ * unless it exists; warns when an existing one is open to others. */
 static sl_err make_data_dir(const char *dir)
 {
-	if (mkdir(dir, 0700) == 0)
-		return SL_OK;
-	int e = errno;
 	struct stat st;
-	if (e == EEXIST && stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+	if (stat(dir, &st) == 0) {
+		if (!S_ISDIR(st.st_mode)) {
+			fprintf(stderr, LOG_PREFIX "the data directory is not a directory\n");
+			return SL_EIO;
+		}
 		if (st.st_mode & 077)
 			fprintf(stderr,
 				LOG_PREFIX "warning: the data directory is "
@@ -306,8 +342,26 @@ static sl_err make_data_dir(const char *dir)
 				(unsigned)(st.st_mode & 0777));
 		return SL_OK;
 	}
-	fprintf(stderr, LOG_PREFIX "cannot create data directory: %s\n", strerror(e));
-	return SL_EIO;
+	char path[4096];
+	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path))
+		return SL_EINVAL;
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+			fprintf(stderr, LOG_PREFIX "cannot create data directory: %s\n",
+				strerror(errno));
+			return SL_EIO;
+		}
+		*p = '/';
+	}
+	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+		fprintf(stderr, LOG_PREFIX "cannot create data directory: %s\n",
+			strerror(errno));
+		return SL_EIO;
+	}
+	return SL_OK;
 }
 
 static void destroy(sqlite_store *s)
@@ -317,6 +371,8 @@ static void destroy(sqlite_store *s)
 	sqlite3_finalize(s->commit);
 	sqlite3_finalize(s->rollback);
 	sqlite3_finalize(s->insert);
+	sqlite3_finalize(s->insert_sealed);
+	sqlite3_finalize(s->insert_key);
 	sqlite3_finalize(s->meta_set);
 	sqlite3_finalize(s->status);
 	sqlite3_finalize(s->page);
@@ -362,10 +418,23 @@ static sl_err setup(sqlite_store *s)
 	    (err = prepare(s->wdb, "ROLLBACK", &s->rollback)) ||
 	    (err = prepare(s->wdb, sql_insert, &s->insert)) ||
 	    (err = prepare(s->wdb,
+			   "INSERT INTO sealed (report_id, kind, created_at, cipher)"
+			   " VALUES (?1, ?2, ?3, ?4) RETURNING id",
+			   &s->insert_sealed)) ||
+	    (err = prepare(s->wdb,
+			   /* Only for a moderator still active: a report sealed
+			    * just before a removal must not give the removed one a
+			    * key after it. */
+			   "INSERT INTO sealed_keys (sealed_id, moderator_id, wrapped)"
+			   " SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM moderators"
+			   "  WHERE id = ?2 AND removed_at IS NULL)"
+			   " ON CONFLICT DO NOTHING",
+			   &s->insert_key)) ||
+	    (err = prepare(s->wdb,
 			   "INSERT INTO meta (key, value) VALUES (?1, ?2)"
 			   " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 			   &s->meta_set)) ||
-	    (err = prepare(s->rdb, "SELECT status FROM reports WHERE receipt_hash = ?1",
+	    (err = prepare(s->rdb, "SELECT status, id FROM reports WHERE receipt_hash = ?1",
 			   &s->status)) ||
 	    (err = prepare(s->rdb,
 			   "SELECT " REPORT_COLUMNS " FROM reports WHERE id > ?1"
@@ -513,12 +582,58 @@ static int bind_report(sqlite3_stmt *st, const sl_report *r, const char *equipme
 		B(sqlite3_bind_null(st, COL_HEADING_DEG));
 	B(bind_text(st, COL_DESTINATION, r->destination));
 	B(bind_text(st, COL_EQUIPMENT, equipment_json));
-	B(bind_text(st, COL_TEXT, r->text));	   /* to be sealed */
-	B(bind_text(st, COL_CONTACT, r->contact)); /* to be sealed */
+	/* r->text and r->contact are never bound: they reach the disk only
+	 * sealed, as r->sealed items (insert_sealed). */
 	B(bind_text(st, COL_LANGUAGE, r->language));
 	B(bind_text(st, COL_REF, r->ref));
 #undef B
 	return rc;
+}
+
+/* Gives moderator_id the wrapped key of item sealed_id, inside the open
+ * transaction. */
+static sl_err insert_key(sqlite_store *s, int64_t sealed_id, int64_t moderator_id,
+			 const uint8_t *wrapped)
+{
+	sqlite3_stmt *st = s->insert_key;
+	sl_err err = SL_OK;
+	if (sqlite3_bind_int64(st, 1, sealed_id) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, moderator_id) != SQLITE_OK ||
+	    sqlite3_bind_blob(st, 3, wrapped, SL_WRAPPED_KEY_BYTES, SQLITE_STATIC) !=
+		SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_DONE)
+		err = fail(s->wdb, "insert sealed key");
+	done_with(st);
+	return err;
+}
+
+/* Stores one sealed item of report_id and its keys, inside the open
+ * transaction; sets item->id. */
+static sl_err insert_sealed(sqlite_store *s, int64_t report_id, sl_sealed *item)
+{
+	sqlite3_stmt *st = s->insert_sealed;
+	sl_err err = SL_OK;
+	if ((unsigned)item->kind >= SL_SEALED_KIND_COUNT || !item->cipher ||
+	    item->cipher_len > INT32_MAX)
+		return SL_EINVAL;
+	if (sqlite3_bind_int64(st, 1, report_id) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 2, sl_sealed_kind_name(item->kind), -1, SQLITE_STATIC) !=
+		SQLITE_OK ||
+	    sqlite3_bind_int64(st, 3, item->created_at) != SQLITE_OK ||
+	    sqlite3_bind_blob(st, 4, item->cipher, (int)item->cipher_len,
+			      SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW) {
+		err = fail(s->wdb, "insert sealed");
+	} else {
+		item->id = sqlite3_column_int64(st, 0);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			err = fail(s->wdb, "insert sealed");
+	}
+	done_with(st);
+	for (size_t k = 0; k < item->n_keys && !err; k++)
+		err = insert_key(s, item->id, item->moderator_ids[k],
+				 item->wrapped + k * SL_WRAPPED_KEY_BYTES);
+	return err;
 }
 
 /* Inserts one report inside the open transaction. */
@@ -546,6 +661,9 @@ static sl_err insert_one(sqlite_store *s, sl_report *r, sl_put_result *result)
 	}
 	done_with(st);
 	free(eq);
+	if (!err && *result == SL_PUT_INSERTED)
+		for (size_t i = 0; i < r->n_sealed && !err; i++)
+			err = insert_sealed(s, r->id, &r->sealed[i]);
 	return err;
 }
 
@@ -577,7 +695,7 @@ static sl_err op_put_reports(sl_store *base, sl_report *const *reports, size_t n
 	return err;
 }
 
-static sl_err op_report_status(sl_store *base, const uint8_t hash[32],
+static sl_err op_report_status(sl_store *base, const uint8_t hash[32], int64_t *id,
 			       sl_report_status *out)
 {
 	sqlite_store *s = (sqlite_store *)base;
@@ -595,6 +713,8 @@ static sl_err op_report_status(sl_store *base, const uint8_t hash[32],
 			fprintf(stderr, LOG_PREFIX "unknown status in reports\n");
 			err = SL_ESTORE;
 		}
+		if (id)
+			*id = sqlite3_column_int64(st, 1);
 	} else if (rc == SQLITE_DONE) {
 		err = SL_ENOTFOUND;
 	} else {
@@ -712,8 +832,6 @@ static sl_err decode_row(sqlite3_stmt *st, sl_arena *a, sl_report *r)
 	sl_err err;
 	if ((err = column_str(st, COL_PLACE, a, &r->location.place)) ||
 	    (err = column_str(st, COL_DESTINATION, a, &r->destination)) ||
-	    (err = column_str(st, COL_TEXT, a, &r->text)) ||	   /* to be opened */
-	    (err = column_str(st, COL_CONTACT, a, &r->contact)) || /* to be opened */
 	    (err = column_str(st, COL_LANGUAGE, a, &r->language)) ||
 	    (err = column_str(st, COL_REF, a, &r->ref)))
 		return err;
@@ -910,11 +1028,488 @@ static sl_err op_check(sl_store *base)
 	return err;
 }
 
+/* The rarer operations below (moderators, sharing, purging, one report)
+ * prepare their statements per call: they run a few times a day, and the
+ * cached statements stay the hot path's. */
+
+/* Prepares sql on db; logs and returns SL_ESTORE on failure. */
+static sl_err prepare_once(sqlite3 *db, const char *sql, sqlite3_stmt **st)
+{
+	if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK)
+		return fail(db, "prepare");
+	return SL_OK;
+}
+
+/* Copies blob column col into a (NULL and 0 for an empty blob). */
+static sl_err column_blob(sqlite3_stmt *st, int col, sl_arena *a, const uint8_t **out,
+			  size_t *len)
+{
+	int n = sqlite3_column_bytes(st, col);
+	const void *b = sqlite3_column_blob(st, col);
+	*out = NULL;
+	*len = 0;
+	if (n <= 0 || !b)
+		return SL_OK;
+	uint8_t *copy = sl_arena_alloc(a, (size_t)n);
+	if (!copy)
+		return SL_ENOMEM;
+	memcpy(copy, b, (size_t)n);
+	*out = copy;
+	*len = (size_t)n;
+	return SL_OK;
+}
+
+/* The sealed items of report r->id into r->sealed, each with moderator_id's
+ * wrapped key when there is one. Caller holds rlock. */
+static sl_err read_sealed(sqlite_store *s, int64_t moderator_id, sl_arena *a,
+			  sl_report *r)
+{
+	sqlite3_stmt *st;
+	sl_err err = prepare_once(
+		s->rdb,
+		"SELECT s.id, s.kind, s.created_at, s.cipher, k.wrapped"
+		" FROM sealed s LEFT JOIN sealed_keys k"
+		"  ON k.sealed_id = s.id AND k.moderator_id = ?2"
+		" WHERE s.report_id = ?1 ORDER BY s.id",
+		&st);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, r->id);
+	sqlite3_bind_int64(st, 2, moderator_id);
+	size_t cap = 0;
+	int rc;
+	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (r->n_sealed == cap) {
+			size_t ncap = cap ? cap * 2 : 8;
+			sl_sealed *grown = sl_arena_alloc(a, ncap * sizeof(*grown));
+			if (!grown) {
+				err = SL_ENOMEM;
+				break;
+			}
+			if (cap)
+				memcpy(grown, r->sealed, cap * sizeof(*grown));
+			r->sealed = grown;
+			cap = ncap;
+		}
+		sl_sealed *it = &r->sealed[r->n_sealed];
+		memset(it, 0, sizeof(*it));
+		it->id = sqlite3_column_int64(st, 0);
+		it->created_at = sqlite3_column_int64(st, 2);
+		if (!sl_sealed_kind_from_name((const char *)sqlite3_column_text(st, 1),
+					      &it->kind)) {
+			err = SL_ESTORE;
+			break;
+		}
+		err = column_blob(st, 3, a, &it->cipher, &it->cipher_len);
+		if (!err && sqlite3_column_type(st, 4) == SQLITE_BLOB &&
+		    sqlite3_column_bytes(st, 4) == SL_WRAPPED_KEY_BYTES) {
+			size_t len;
+			int64_t *mid = sl_arena_alloc(a, sizeof(*mid));
+			err = mid ? column_blob(st, 4, a, &it->wrapped, &len) : SL_ENOMEM;
+			if (!err) {
+				*mid = moderator_id;
+				it->moderator_ids = mid;
+				it->n_keys = 1;
+			}
+		}
+		if (!err)
+			r->n_sealed++;
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = fail(s->rdb, "read sealed");
+	sqlite3_finalize(st);
+	return err;
+}
+
+static sl_err op_get_report(sl_store *base, int64_t id, int64_t moderator_id,
+			    sl_arena *a, sl_report *out)
+{
+	sqlite_store *s = (sqlite_store *)base;
+	sqlite3_stmt *st;
+	pthread_mutex_lock(&s->rlock);
+	/* One read transaction, so the report and its items agree. */
+	sqlite3_exec(s->rdb, "BEGIN", NULL, NULL, NULL);
+	sl_err err = prepare_once(s->rdb,
+				  "SELECT " REPORT_COLUMNS " FROM reports WHERE id = ?1", &st);
+	if (!err) {
+		sqlite3_bind_int64(st, 1, id);
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			err = decode_row(st, a, out);
+		else if (rc == SQLITE_DONE)
+			err = SL_ENOTFOUND;
+		else
+			err = fail(s->rdb, "get report");
+		sqlite3_finalize(st);
+	}
+	if (!err)
+		err = read_sealed(s, moderator_id, a, out);
+	sqlite3_exec(s->rdb, "COMMIT", NULL, NULL, NULL);
+	pthread_mutex_unlock(&s->rlock);
+	return err;
+}
+
+/* Runs body(s, ud) inside one write transaction, rolled back on error. */
+static sl_err in_write_tx(sqlite_store *s, sl_err (*body)(sqlite_store *, void *),
+			  void *ud)
+{
+	pthread_mutex_lock(&s->wlock);
+	sl_err err = run(s->wdb, s->begin, "begin");
+	if (!err)
+		err = body(s, ud);
+	if (!err)
+		err = run(s->wdb, s->commit, "commit");
+	if (err && !sqlite3_get_autocommit(s->wdb))
+		run(s->wdb, s->rollback, "rollback");
+	pthread_mutex_unlock(&s->wlock);
+	return err;
+}
+
+typedef struct put_sealed_args {
+	int64_t report_id;
+	sl_sealed *item;
+} put_sealed_args;
+
+static sl_err put_sealed_body(sqlite_store *s, void *ud)
+{
+	put_sealed_args *a = ud;
+	return insert_sealed(s, a->report_id, a->item);
+}
+
+static sl_err op_put_sealed(sl_store *base, int64_t report_id, sl_sealed *item)
+{
+	if (!item)
+		return SL_EINVAL;
+	put_sealed_args a = {report_id, item};
+	return in_write_tx((sqlite_store *)base, put_sealed_body, &a);
+}
+
+static sl_err op_keys_since(sl_store *base, int64_t since, int64_t holder_id, size_t *n,
+			    int64_t **sealed_ids, uint8_t **wrapped)
+{
+	sqlite_store *s = (sqlite_store *)base;
+	*n = 0;
+	*sealed_ids = NULL;
+	*wrapped = NULL;
+	sqlite3_stmt *st;
+	pthread_mutex_lock(&s->rlock);
+	sl_err err = prepare_once(s->rdb,
+				  "SELECT k.sealed_id, k.wrapped FROM sealed_keys k"
+				  " JOIN sealed s ON s.id = k.sealed_id"
+				  " WHERE k.moderator_id = ?1 AND s.created_at >= ?2"
+				  " ORDER BY k.sealed_id",
+				  &st);
+	size_t cap = 0;
+	int rc = SQLITE_DONE;
+	if (!err) {
+		sqlite3_bind_int64(st, 1, holder_id);
+		sqlite3_bind_int64(st, 2, since);
+	}
+	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (sqlite3_column_bytes(st, 1) != SL_WRAPPED_KEY_BYTES) {
+			err = SL_ESTORE;
+			break;
+		}
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 64;
+			int64_t *ids = realloc(*sealed_ids, cap * sizeof(*ids));
+			if (ids)
+				*sealed_ids = ids;
+			uint8_t *w = realloc(*wrapped, cap * SL_WRAPPED_KEY_BYTES);
+			if (w)
+				*wrapped = w;
+			if (!ids || !w) {
+				err = SL_ENOMEM;
+				break;
+			}
+		}
+		(*sealed_ids)[*n] = sqlite3_column_int64(st, 0);
+		memcpy(*wrapped + *n * SL_WRAPPED_KEY_BYTES, sqlite3_column_blob(st, 1),
+		       SL_WRAPPED_KEY_BYTES);
+		(*n)++;
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = fail(s->rdb, "keys since");
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->rlock);
+	if (err) {
+		free(*sealed_ids);
+		free(*wrapped);
+		*sealed_ids = NULL;
+		*wrapped = NULL;
+		*n = 0;
+	}
+	return err;
+}
+
+typedef struct add_keys_args {
+	int64_t moderator_id;
+	size_t n;
+	const int64_t *sealed_ids;
+	const uint8_t *wrapped;
+} add_keys_args;
+
+static sl_err add_keys_body(sqlite_store *s, void *ud)
+{
+	add_keys_args *a = ud;
+	sl_err err = SL_OK;
+	for (size_t i = 0; i < a->n && !err; i++)
+		err = insert_key(s, a->sealed_ids[i], a->moderator_id,
+				 a->wrapped + i * SL_WRAPPED_KEY_BYTES);
+	return err;
+}
+
+static sl_err op_add_keys(sl_store *base, int64_t moderator_id, size_t n,
+			  const int64_t *sealed_ids, const uint8_t *wrapped)
+{
+	add_keys_args a = {moderator_id, n, sealed_ids, wrapped};
+	return in_write_tx((sqlite_store *)base, add_keys_body, &a);
+}
+
+/* After a delete of secrets (purged items, a removed moderator's keys), the
+ * database file still holds the old pages until a checkpoint writes the
+ * zeroed ones (secure_delete) over them, and the WAL holds them as well. A
+ * TRUNCATE checkpoint does both at once and empties the WAL. It waits for
+ * readers, so it may report busy: then the next one (or close) finishes the
+ * job. Caller holds wlock, outside a transaction. */
+static void forget_deleted(sqlite_store *s)
+{
+	if (sqlite3_wal_checkpoint_v2(s->wdb, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) !=
+	    SQLITE_OK)
+		fail(s->wdb, "checkpoint after delete");
+}
+
+static sl_err op_purge_sealed(sl_store *base, int64_t before, int64_t *n)
+{
+	sqlite_store *s = (sqlite_store *)base;
+	sqlite3_stmt *st;
+	pthread_mutex_lock(&s->wlock);
+	sl_err err = prepare_once(s->wdb, "DELETE FROM sealed WHERE created_at < ?1", &st);
+	if (!err) {
+		sqlite3_bind_int64(st, 1, before);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			err = fail(s->wdb, "purge sealed");
+		else if (n)
+			*n = sqlite3_changes64(s->wdb);
+		sqlite3_finalize(st);
+	}
+	if (!err)
+		forget_deleted(s);
+	pthread_mutex_unlock(&s->wlock);
+	return err;
+}
+
+static const char moderator_columns[] =
+	"id, name, role, created_at, removed_at, public_key, salt, opslimit, memlimit,"
+	" wrapped, recovery_wrapped";
+
+/* Copies a blob column into a fixed-size field; false when the size differs. */
+static bool blob_into(sqlite3_stmt *st, int col, void *dst, size_t size)
+{
+	if (sqlite3_column_bytes(st, col) != (int)size)
+		return false;
+	const void *b = sqlite3_column_blob(st, col);
+	if (!b)
+		return false;
+	memcpy(dst, b, size);
+	return true;
+}
+
+static sl_err decode_moderator(sqlite3_stmt *st, sl_moderator *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->id = sqlite3_column_int64(st, 0);
+	const char *name = (const char *)sqlite3_column_text(st, 1);
+	const char *role = (const char *)sqlite3_column_text(st, 2);
+	if (!name || !role || strlen(name) > SL_MODERATOR_NAME_MAX)
+		return SL_ESTORE;
+	memcpy(m->name, name, strlen(name) + 1);
+	m->role = strcmp(role, "admin") == 0 ? SL_ROLE_ADMIN : SL_ROLE_MODERATOR;
+	m->created_at = sqlite3_column_int64(st, 3);
+	m->removed_at = sqlite3_column_int64(st, 4);
+	m->key.opslimit = (uint64_t)sqlite3_column_int64(st, 7);
+	m->key.memlimit = (uint64_t)sqlite3_column_int64(st, 8);
+	if (!blob_into(st, 5, m->key.public_key, sizeof(m->key.public_key)) ||
+	    !blob_into(st, 6, m->key.salt, sizeof(m->key.salt)) ||
+	    !blob_into(st, 9, m->key.wrapped, sizeof(m->key.wrapped)) ||
+	    !blob_into(st, 10, m->key.recovery_wrapped, sizeof(m->key.recovery_wrapped)))
+		return SL_ESTORE;
+	return SL_OK;
+}
+
+static sl_err add_moderator_body(sqlite_store *s, void *ud)
+{
+	sl_moderator *m = ud;
+	sqlite3_stmt *st;
+	sl_err err = prepare_once(
+		s->wdb,
+		"INSERT INTO moderators (name, role, created_at, public_key, salt,"
+		" opslimit, memlimit, wrapped, recovery_wrapped)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+		" ON CONFLICT (name) WHERE removed_at IS NULL DO NOTHING RETURNING id",
+		&st);
+	if (err)
+		return err;
+	const sl_modkey_record *k = &m->key;
+	sqlite3_bind_text(st, 1, m->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, m->role == SL_ROLE_ADMIN ? "admin" : "moderator", -1,
+			  SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, m->created_at);
+	sqlite3_bind_blob(st, 4, k->public_key, sizeof(k->public_key), SQLITE_STATIC);
+	sqlite3_bind_blob(st, 5, k->salt, sizeof(k->salt), SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, (sqlite3_int64)k->opslimit);
+	sqlite3_bind_int64(st, 7, (sqlite3_int64)k->memlimit);
+	sqlite3_bind_blob(st, 8, k->wrapped, sizeof(k->wrapped), SQLITE_STATIC);
+	sqlite3_bind_blob(st, 9, k->recovery_wrapped, sizeof(k->recovery_wrapped),
+			  SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		m->id = sqlite3_column_int64(st, 0);
+	else if (rc == SQLITE_DONE)
+		err = SL_EVALID; /* an active moderator has the name */
+	else
+		err = fail(s->wdb, "add moderator");
+	sqlite3_finalize(st);
+	return err;
+}
+
+static sl_err op_add_moderator(sl_store *base, sl_moderator *m)
+{
+	if (!m || !m->name[0])
+		return SL_EINVAL;
+	return in_write_tx((sqlite_store *)base, add_moderator_body, m);
+}
+
+/* Runs a moderators SELECT (bound by bind) on the reader; collects rows. */
+static sl_err query_moderators(sqlite_store *s, const char *where, const char *name,
+			       sl_moderator **out, size_t *n)
+{
+	char sql[512];
+	snprintf(sql, sizeof(sql), "SELECT %s FROM moderators %s ORDER BY id",
+		 moderator_columns, where);
+	*out = NULL;
+	*n = 0;
+	sqlite3_stmt *st = NULL;
+	pthread_mutex_lock(&s->rlock);
+	sl_err err = prepare_once(s->rdb, sql, &st);
+	if (!err && name)
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	size_t cap = 0;
+	int rc = SQLITE_DONE;
+	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 8;
+			sl_moderator *grown = realloc(*out, cap * sizeof(*grown));
+			if (!grown) {
+				err = SL_ENOMEM;
+				break;
+			}
+			*out = grown;
+		}
+		err = decode_moderator(st, &(*out)[*n]);
+		if (!err)
+			(*n)++;
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = fail(s->rdb, "read moderators");
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->rlock);
+	if (err) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return err;
+}
+
+static sl_err op_get_moderator(sl_store *base, const char *name, sl_moderator *out)
+{
+	sl_moderator *list;
+	size_t n;
+	sl_err err = query_moderators((sqlite_store *)base,
+				      "WHERE name = ?1 AND removed_at IS NULL", name, &list,
+				      &n);
+	if (err)
+		return err;
+	if (n == 0)
+		err = SL_ENOTFOUND;
+	else
+		*out = list[0];
+	free(list);
+	return err;
+}
+
+static sl_err op_list_moderators(sl_store *base, bool all, sl_moderator **out, size_t *n)
+{
+	return query_moderators((sqlite_store *)base, all ? "" : "WHERE removed_at IS NULL",
+				NULL, out, n);
+}
+
+typedef struct remove_args {
+	const char *name;
+	int64_t now;
+} remove_args;
+
+static sl_err remove_body(sqlite_store *s, void *ud)
+{
+	remove_args *a = ud;
+	sqlite3_stmt *st;
+	sl_err err = prepare_once(s->wdb,
+				  "UPDATE moderators SET removed_at = ?2"
+				  " WHERE name = ?1 AND removed_at IS NULL RETURNING id",
+				  &st);
+	if (err)
+		return err;
+	sqlite3_bind_text(st, 1, a->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, a->now);
+	int64_t id = 0;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	else if (rc == SQLITE_DONE)
+		err = SL_ENOTFOUND;
+	else
+		err = fail(s->wdb, "remove moderator");
+	sqlite3_finalize(st);
+	if (err)
+		return err;
+	if ((err = prepare_once(s->wdb, "DELETE FROM sealed_keys WHERE moderator_id = ?1",
+				&st)))
+		return err;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		err = fail(s->wdb, "remove moderator keys");
+	sqlite3_finalize(st);
+	return err;
+}
+
+static sl_err op_remove_moderator(sl_store *base, const char *name, int64_t now)
+{
+	sqlite_store *s = (sqlite_store *)base;
+	remove_args a = {name, now};
+	sl_err err = in_write_tx(s, remove_body, &a);
+	if (!err) {
+		pthread_mutex_lock(&s->wlock);
+		forget_deleted(s);
+		pthread_mutex_unlock(&s->wlock);
+	}
+	return err;
+}
+
 static const sl_store_ops sqlite_ops = {
     .name = "sqlite",
     .close = op_close,
     .put_reports = op_put_reports,
     .report_status = op_report_status,
+    .get_report = op_get_report,
+    .put_sealed = op_put_sealed,
+    .keys_since = op_keys_since,
+    .add_keys = op_add_keys,
+    .purge_sealed = op_purge_sealed,
+    .add_moderator = op_add_moderator,
+    .get_moderator = op_get_moderator,
+    .list_moderators = op_list_moderators,
+    .remove_moderator = op_remove_moderator,
     .each_report = op_each_report,
     .count_reports = op_count_reports,
     .meta_get = op_meta_get,

@@ -24,10 +24,60 @@ sl_err sl_store_put_reports(sl_store *s, sl_report *const *reports, size_t n,
 	return s->ops->put_reports(s, reports, n, results);
 }
 
-sl_err sl_store_report_status(sl_store *s, const uint8_t hash[32],
+sl_err sl_store_report_status(sl_store *s, const uint8_t hash[32], int64_t *id,
 			      sl_report_status *out)
 {
-	return s->ops->report_status(s, hash, out);
+	return s->ops->report_status(s, hash, id, out);
+}
+
+sl_err sl_store_get_report(sl_store *s, int64_t id, int64_t moderator_id,
+			   sl_arena *a, sl_report *out)
+{
+	return s->ops->get_report(s, id, moderator_id, a, out);
+}
+
+sl_err sl_store_put_sealed(sl_store *s, int64_t report_id, sl_sealed *item)
+{
+	return s->ops->put_sealed(s, report_id, item);
+}
+
+sl_err sl_store_keys_since(sl_store *s, int64_t since, int64_t holder_id,
+			   size_t *n, int64_t **sealed_ids, uint8_t **wrapped)
+{
+	return s->ops->keys_since(s, since, holder_id, n, sealed_ids, wrapped);
+}
+
+sl_err sl_store_add_keys(sl_store *s, int64_t moderator_id, size_t n,
+			 const int64_t *sealed_ids, const uint8_t *wrapped)
+{
+	if (n == 0)
+		return SL_OK;
+	return s->ops->add_keys(s, moderator_id, n, sealed_ids, wrapped);
+}
+
+sl_err sl_store_purge_sealed(sl_store *s, int64_t before, int64_t *n)
+{
+	return s->ops->purge_sealed(s, before, n);
+}
+
+sl_err sl_store_add_moderator(sl_store *s, sl_moderator *m)
+{
+	return s->ops->add_moderator(s, m);
+}
+
+sl_err sl_store_get_moderator(sl_store *s, const char *name, sl_moderator *out)
+{
+	return s->ops->get_moderator(s, name, out);
+}
+
+sl_err sl_store_list_moderators(sl_store *s, bool all, sl_moderator **out, size_t *n)
+{
+	return s->ops->list_moderators(s, all, out, n);
+}
+
+sl_err sl_store_remove_moderator(sl_store *s, const char *name, int64_t now)
+{
+	return s->ops->remove_moderator(s, name, now);
 }
 
 sl_err sl_store_each_report(sl_store *s, int64_t after_id,

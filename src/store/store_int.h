@@ -16,8 +16,20 @@ typedef struct sl_store_ops {
 	void (*close)(sl_store *s);
 	sl_err (*put_reports)(sl_store *s, sl_report *const *reports, size_t n,
 			      sl_put_result *results);
-	sl_err (*report_status)(sl_store *s, const uint8_t hash[32],
+	sl_err (*report_status)(sl_store *s, const uint8_t hash[32], int64_t *id,
 				sl_report_status *out);
+	sl_err (*get_report)(sl_store *s, int64_t id, int64_t moderator_id, sl_arena *a,
+			     sl_report *out);
+	sl_err (*put_sealed)(sl_store *s, int64_t report_id, sl_sealed *item);
+	sl_err (*keys_since)(sl_store *s, int64_t since, int64_t holder_id, size_t *n,
+			     int64_t **sealed_ids, uint8_t **wrapped);
+	sl_err (*add_keys)(sl_store *s, int64_t moderator_id, size_t n,
+			   const int64_t *sealed_ids, const uint8_t *wrapped);
+	sl_err (*purge_sealed)(sl_store *s, int64_t before, int64_t *n);
+	sl_err (*add_moderator)(sl_store *s, sl_moderator *m);
+	sl_err (*get_moderator)(sl_store *s, const char *name, sl_moderator *out);
+	sl_err (*list_moderators)(sl_store *s, bool all, sl_moderator **out, size_t *n);
+	sl_err (*remove_moderator)(sl_store *s, const char *name, int64_t now);
 	sl_err (*each_report)(sl_store *s, int64_t after_id,
 			      sl_report_visit visit, void *ud);
 	sl_err (*count_reports)(sl_store *s, int64_t *out);

@@ -7,6 +7,8 @@
  * word the server ever printed stays available to the tests afterwards.
  * Requests go through libcurl with one easy handle per thread, kept between
  * requests so that keep-alive connections are reused as real clients do.
+ * Other commands (the CLI, exiftool) run the same way with their output
+ * captured through pipes.
  */
 #define _GNU_SOURCE
 #include "harness.h"
@@ -34,6 +36,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <curl/curl.h>
+#include <jansson.h>
 #include <sqlite3.h>
 
 extern char **environ;
@@ -42,6 +45,8 @@ extern char **environ;
 #define STOP_TIMEOUT_MS 20000
 #define RAW_TIMEOUT_MS 10000
 #define BODY_CAP (16u << 20) /* a response larger than this is a bug anyway */
+#define PROC_TIMEOUT_MS 120000
+#define PROC_OUTPUT_CAP (64u << 20)
 
 static const char listening_prefix[] = "sightline: listening on http://127.0.0.1:";
 
@@ -197,7 +202,7 @@ static void spawn_server(harness_server *srv)
 	}
 }
 
-void harness_server_start(harness_server *srv, const char *const *args)
+void harness_server_init(harness_server *srv, const char *const *args)
 {
 	memset(srv, 0, sizeof(*srv));
 	const char *tmp = getenv("TMPDIR");
@@ -214,14 +219,24 @@ void harness_server_start(harness_server *srv, const char *const *args)
 			fail_msg("too many server flags");
 		srv->args[srv->n_args++] = strdup(args[i]);
 	}
+}
+
+void harness_server_launch(harness_server *srv)
+{
+	if (srv->pid)
+		fail_msg("start of a running server (pid %d)", (int)srv->pid);
+	spawn_server(srv);
+}
+
+void harness_server_start(harness_server *srv, const char *const *args)
+{
+	harness_server_init(srv, args);
 	spawn_server(srv);
 }
 
 void harness_server_restart(harness_server *srv)
 {
-	if (srv->pid)
-		fail_msg("restart of a running server (pid %d)", (int)srv->pid);
-	spawn_server(srv);
+	harness_server_launch(srv);
 }
 
 int harness_server_stop(harness_server *srv)
@@ -693,7 +708,7 @@ void harness_raw(const harness_server *srv, const void *req, size_t len, unsigne
 
 /* ---- the store, read directly ---- */
 
-long harness_count_reports(const harness_server *srv)
+long long harness_db_integer(const harness_server *srv, const char *sql)
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/sightline.db", srv->dir);
@@ -708,20 +723,454 @@ long harness_count_reports(const harness_server *srv)
 	}
 	sqlite3_busy_timeout(db, 5000);
 	sqlite3_stmt *st = NULL;
-	long count = -1;
-	rc = sqlite3_prepare_v2(db, "SELECT count(*) FROM reports", -1, &st, NULL);
-	if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-		count = (long)sqlite3_column_int64(st, 0);
+	bool got = false;
+	long long value = 0;
+	rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+		value = (long long)sqlite3_column_int64(st, 0);
+		got = true;
+	}
 	char msg[512];
 	snprintf(msg, sizeof(msg), "%s", sqlite3_errmsg(db));
 	sqlite3_finalize(st);
 	sqlite3_close(db);
-	if (count < 0)
-		fail_msg("count reports in %s: %s", path, msg);
-	return count;
+	if (!got)
+		fail_msg("\"%s\" on %s: %s", sql, path, msg);
+	return value;
+}
+
+long harness_count_reports(const harness_server *srv)
+{
+	return (long)harness_db_integer(srv, "SELECT count(*) FROM reports");
+}
+
+/* ---- other processes ---- */
+
+/* Appends what fd has to *buf; false at its end (or on an error). */
+static bool drain(int fd, char **buf, size_t *len, size_t *cap)
+{
+	if (*cap - *len < 65536) {
+		size_t ncap = *cap ? *cap * 2 : 131072;
+		char *nb = realloc(*buf, ncap + 1);
+		if (!nb)
+			fail_msg("out of memory reading a child's output");
+		*buf = nb;
+		*cap = ncap;
+	}
+	ssize_t r = read(fd, *buf + *len, *cap - *len);
+	if (r < 0 && (errno == EINTR || errno == EAGAIN))
+		return true;
+	if (r <= 0)
+		return false;
+	*len += (size_t)r;
+	(*buf)[*len] = '\0';
+	if (*len > PROC_OUTPUT_CAP)
+		fail_msg("a child printed more than %u bytes", PROC_OUTPUT_CAP);
+	return true;
+}
+
+static void describe_argv(const char *const *argv, char *buf, size_t size)
+{
+	size_t o = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; argv[i] && o + 1 < size; i++)
+		o += (size_t)snprintf(buf + o, size - o, "%s%s", i ? " " : "", argv[i]);
+}
+
+bool harness_run(const char *const *argv, harness_proc *out)
+{
+	memset(out, 0, sizeof(*out));
+	int po[2], pe[2];
+	if (pipe2(po, O_CLOEXEC) != 0 || pipe2(pe, O_CLOEXEC) != 0)
+		fail_msg("pipe: %s", strerror(errno));
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, po[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
+	pid_t pid;
+	int rc = posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(po[1]);
+	close(pe[1]);
+	if (rc != 0) {
+		close(po[0]);
+		close(pe[0]);
+		if (rc == ENOENT)
+			return false;
+		fail_msg("cannot start %s: %s", argv[0], strerror(rc));
+	}
+	size_t ocap = 0, ecap = 0;
+	bool oopen = true, eopen = true;
+	uint64_t deadline = now_ms() + PROC_TIMEOUT_MS;
+	while (oopen || eopen) {
+		struct pollfd pfd[2] = {{.fd = oopen ? po[0] : -1, .events = POLLIN},
+					{.fd = eopen ? pe[0] : -1, .events = POLLIN}};
+		uint64_t t = now_ms();
+		int pr = t < deadline ? poll(pfd, 2, (int)(deadline - t)) : 0;
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr <= 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			close(po[0]);
+			close(pe[0]);
+			char cmd[1024];
+			describe_argv(argv, cmd, sizeof(cmd));
+			fail_msg("%s: still running after %d ms (killed); stderr so far: "
+				 "%.2000s",
+				 cmd, PROC_TIMEOUT_MS, out->err ? out->err : "");
+		}
+		if (oopen && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
+			oopen = drain(po[0], &out->out, &out->out_len, &ocap);
+		if (eopen && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
+			eopen = drain(pe[0], &out->err, &out->err_len, &ecap);
+	}
+	close(po[0]);
+	close(pe[0]);
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(status)) {
+		out->exit_code = WEXITSTATUS(status);
+	} else {
+		out->exit_code = -1;
+		out->signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+	}
+	if (!out->out)
+		out->out = calloc(1, 1);
+	else
+		out->out[out->out_len] = '\0';
+	if (!out->err)
+		out->err = calloc(1, 1);
+	else
+		out->err[out->err_len] = '\0';
+	return true;
+}
+
+void harness_cli(const char *const *args, harness_proc *out)
+{
+	const char *bin = getenv("SIGHTLINE_BIN");
+	if (!bin || !*bin)
+		fail_msg("SIGHTLINE_BIN is not set (run through meson test)");
+	const char *argv[64];
+	size_t n = 0;
+	argv[n++] = bin;
+	for (size_t i = 0; args[i]; i++) {
+		if (n == sizeof(argv) / sizeof(argv[0]) - 1)
+			fail_msg("too many arguments for %s", bin);
+		argv[n++] = args[i];
+	}
+	argv[n] = NULL;
+	if (!harness_run(argv, out))
+		fail_msg("cannot start %s: not found", bin);
+}
+
+void harness_proc_expect(const char *ctx, const harness_proc *p, int want)
+{
+	if (p->exit_code == want)
+		return;
+	if (p->exit_code < 0)
+		fail_msg(
+		    "%s: ended by signal %d, expected exit %d\n--- stdout ---\n%.4000s"
+		    "\n--- stderr ---\n%.8000s",
+		    ctx, p->signal, want, p->out ? p->out : "", p->err ? p->err : "");
+	fail_msg("%s: exit %d, expected %d\n--- stdout ---\n%.4000s\n--- stderr "
+		 "---\n%.8000s",
+		 ctx, p->exit_code, want, p->out ? p->out : "", p->err ? p->err : "");
+}
+
+void harness_proc_free(harness_proc *p)
+{
+	free(p->out);
+	free(p->err);
+	memset(p, 0, sizeof(*p));
+}
+
+/* ---- moderators ---- */
+
+void harness_passphrase(const char *name, char *buf, size_t size)
+{
+	snprintf(buf, size, "correct horse battery staple of %s", name);
+}
+
+void harness_passphrase_path(const harness_server *srv, const char *name, char *buf,
+			     size_t size)
+{
+	snprintf(buf, size, "%s/passphrase-%s", srv->root, name);
+}
+
+void harness_write_passphrase(const char *path, const char *passphrase)
+{
+	char line[1100];
+	int n = snprintf(line, sizeof(line), "%s\n", passphrase);
+	harness_write_file(path, line, (size_t)n);
+}
+
+void harness_moderator_add(const harness_server *srv, const char *name, const char *role)
+{
+	char path[PATH_MAX], pass[256], ctx[PATH_MAX + 128];
+	harness_passphrase_path(srv, name, path, sizeof(path));
+	harness_passphrase(name, pass, sizeof(pass));
+	harness_write_passphrase(path, pass);
+	const char *args[] = {"moderator", "add",    name,     "--role",
+			      role,	   "--data", srv->dir, "--passphrase-file",
+			      path,	   NULL};
+	harness_proc p;
+	harness_cli(args, &p);
+	snprintf(ctx, sizeof(ctx), "moderator add %s --role %s --data %s", name, role,
+		 srv->dir);
+	harness_proc_expect(ctx, &p, 0);
+	harness_proc_free(&p);
+}
+
+void harness_unseal(const harness_server *srv, const char *name, const char *pass_file,
+		    const char *photos_dir, long long id, harness_proc *out)
+{
+	char path[PATH_MAX], ids[32];
+	if (pass_file)
+		snprintf(path, sizeof(path), "%s", pass_file);
+	else
+		harness_passphrase_path(srv, name, path, sizeof(path));
+	snprintf(ids, sizeof(ids), "%lld", id);
+	const char *args[12] = {
+	    "unseal", "--data", srv->dir, "--moderator", name, "--passphrase-file", path};
+	size_t n = 7;
+	if (photos_dir) {
+		args[n++] = "--photos";
+		args[n++] = photos_dir;
+	}
+	args[n++] = ids;
+	args[n] = NULL;
+	harness_cli(args, out);
+}
+
+/* ---- multipart bodies ---- */
+
+static void mp_append(harness_multipart *m, const void *data, size_t len)
+{
+	if (m->cap - m->len < len + 1) {
+		size_t ncap = m->cap ? m->cap : 4096;
+		while (ncap - m->len < len + 1)
+			ncap *= 2;
+		char *nb = realloc(m->data, ncap);
+		if (!nb)
+			fail_msg("out of memory building a multipart body");
+		m->data = nb;
+		m->cap = ncap;
+	}
+	if (len)
+		memcpy(m->data + m->len, data, len);
+	m->len += len;
+	m->data[m->len] = '\0';
+}
+
+void harness_multipart_init(harness_multipart *m)
+{
+	static unsigned counter;
+	memset(m, 0, sizeof(*m));
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(m->boundary, sizeof(m->boundary), "sl-test-%x-%lx-%x",
+		 (unsigned)getpid(), (unsigned long)ts.tv_nsec,
+		 __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
+	mp_append(m, "", 0);
+}
+
+void harness_multipart_part(harness_multipart *m, const char *name, const char *filename,
+			    const char *type, const void *data, size_t len)
+{
+	static const char cd[] = "Content-Disposition: form-data; name=\"";
+	mp_append(m, "--", 2);
+	mp_append(m, m->boundary, strlen(m->boundary));
+	mp_append(m, "\r\n", 2);
+	mp_append(m, cd, sizeof(cd) - 1);
+	mp_append(m, name, strlen(name));
+	mp_append(m, "\"", 1);
+	if (filename) {
+		mp_append(m, "; filename=\"", 12);
+		mp_append(m, filename, strlen(filename));
+		mp_append(m, "\"", 1);
+	}
+	mp_append(m, "\r\n", 2);
+	if (type) {
+		mp_append(m, "Content-Type: ", 14);
+		mp_append(m, type, strlen(type));
+		mp_append(m, "\r\n", 2);
+	}
+	mp_append(m, "\r\n", 2);
+	mp_append(m, data, len);
+	mp_append(m, "\r\n", 2);
+}
+
+void harness_multipart_raw(harness_multipart *m, const void *data, size_t len)
+{
+	mp_append(m, data, len);
+}
+
+void harness_multipart_end(harness_multipart *m)
+{
+	char tail[128];
+	int n = snprintf(tail, sizeof(tail), "--%s--\r\n", m->boundary);
+	mp_append(m, tail, (size_t)n);
+}
+
+void harness_multipart_free(harness_multipart *m)
+{
+	free(m->data);
+	memset(m, 0, sizeof(*m));
+}
+
+void harness_post_multipart(const harness_server *srv, const char *path,
+			    const harness_multipart *m, const char *const *headers,
+			    harness_response *out)
+{
+	char ct[160];
+	snprintf(ct, sizeof(ct), "Content-Type: multipart/form-data; boundary=%s",
+		 m->boundary);
+	const char *h[40];
+	size_t n = 0;
+	h[n++] = ct;
+	for (size_t i = 0; headers && headers[i]; i++) {
+		if (n == sizeof(h) / sizeof(h[0]) - 1)
+			fail_msg("too many headers");
+		h[n++] = headers[i];
+	}
+	h[n] = NULL;
+	harness_request(srv, "POST", path, h, m->data, m->len, out);
+}
+
+/* ---- photos ---- */
+
+/* Groups exiftool reports of any file, made up from the file itself. */
+static bool group_is_intrinsic(const char *group)
+{
+	static const char *const ok[] = {"ExifTool", "System", "File", "Composite",
+					 "JFIF"};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (strcmp(group, ok[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Tag names that say who or where, in whatever group they turn up. */
+static bool tag_is_identifying(const char *tag)
+{
+	static const char *const bad[] = {
+	    "GPS",	 "Make",     "Model",	  "Serial",	     "Comment",
+	    "Artist",	 "Author",   "Creator",	  "Owner",	     "Description",
+	    "Copyright", "Software", "Thumbnail", "DateTimeOriginal"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (strcasestr(tag, bad[i]))
+			return true;
+	return false;
+}
+
+/* Appends to buf (of size, holding *o bytes), truncating at its end. */
+__attribute__((format(printf, 4, 5))) static void appendf(char *buf, size_t size,
+							  size_t *o, const char *fmt, ...)
+{
+	if (*o + 1 >= size)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf + *o, size - *o, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*o = *o + (size_t)n < size ? *o + (size_t)n : size - 1;
+}
+
+bool harness_photo_is_clean(const char *path, char *why, size_t why_size)
+{
+	const char *argv[] = {"exiftool", "-j", "-a", "-G1", "-n", path, NULL};
+	harness_proc p;
+	if (!harness_run(argv, &p))
+		skip(); /* no exiftool: nothing to judge the photo by */
+	why[0] = '\0';
+	json_error_t jerr;
+	json_t *doc = json_loadb(p.out, p.out_len, 0, &jerr);
+	json_t *obj = json_array_get(doc, 0);
+	if (p.exit_code != 0 || !json_is_object(obj)) {
+		snprintf(why, why_size, "exiftool exit %d: %.300s %.300s", p.exit_code,
+			 p.out, p.err);
+		json_decref(doc);
+		harness_proc_free(&p);
+		return false;
+	}
+	long long width = json_integer_value(json_object_get(obj, "File:ImageWidth"));
+	long long height = json_integer_value(json_object_get(obj, "File:ImageHeight"));
+	const char *type = json_string_value(json_object_get(obj, "File:FileType"));
+	size_t o = 0;
+	if (!type || strcmp(type, "JPEG") != 0)
+		appendf(why, why_size, &o, "FileType is %s, not JPEG; ",
+			type ? type : "(absent)");
+	if (width <= 0 || height <= 0)
+		appendf(why, why_size, &o, "ImageWidth x ImageHeight is %lld x %lld; ",
+			width, height);
+	const char *key;
+	json_t *v;
+	json_object_foreach(obj, key, v)
+	{
+		const char *colon = strchr(key, ':');
+		if (!colon)
+			continue; /* SourceFile */
+		char group[64];
+		snprintf(group, sizeof(group), "%.*s", (int)(colon - key), key);
+		const char *tag = colon + 1;
+		bool intrinsic = group_is_intrinsic(group);
+		/* The file's name, size, dates and permissions, and
+		 * exiftool's version: nothing the photo carried. */
+		if (intrinsic &&
+		    (strcmp(group, "System") == 0 || strcmp(group, "ExifTool") == 0))
+			continue;
+		if (!intrinsic || tag_is_identifying(tag)) {
+			char *val = json_dumps(v, JSON_ENCODE_ANY);
+			appendf(why, why_size, &o, "%s = %.60s; ", key, val ? val : "?");
+			free(val);
+		}
+	}
+	json_decref(doc);
+	harness_proc_free(&p);
+	if (o >= 2 && why[o - 2] == ';')
+		why[o - 2] = '\0';
+	return o == 0;
 }
 
 /* ---- files ---- */
+
+char *harness_read_file(const char *path, size_t *len)
+{
+	size_t n = 0;
+	char *data = read_file(path, &n);
+	if (!data)
+		fail_msg("cannot read %s: %s", path, strerror(errno));
+	if (len)
+		*len = n;
+	return data;
+}
+
+void harness_write_file(const char *path, const void *data, size_t len)
+{
+	unlink(path);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		fail_msg("cannot create %s: %s", path, strerror(errno));
+	const char *p = data;
+	size_t done = 0;
+	while (done < len) {
+		ssize_t w = write(fd, p + done, len - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			int e = errno;
+			close(fd);
+			fail_msg("cannot write %s: %s", path, strerror(e));
+		}
+		done += (size_t)w;
+	}
+	if (close(fd) != 0)
+		fail_msg("cannot write %s: %s", path, strerror(errno));
+}
 
 bool harness_file_contains(const char *path, const void *needle, size_t n)
 {

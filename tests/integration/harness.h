@@ -6,9 +6,16 @@
  * then speak to it the way clients do: through libcurl for ordinary requests
  * and through a raw socket for what no well-behaved client sends (truncated
  * bodies, header floods, malformed request lines). The server's stdout and
- * stderr go to a log file beside the data directory, never inside it, so that
- * tests can scan the data directory and the log separately for anything that
- * names a client.
+ * stderr go to a log file beside the data directory, so that tests can scan
+ * the data directory and the log separately for anything that names a
+ * client; the seizure test moves it inside, to scan everything at once.
+ *
+ * The server seals text, contact and photos to its moderators and refuses
+ * them while it has none, so most tests first make the data directory with
+ * harness_server_init, add a moderator with the real CLI
+ * (harness_moderator_add), then start the server with harness_server_launch.
+ * harness_cli runs any other command and captures what it prints; the
+ * unseal helpers read sealed material back the way a moderator does.
  *
  * The helpers fail loudly (a cmocka failure with the reason) rather than
  * returning error codes the caller might forget to check.
@@ -27,15 +34,27 @@ typedef struct harness_server {
 	uint16_t port;
 	char root[1024]; /* mkdtemp directory holding data/ and the log */
 	char dir[2048];	 /* the data directory given to --data */
-	char log[2048];	 /* the server's stdout and stderr, appended */
+	char log[2048];	 /* the server's stdout and stderr, appended; ROOT/server.log
+			    unless changed between init and launch */
 	char base[64];	 /* "http://127.0.0.1:PORT" */
 	char *args[32];	 /* extra flags of the last start, owned */
 	size_t n_args;
 } harness_server;
 
-/* Creates a fresh root directory (mkdtemp) for srv and starts the server in
- * it with the extra flags in args (a NULL-terminated list, may be NULL).
- * Fails the test when the server does not announce its port within 10 s. */
+/* Creates a fresh root directory (mkdtemp) for srv with an empty data
+ * directory ROOT/data (mode 0700) and keeps the extra server flags in args
+ * (a NULL-terminated list, may be NULL), but starts nothing: the test may
+ * add moderators, or point srv->log elsewhere (into the data directory, to
+ * have it scanned with the rest), before harness_server_launch. */
+void harness_server_init(harness_server *srv, const char *const *args);
+
+/* Starts the server on srv's directory with its flags. srv must be
+ * stopped. Fails the test when the server does not announce its port
+ * within 10 s. */
+void harness_server_launch(harness_server *srv);
+
+/* harness_server_init and harness_server_launch: a server with no
+ * moderator. */
 void harness_server_start(harness_server *srv, const char *const *args);
 
 /* Starts the server again on srv's directory, with the flags of the last
@@ -138,6 +157,115 @@ bool harness_wait_closed(int fd, unsigned ms);
 /* The number of rows in the table reports, read through SQLite read-only
  * while the server runs. */
 long harness_count_reports(const harness_server *srv);
+
+/* The first column of the first row of sql (an integer), run on srv's
+ * database opened read-only; the server may be running or not. Fails the
+ * test on any SQLite error or when there is no row. */
+long long harness_db_integer(const harness_server *srv, const char *sql);
+
+/* ---- other processes ---- */
+
+/* What a finished process left. */
+typedef struct harness_proc {
+	int exit_code; /* its exit status; -1 when a signal ended it */
+	int signal;    /* the signal that ended it, or 0 */
+	char *out;     /* stdout, NUL-terminated; out_len excludes the NUL */
+	size_t out_len;
+	char *err; /* stderr, the same way */
+	size_t err_len;
+} harness_proc;
+
+/* Runs argv (argv[0] looked up in PATH; NULL-terminated) with stdin from
+ * /dev/null and its stdout and stderr captured, and waits for it (killed,
+ * and the test failed, after 120 s). Returns false with out zeroed when the
+ * program cannot be started at all (not installed), so that a caller can
+ * skip; any other failure fails the test. */
+bool harness_run(const char *const *argv, harness_proc *out /* OUT */);
+
+/* Runs `$SIGHTLINE_BIN args...` (args NULL-terminated, without the program
+ * name) the same way; not finding the binary fails the test. The exit
+ * status is not judged: see harness_proc_expect. */
+void harness_cli(const char *const *args, harness_proc *out /* OUT */);
+
+/* Fails the test, quoting what was run (ctx) and everything it printed,
+ * unless p ended by exit with code want. */
+void harness_proc_expect(const char *ctx, const harness_proc *p, int want);
+
+/* Frees what p holds and zeroes it. */
+void harness_proc_free(harness_proc *p);
+
+/* ---- moderators ---- */
+
+/* The passphrase the harness gives moderator name (at least 8 bytes). */
+void harness_passphrase(const char *name, char *buf, size_t size);
+
+/* The path of name's passphrase file, ROOT/passphrase-NAME: outside the data
+ * directory, so that a scan of the data directory never sees it. */
+void harness_passphrase_path(const harness_server *srv, const char *name, char *buf,
+			     size_t size);
+
+/* Writes the line passphrase to path, mode 0600 (replacing the file). */
+void harness_write_passphrase(const char *path, const char *passphrase);
+
+/* Writes name's passphrase file and runs `sightline moderator add NAME --role
+ * ROLE --data DIR --passphrase-file FILE`; fails the test unless it exits 0.
+ * Works while the server runs (it re-reads the moderators every 2 s) or
+ * before it is launched. */
+void harness_moderator_add(const harness_server *srv, const char *name, const char *role);
+
+/* Runs `sightline unseal --data DIR --moderator NAME --passphrase-file FILE
+ * [--photos photos_dir] ID` with name's passphrase file (or pass_file when
+ * not NULL). The exit status is not judged. */
+void harness_unseal(const harness_server *srv, const char *name, const char *pass_file,
+		    const char *photos_dir, long long id, harness_proc *out /* OUT */);
+
+/* ---- multipart/form-data bodies ---- */
+
+/* A multipart body built part by part, well-formed or deliberately not. */
+typedef struct harness_multipart {
+	char boundary[72];
+	char *data;
+	size_t len, cap;
+} harness_multipart;
+
+/* An empty body with a fresh boundary. */
+void harness_multipart_init(harness_multipart *m);
+
+/* Appends one part: its delimiter line, Content-Disposition with name and
+ * (if not NULL) filename, Content-Type (if not NULL), and len bytes of data. */
+void harness_multipart_part(harness_multipart *m, const char *name, const char *filename,
+			    const char *type, const void *data, size_t len);
+
+/* Appends len bytes as they are (for broken bodies). */
+void harness_multipart_raw(harness_multipart *m, const void *data, size_t len);
+
+/* Appends the closing delimiter. */
+void harness_multipart_end(harness_multipart *m);
+
+void harness_multipart_free(harness_multipart *m);
+
+/* POSTs m to path as multipart/form-data with its boundary, plus the extra
+ * headers (NULL-terminated, may be NULL). */
+void harness_post_multipart(const harness_server *srv, const char *path,
+			    const harness_multipart *m, const char *const *headers,
+			    harness_response *out /* OUT */);
+
+/* ---- photos ---- */
+
+/* Checks with exiftool that the file at path is an image that decodes to
+ * ImageWidth x ImageHeight > 0 and carries no metadata: no tag outside the
+ * groups exiftool makes up itself (ExifTool, System, File, Composite, JFIF),
+ * and no GPS, Make, Model, serial number, comment, artist or description
+ * anywhere. Returns false with the offending tags (or the reason) in why.
+ * Calls skip() with a message when exiftool is not installed. */
+bool harness_photo_is_clean(const char *path, char *why, size_t why_size);
+
+/* The whole file at path (NUL-terminated; caller frees). Fails the test
+ * when it cannot be read. */
+char *harness_read_file(const char *path, size_t *len /* OUT, may be NULL */);
+
+/* Writes len bytes to path (mode 0600, replacing it). */
+void harness_write_file(const char *path, const void *data, size_t len);
 
 /* True when the needle of n bytes occurs anywhere in the file at path
  * (binary-safe). Fails the test when the file cannot be read. */

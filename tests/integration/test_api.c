@@ -9,13 +9,22 @@
  * nothing, and the server goes on serving — so after each bad request the
  * suite counts the stored rows and makes one good report go through.
  * Invariant 1 (no client identifier on disk or in a log) has its own test
- * with canary values in User-Agent and forwarding headers.
+ * with canary values in User-Agent and forwarding headers; test_seizure.c
+ * does it in depth.
+ *
+ * Text, contact and photos are sealed to the moderators, so every server
+ * here gets one moderator (made with the real CLI before it starts) unless
+ * the test is about having none; what was sealed is read back with
+ * `sightline unseal`, as a moderator would. Photos come from
+ * $SHARED_DATA/exif-samples (tests needing them skip, saying so, when it is
+ * missing) and are judged clean with exiftool.
  *
  * Helpers fail with both the expected and the received value and the body,
  * so that a failure reads as a bug report.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -27,6 +36,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -395,10 +405,27 @@ static void run_bad_cases(harness_server *srv, const bad_case *cases, size_t n)
 
 /* ---- fixtures ---- */
 
+/* The moderator every server of this suite has unless a test says
+ * otherwise: reports with text, contact or photos need one to be sealed to. */
+#define MODERATOR "alice"
+
+/* A server with one moderator: the way the server is run for real. */
+static void start_with_moderator(harness_server *srv, const char *const *args)
+{
+	harness_server_init(srv, args);
+	harness_moderator_add(srv, MODERATOR, "admin");
+	harness_server_launch(srv);
+}
+
+static void start_own(const char *const *args)
+{
+	start_with_moderator(&own, args);
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
-	harness_server_start(&shared, no_rate);
+	start_with_moderator(&shared, no_rate);
 	return 0;
 }
 
@@ -421,6 +448,110 @@ static int own_teardown(void **state)
 	(void)state;
 	harness_server_cleanup(&own);
 	return 0;
+}
+
+/* ---- sealed parts, read back as a moderator ---- */
+
+/* `sightline unseal` of report id as who, which must exit 0 and print a JSON
+ * object (returned; caller decrefs). photos: a directory for --photos, or
+ * NULL. */
+static json_t *unseal_ok(const harness_server *srv, const char *who, const char *photos,
+			 long long id)
+{
+	harness_proc p;
+	harness_unseal(srv, who, NULL, photos, id, &p);
+	char ctx[256];
+	snprintf(ctx, sizeof(ctx), "unseal --moderator %s %lld", who, id);
+	harness_proc_expect(ctx, &p, 0);
+	json_error_t err;
+	json_t *j = json_loadb(p.out, p.out_len, 0, &err);
+	if (!json_is_object(j)) {
+		char out[2048];
+		snprintf(out, sizeof(out), "%s", p.out);
+		json_decref(j);
+		harness_proc_free(&p);
+		fail_msg("%s: output is not a JSON object (%s): %s", ctx, err.text, out);
+	}
+	harness_proc_free(&p);
+	return j;
+}
+
+/* Fails unless j's member key is the string want (want NULL: absent or
+ * null). */
+static void check_json_str(const char *ctx, json_t *j, const char *key, const char *want)
+{
+	json_t *v = json_object_get(j, key);
+	const char *got = json_string_value(v);
+	bool ok = want ? got && strcmp(got, want) == 0 : (!v || json_is_null(v));
+	if (!ok) {
+		char *dump = json_dumps(j, JSON_COMPACT);
+		char msg[3000];
+		snprintf(msg, sizeof(msg),
+			 "%s: \"%s\" is %s%s%s, expected %s%s%s; all: %.2000s", ctx, key,
+			 got ? "\"" : "", got ? got : (v ? "not a string" : "absent"),
+			 got ? "\"" : "", want ? "\"" : "", want ? want : "absent",
+			 want ? "\"" : "", dump ? dump : "?");
+		free(dump);
+		fail_msg("%s", msg);
+	}
+}
+
+static void check_json_int(const char *ctx, json_t *j, const char *key, long long want)
+{
+	json_t *v = json_object_get(j, key);
+	if (!json_is_integer(v) || json_integer_value(v) != want) {
+		char *dump = json_dumps(j, JSON_COMPACT);
+		char msg[3000];
+		snprintf(msg, sizeof(msg),
+			 "%s: \"%s\" is %lld%s, expected %lld; all: %.2000s", ctx, key,
+			 json_integer_value(v),
+			 json_is_integer(v) ? "" : " (not an integer)", want,
+			 dump ? dump : "?");
+		free(dump);
+		fail_msg("%s", msg);
+	}
+}
+
+/* The size of j's array member key (0 when absent); fails when it is not an
+ * array. */
+static size_t json_array_len(const char *ctx, json_t *j, const char *key)
+{
+	json_t *a = json_object_get(j, key);
+	if (!json_is_array(a))
+		fail_msg("%s: \"%s\" is not an array", ctx, key);
+	return json_array_size(a);
+}
+
+static long long count_sealed(const harness_server *srv)
+{
+	return harness_db_integer(srv, "SELECT count(*) FROM sealed");
+}
+
+/* A file of the shared sample photos, or false (with a message) when the
+ * shared data is not there. */
+static bool sample_photo(const char *name, char *path, size_t size)
+{
+	const char *dir = getenv("SHARED_DATA");
+	if (!dir || !*dir) {
+		print_message("SHARED_DATA is not set: photo test skipped\n");
+		return false;
+	}
+	snprintf(path, size, "%s/exif-samples/%s", dir, name);
+	if (access(path, R_OK) != 0) {
+		print_message("%s is missing: photo test skipped\n", path);
+		return false;
+	}
+	return true;
+}
+
+/* A fresh, empty directory under srv's root (never under its data
+ * directory); path gets its name. */
+static void fresh_dir(const harness_server *srv, const char *prefix, char *path,
+		      size_t size)
+{
+	snprintf(path, size, "%s/%s-XXXXXX", srv->root, prefix);
+	if (!mkdtemp(path))
+		fail_msg("mkdtemp %s: %s", path, strerror(errno));
 }
 
 /* ---- tests: the good path ---- */
@@ -721,7 +852,7 @@ static void check_received_at_column(const harness_server *srv)
 static void test_round_trip(void **state)
 {
 	(void)state;
-	harness_server_start(&own, no_rate);
+	start_own(no_rate);
 	time_t t0 = time(NULL);
 	char obs[32], until[32];
 	format_time(t0 - 7200, obs);
@@ -822,11 +953,9 @@ static void test_round_trip(void **state)
 	check_int("full", "has_heading", f->r.has_heading, 1);
 	check_near("full", "heading_deg", f->r.heading_deg, 45);
 	check_str("full", "destination", f->destination, "Mazyr");
-	check_str(
-	    "full", "text", f->text,
-	    "\xd0\xba\xd0\xbe\xd0\xbb\xd0\xbe\xd0\xbd\xd0\xbd\xd0\xb0\tZ marks\nsecond "
-	    "line");
-	check_str("full", "contact", f->contact, "signal: @canary");
+	/* Text and contact are sealed: the store itself has neither. */
+	check_str("full (store)", "text", f->text, NULL);
+	check_str("full (store)", "contact", f->contact, NULL);
 	check_str("full", "language", f->language, "ru");
 	check_str("full", "ref", f->ref, "round-trip-1");
 
@@ -836,6 +965,29 @@ static void test_round_trip(void **state)
 	check_str("place only", "place", p->place, "Luninets airfield");
 	check_near("place only", "heading_deg", p->r.heading_deg, 135);
 	stored_set_free(&set);
+
+	/* The moderator gets text and contact back, byte for byte. */
+	json_t *j = unseal_ok(&own, MODERATOR, NULL, id2);
+	check_json_str("unseal full", j, "text",
+		       "\xd0\xba\xd0\xbe\xd0\xbb\xd0\xbe\xd0\xbd\xd0\xbd\xd0\xb0\tZ "
+		       "marks\nsecond line");
+	check_json_str("unseal full", j, "contact", "signal: @canary");
+	check_json_int("unseal full", j, "id", id2);
+	check_json_int("unseal full", j, "sealed_items_not_for_you", 0);
+	if (json_array_len("unseal full", j, "followups") != 0 ||
+	    json_array_len("unseal full", j, "photos") != 0)
+		fail_msg("unseal full: followups or photos where none were sent");
+	json_decref(j);
+	j = unseal_ok(&own, MODERATOR, NULL, id1);
+	check_json_str("unseal minimal", j, "text", NULL);
+	check_json_str("unseal minimal", j, "contact", NULL);
+	check_json_int("unseal minimal", j, "sealed_items_not_for_you", 0);
+	json_decref(j);
+	/* One content item (the full report's); the others had nothing to
+	 * seal. */
+	long long n = count_sealed(&own);
+	if (n != 1)
+		fail_msg("round trip: %lld rows in sealed, expected 1", n);
 }
 
 static void test_receipt_lookup_errors(void **state)
@@ -1311,7 +1463,7 @@ static void test_wrong_content_type(void **state)
 	(void)state;
 	const expect e = {.status = 415};
 	const char *types[] = {"text/plain",
-			       "multipart/form-data; boundary=xyz",
+			       "multipart/mixed; boundary=xyz",
 			       "application/x-www-form-urlencoded",
 			       "application/jsonx",
 			       "text/json",
@@ -1736,7 +1888,7 @@ static void test_max_body_flag(void **state)
 	(void)state;
 	const char *const args[] = {
 	    "--rate-per-client", "0", "--rate-global", "0", "--max-body", "1024", NULL};
-	harness_server_start(&own, args);
+	start_own(args);
 	char *body = padded_report(1024);
 	harness_response r;
 	post_body(&own, "application/json", body, 1024, &r);
@@ -1825,7 +1977,7 @@ static void test_rate_limit_per_client(void **state)
 	(void)state;
 	const char *const args[] = {
 	    "--rate-per-client", "3", "--rate-burst", "3", "--rate-global", "0", NULL};
-	harness_server_start(&own, args);
+	start_own(args);
 	for (int i = 0; i < 5; i++) {
 		char ctx[64];
 		snprintf(ctx, sizeof(ctx), "rate-limited POST %d of 5", i + 1);
@@ -1882,7 +2034,7 @@ static void test_rate_limit_global(void **state)
 	(void)state;
 	const char *const args[] = {
 	    "--rate-per-client", "0", "--rate-global", "1", "--global-burst", "2", NULL};
-	harness_server_start(&own, args);
+	start_own(args);
 	int created = 0, limited = 0;
 	for (int i = 0; i < 20; i++) {
 		size_t len;
@@ -2070,7 +2222,7 @@ static void test_queue_full(void **state)
 				    "--threads",
 				    "8",
 				    NULL};
-	harness_server_start(&own, args);
+	start_own(args);
 	pthread_t tids[THREADS];
 	worker *w = start_workers(&own, THREADS, POSTS, NULL, NULL, tids);
 	for (int t = 0; t < THREADS; t++)
@@ -2146,7 +2298,7 @@ static void test_connection_limits(void **state)
 				    "--timeout",
 				    "1",
 				    NULL};
-	harness_server_start(&own, args);
+	start_own(args);
 	static const char *const partial[] = {
 	    "",
 	    "POST " REPORTS " HTTP/1.1\r\nHost: 127.0.0.1\r\nConte",
@@ -2201,7 +2353,7 @@ static void test_connection_limits(void **state)
 static void test_restart_persistence(void **state)
 {
 	(void)state;
-	harness_server_start(&own, no_rate);
+	start_own(no_rate);
 	char receipt[40], path[128];
 	post_created(&own, "report before restart", GOOD, NULL, receipt);
 	harness_server_stop_ok(&own);
@@ -2229,7 +2381,7 @@ static void test_sigterm_in_flight(void **state)
 {
 	(void)state;
 	enum { THREADS = 8, POSTS = 400 };
-	harness_server_start(&own, no_rate);
+	start_own(no_rate);
 	volatile int stop = 0;
 	int progress = 0;
 	pthread_t tids[THREADS];
@@ -2319,7 +2471,7 @@ static size_t count_occurrences(const char *hay, size_t n, const char *needle)
 static void test_no_client_identifier_on_disk(void **state)
 {
 	(void)state;
-	harness_server_start(&own, no_rate);
+	start_own(no_rate);
 	static const char *const ids[] = {
 	    "User-Agent: UA-canary-7f3a",     "X-Forwarded-For: 203.0.113.77",
 	    "X-Real-IP: 203.0.113.78",	      "Forwarded: for=198.51.100.23;proto=https",
@@ -2379,6 +2531,755 @@ static void test_no_client_identifier_on_disk(void **state)
 			 addr, announced);
 }
 
+/* ---- tests: sealing, photos, follow-ups ---- */
+
+#define TEXT_REPORT "{" BASE ",\"text\":\"seen from the bridge at Orsha\"}"
+
+/* A 503 that says the server has no moderator to seal to. */
+static void check_no_moderators(const char *ctx, const harness_response *r)
+{
+	const expect e = {.status = 503};
+	check_problem(ctx, r, REPORTS, &e);
+	json_t *j = parse_json(ctx, r);
+	const char *detail = json_string_value(json_object_get(j, "detail"));
+	bool ok = detail && strstr(detail, "no moderators");
+	json_decref(j);
+	if (!ok)
+		fail_msg("%s: detail does not say there are no moderators: %.2000s", ctx,
+			 body_of(r));
+	if (!harness_response_header(r, "Retry-After"))
+		fail_msg("%s: 503 without Retry-After", ctx);
+}
+
+/* Starts m with a "report" part holding the template tmpl, expanded. */
+static void multipart_with_report(harness_multipart *m, const char *tmpl)
+{
+	harness_multipart_init(m);
+	size_t len;
+	char *body = expand(tmpl, strlen(tmpl), &len);
+	harness_multipart_part(m, "report", NULL, "application/json", body, len);
+	free(body);
+}
+
+/* Adds the file at path as a "photo" part. */
+static void multipart_add_photo(harness_multipart *m, const char *path)
+{
+	size_t len;
+	char *data = harness_read_file(path, &len);
+	harness_multipart_part(m, "photo", "IMG_0001.jpg", "image/jpeg", data, len);
+	free(data);
+}
+
+/* Posts body as content_type (NULL: m's own multipart type) and expects
+ * the problem e; then nothing was stored, sealed or not, and the server
+ * still takes a good report. */
+static void multipart_rejected(harness_server *srv, const char *ctx,
+			       const harness_multipart *m, const char *content_type,
+			       const expect *e)
+{
+	long before = harness_count_reports(srv);
+	long long sealed = count_sealed(srv);
+	harness_response r;
+	char ct[256], why[512];
+	if (content_type)
+		snprintf(ct, sizeof(ct), "Content-Type: %s", content_type);
+	else
+		snprintf(ct, sizeof(ct), "Content-Type: multipart/form-data; boundary=%s",
+			 m->boundary);
+	const char *h[] = {ct, NULL};
+	if (!harness_try_request(srv, "POST", REPORTS, h, m->data, m->len, &r, why,
+				 sizeof(why))) {
+		print_error("%s: no response (%s)\n", ctx, why);
+		harness_server_assert_alive(srv);
+		fail_msg("%s: no response (%s)", ctx, why);
+	}
+	check_problem(ctx, &r, REPORTS, e);
+	harness_response_free(&r);
+	long long after = count_sealed(srv);
+	if (after != sealed)
+		fail_msg("%s: %lld sealed item(s) stored, expected none", ctx,
+			 after - sealed);
+	check_unharmed(ctx, srv, before);
+}
+
+/* POSTs body (as is) to the follow-ups of receipt. */
+static void post_followup(const harness_server *srv, const char *receipt,
+			  const char *content_type, const char *body, size_t len,
+			  harness_response *out)
+{
+	char path[256], ct[256];
+	snprintf(path, sizeof(path), REPORTS "/%s/followups", receipt);
+	snprintf(ct, sizeof(ct), "Content-Type: %s", content_type ? content_type : "");
+	const char *h[] = {ct, NULL};
+	harness_request(srv, "POST", path, h, body, len, out);
+}
+
+static void check_followup_created(const char *ctx, const harness_response *r)
+{
+	check_status(ctx, r, 201, 0);
+	check_content_type(ctx, r, "application/json");
+	check_security_headers(ctx, r);
+	check_header_has(ctx, r, "Cache-Control", "no-store");
+	json_t *j = parse_json(ctx, r);
+	const char *st = json_string_value(json_object_get(j, "status"));
+	bool ok = st && strcmp(st, "received") == 0 && json_object_size(j) == 1;
+	json_decref(j);
+	if (!ok)
+		fail_msg("%s: expected exactly {\"status\":\"received\"}, got %.2000s",
+			 ctx, body_of(r));
+}
+
+static long long count_followups(const harness_server *srv)
+{
+	return harness_db_integer(srv,
+				  "SELECT count(*) FROM sealed WHERE kind = 'followup'");
+}
+
+/* With no moderator the server cannot seal: text, contact, photos and
+ * follow-ups get 503 and nothing is stored; reports without them are taken.
+ * A moderator added while it runs is picked up within its re-read. */
+static void test_no_moderator(void **state)
+{
+	(void)state;
+	harness_server_start(&own, no_rate);
+	static const struct {
+		const char *name, *body;
+	} sensitive[] = {
+	    {"text, no moderator", TEXT_REPORT},
+	    {"contact, no moderator", "{" BASE ",\"contact\":\"signal: @nobody\"}"},
+	    {"text and contact, no moderator",
+	     "{" BASE ",\"text\":\"a\",\"contact\":\"b\"}"},
+	};
+	for (size_t i = 0; i < sizeof(sensitive) / sizeof(sensitive[0]); i++) {
+		size_t len;
+		char *body = expand(sensitive[i].body, strlen(sensitive[i].body), &len);
+		harness_response r;
+		post_body(&own, "application/json", body, len, &r);
+		free(body);
+		check_no_moderators(sensitive[i].name, &r);
+		harness_response_free(&r);
+		check_count(sensitive[i].name, &own, 0);
+	}
+	char photo[PATH_MAX];
+	if (sample_photo("jpg_Canon_40D.jpg", photo, sizeof(photo))) {
+		harness_multipart m;
+		multipart_with_report(&m, GOOD);
+		multipart_add_photo(&m, photo);
+		harness_multipart_end(&m);
+		harness_response r;
+		harness_post_multipart(&own, REPORTS, &m, NULL, &r);
+		harness_multipart_free(&m);
+		check_no_moderators("photo without text, no moderator", &r);
+		harness_response_free(&r);
+		check_count("photo without text, no moderator", &own, 0);
+	}
+	if (count_sealed(&own) != 0)
+		fail_msg("no moderator: %lld sealed items stored", count_sealed(&own));
+
+	/* Without anything to seal a report is accepted; null is absent. */
+	char receipt[40];
+	post_created(&own, "report without text, no moderator", GOOD, NULL, receipt);
+	post_created(&own, "text and contact null, no moderator",
+		     "{" BASE ",\"text\":null,\"contact\":null}", NULL, NULL);
+	check_count("reports without text, no moderator", &own, 2);
+
+	static const char fu[] = "{\"text\":\"more, but nobody to seal it to\"}";
+	harness_response r;
+	post_followup(&own, receipt, "application/json", fu, strlen(fu), &r);
+	check_no_moderators("follow-up, no moderator", &r);
+	harness_response_free(&r);
+	if (count_sealed(&own) != 0)
+		fail_msg("no moderator: %lld sealed items stored", count_sealed(&own));
+	harness_server_assert_alive(&own);
+
+	/* A moderator joins while the server runs. */
+	harness_moderator_add(&own, MODERATOR, "admin");
+	uint64_t t0 = mono_ms();
+	long long id = 0;
+	for (;;) {
+		size_t len;
+		char *body = expand(TEXT_REPORT, strlen(TEXT_REPORT), &len);
+		post_body(&own, "application/json", body, len, &r);
+		free(body);
+		if (r.status == 201) {
+			check_created("text after a moderator joined", &r, &id, NULL);
+			harness_response_free(&r);
+			break;
+		}
+		if (r.status != 503 || mono_ms() - t0 > 8000)
+			fail_msg(
+			    "text report %llu ms after `moderator add` on the running "
+			    "server: HTTP %ld, expected 201 within 8 s (the moderators "
+			    "are re-read every 2 s); body: %.1000s",
+			    (unsigned long long)(mono_ms() - t0), r.status, body_of(&r));
+		harness_response_free(&r);
+		usleep(200 * 1000);
+	}
+	print_message(
+	    "text accepted %llu ms after `moderator add` on the running server\n",
+	    (unsigned long long)(mono_ms() - t0));
+	post_followup(&own, receipt, "application/json", fu, strlen(fu), &r);
+	check_followup_created("follow-up after a moderator joined", &r);
+	harness_response_free(&r);
+	json_t *j = unseal_ok(&own, MODERATOR, NULL, id);
+	check_json_str("unseal text sent after the moderator joined", j, "text",
+		       "seen from the bridge at Orsha");
+	json_decref(j);
+	harness_server_stop_ok(&own);
+}
+
+/* Two real camera photos with GPS, make and model: accepted, sealed, and
+ * given back by unseal as clean JPEGs. */
+static void test_multipart_photos(void **state)
+{
+	(void)state;
+	char gps[PATH_MAX], canon[PATH_MAX];
+	if (!sample_photo("jpg_gps_DSCN0010.jpg", gps, sizeof(gps)) ||
+	    !sample_photo("jpg_Canon_40D.jpg", canon, sizeof(canon)))
+		skip();
+	/* The originals do carry what must go, or the test proves nothing. */
+	char why[2048];
+	if (harness_photo_is_clean(gps, why, sizeof(why)))
+		fail_msg("%s has no metadata to strip; pick another sample", gps);
+
+	long before = harness_count_reports(&shared);
+	long long sealed = count_sealed(&shared);
+	harness_multipart m;
+	multipart_with_report(&m, "{" BASE ",\"text\":\"two photos attached\"}");
+	multipart_add_photo(&m, gps);
+	multipart_add_photo(&m, canon);
+	harness_multipart_end(&m);
+	harness_response r;
+	harness_post_multipart(&shared, REPORTS, &m, NULL, &r);
+	harness_multipart_free(&m);
+	long long id;
+	check_created("multipart report with two photos", &r, &id, NULL);
+	harness_response_free(&r);
+	check_count("multipart report with two photos", &shared, before + 1);
+	long long now_sealed = count_sealed(&shared);
+	if (now_sealed != sealed + 3)
+		fail_msg("multipart report with two photos: %lld sealed items added, "
+			 "expected 3 (content and two photos)",
+			 now_sealed - sealed);
+
+	/* The report part alone, without its own Content-Type, is fine too. */
+	harness_multipart_init(&m);
+	size_t len;
+	char *body = expand(GOOD, strlen(GOOD), &len);
+	harness_multipart_part(&m, "report", NULL, NULL, body, len);
+	free(body);
+	harness_multipart_end(&m);
+	harness_post_multipart(&shared, REPORTS, &m, NULL, &r);
+	harness_multipart_free(&m);
+	check_created("multipart with the report part only", &r, NULL, NULL);
+	harness_response_free(&r);
+
+	char dir[PATH_MAX];
+	fresh_dir(&shared, "photos", dir, sizeof(dir));
+	json_t *j = unseal_ok(&shared, MODERATOR, dir, id);
+	check_json_str("unseal of the photo report", j, "text", "two photos attached");
+	check_json_int("unseal of the photo report", j, "sealed_items_not_for_you", 0);
+	size_t n = json_array_len("unseal of the photo report", j, "photos");
+	if (n != 2) {
+		json_decref(j);
+		fail_msg("unseal --photos: %zu photos listed, expected 2", n);
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_t *p = json_array_get(json_object_get(j, "photos"), i);
+		const char *file = json_string_value(json_object_get(p, "file"));
+		long long bytes = json_integer_value(json_object_get(p, "bytes"));
+		char path[PATH_MAX];
+		snprintf(path, sizeof(path), "%s", file ? file : "(none)");
+		struct stat st;
+		if (!file || stat(path, &st) != 0 || (long long)st.st_size != bytes) {
+			json_decref(j);
+			fail_msg(
+			    "unseal --photos: photo %zu is \"%s\" of %lld bytes, but "
+			    "the file %s",
+			    i, path, bytes,
+			    access(path, F_OK) ? "is not there" : "has another size");
+		}
+		if (strncmp(path, dir, strlen(dir)) != 0) {
+			json_decref(j);
+			fail_msg("unseal --photos %s wrote photo %zu to %s", dir, i,
+				 path);
+		}
+		if (!harness_photo_is_clean(path, why, sizeof(why))) {
+			json_decref(j);
+			fail_msg("photo %zu given back by unseal (%s) is not clean: %s",
+				 i, path, why);
+		}
+	}
+	json_decref(j);
+}
+
+/* Multipart bodies that are wrong in their parts: each gets a 422 or a 400
+ * naming the part, stores nothing, and the server goes on. */
+static void test_multipart_errors(void **state)
+{
+	(void)state;
+	harness_multipart m;
+	static const char not_an_image[] = "this is not an image, just text";
+
+	multipart_with_report(&m, GOOD);
+	harness_multipart_part(&m, "photo", "x.jpg", "image/jpeg", not_an_image,
+			       sizeof(not_an_image) - 1);
+	harness_multipart_end(&m);
+	expect e = E422W("photo[0]", "unsupported");
+	multipart_rejected(&shared, "text as a photo", &m, NULL, &e);
+	harness_multipart_free(&m);
+
+	multipart_with_report(&m, GOOD);
+	harness_multipart_part(&m, "photo", "x.jpg", "image/jpeg", "", 0);
+	harness_multipart_end(&m);
+	e = (expect)E422("photo[0]");
+	multipart_rejected(&shared, "empty photo", &m, NULL, &e);
+	harness_multipart_free(&m);
+
+	multipart_with_report(&m, GOOD);
+	harness_multipart_part(&m, "attachment", "x.txt", "text/plain", "hi", 2);
+	harness_multipart_end(&m);
+	e = (expect)E422("multipart");
+	multipart_rejected(&shared, "unknown part name", &m, NULL, &e);
+	harness_multipart_free(&m);
+
+	multipart_with_report(&m, GOOD);
+	harness_multipart_part(&m, "text", NULL, NULL, "hello", 5);
+	harness_multipart_end(&m);
+	multipart_rejected(&shared, "a report field as its own part", &m, NULL, &e);
+	harness_multipart_free(&m);
+
+	harness_multipart_init(&m);
+	harness_multipart_part(&m, "photo", "x.jpg", "image/jpeg", not_an_image,
+			       sizeof(not_an_image) - 1);
+	harness_multipart_end(&m);
+	e = (expect)E422("report");
+	multipart_rejected(&shared, "no report part", &m, NULL, &e);
+	harness_multipart_free(&m);
+
+	harness_multipart_init(&m);
+	harness_multipart_end(&m);
+	multipart_rejected(&shared, "no parts at all", &m, NULL, &e);
+	harness_multipart_free(&m);
+
+	multipart_with_report(&m, GOOD);
+	{
+		size_t len;
+		char *body = expand(GOOD, strlen(GOOD), &len);
+		harness_multipart_part(&m, "report", NULL, NULL, body, len);
+		free(body);
+	}
+	harness_multipart_end(&m);
+	multipart_rejected(&shared, "two report parts", &m, NULL, &e);
+	harness_multipart_free(&m);
+
+	multipart_with_report(&m, "{\"category\":");
+	harness_multipart_end(&m);
+	e = (expect){.status = 400};
+	multipart_rejected(&shared, "report part not JSON", &m, NULL, &e);
+	harness_multipart_free(&m);
+
+	multipart_with_report(
+	    &m, "{\"category\":\"tanks\",\"observed_at\":\"@T_OBS\"," LOC "}");
+	harness_multipart_end(&m);
+	e = (expect)E422W("category", "tanks");
+	multipart_rejected(&shared, "report part invalid", &m, NULL, &e);
+	harness_multipart_free(&m);
+
+	/* Six photos: the count is refused before any is decoded. */
+	multipart_with_report(&m, GOOD);
+	for (int i = 0; i < 6; i++)
+		harness_multipart_part(&m, "photo", "x.jpg", "image/jpeg", not_an_image,
+				       sizeof(not_an_image) - 1);
+	harness_multipart_end(&m);
+	e = (expect)E422W("photo", "5");
+	multipart_rejected(&shared, "six photos", &m, NULL, &e);
+	harness_multipart_free(&m);
+
+	/* Broken framing: a boundary the body does not use, a body of
+	 * garbage, a part without headers. 400 or 422, never a crash. */
+	const expect framing = {.status = 422, .alt_status = 400};
+	multipart_with_report(&m, GOOD);
+	harness_multipart_end(&m);
+	multipart_rejected(&shared, "boundary the body does not use", &m,
+			   "multipart/form-data; boundary=not-the-one", &framing);
+	multipart_rejected(&shared, "boundary quoted but not closed", &m,
+			   "multipart/form-data; boundary=\"sl-test", &framing);
+	harness_multipart_free(&m);
+
+	harness_multipart_init(&m);
+	static const char garbage[] =
+	    "\x00\x01\xff--\r\n\r\n--\r\nContent-Disposition\r\n\r\n";
+	harness_multipart_raw(&m, garbage, sizeof(garbage) - 1);
+	multipart_rejected(&shared, "garbage body", &m, NULL, &framing);
+	harness_multipart_free(&m);
+
+	harness_multipart_init(&m);
+	{
+		char head[256];
+		int n = snprintf(head, sizeof(head),
+				 "--%s\r\nContent-Disposition: form-data; name=\"report",
+				 m.boundary);
+		harness_multipart_raw(&m, head, (size_t)n);
+	}
+	multipart_rejected(&shared, "body cut inside a part's headers", &m, NULL,
+			   &framing);
+	harness_multipart_free(&m);
+}
+
+/* Parts without a name: libmicrohttpd hands them over with a NULL name.
+ * On a server of its own, since this once crashed it. */
+static void test_multipart_nameless_part(void **state)
+{
+	(void)state;
+	start_own(no_rate);
+	const expect framing = {.status = 422, .alt_status = 400};
+	static const char *const heads[] = {
+	    "",					  /* no headers at all */
+	    "Content-Disposition: form-data\r\n", /* no name= */
+	    "Content-Type: application/json\r\n",
+	};
+	for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
+		harness_multipart m;
+		harness_multipart_init(&m);
+		char part[512], ctx[128];
+		int n = snprintf(part, sizeof(part), "--%s\r\n%s\r\n%s\r\n", m.boundary,
+				 heads[i], "{\"category\":\"naval\"}");
+		harness_multipart_raw(&m, part, (size_t)n);
+		harness_multipart_end(&m);
+		snprintf(ctx, sizeof(ctx), "part with headers \"%.40s\"", heads[i]);
+		for (char *c = ctx; *c; c++)
+			if (*c == '\r' || *c == '\n')
+				*c = ' ';
+		multipart_rejected(&own, ctx, &m, NULL, &framing);
+		harness_multipart_free(&m);
+	}
+	harness_server_stop_ok(&own);
+}
+
+/* Real damaged and unsupported files. */
+static void test_multipart_bad_photos(void **state)
+{
+	(void)state;
+	char corrupted[PATH_MAX], tiff[PATH_MAX], canon[PATH_MAX];
+	if (!sample_photo("jpg_corrupted.jpg", corrupted, sizeof(corrupted)) ||
+	    !sample_photo("tiff_BSG1.tiff", tiff, sizeof(tiff)) ||
+	    !sample_photo("jpg_Canon_40D.jpg", canon, sizeof(canon)))
+		skip();
+	harness_multipart m;
+	multipart_with_report(&m, TEXT_REPORT);
+	multipart_add_photo(&m, corrupted);
+	harness_multipart_end(&m);
+	expect e = E422("photo[0]");
+	multipart_rejected(&shared, "jpg_corrupted.jpg", &m, NULL, &e);
+	harness_multipart_free(&m);
+
+	multipart_with_report(&m, TEXT_REPORT);
+	multipart_add_photo(&m, tiff);
+	harness_multipart_end(&m);
+	e = (expect)E422W("photo[0]", "unsupported");
+	multipart_rejected(&shared, "tiff_BSG1.tiff", &m, NULL, &e);
+	harness_multipart_free(&m);
+
+	/* A good photo, then a bad one: the second is named, and the first is
+	 * not stored either. */
+	multipart_with_report(&m, TEXT_REPORT);
+	multipart_add_photo(&m, canon);
+	multipart_add_photo(&m, tiff);
+	harness_multipart_end(&m);
+	e = (expect)E422W("photo[1]", "unsupported");
+	multipart_rejected(&shared, "good photo then tiff", &m, NULL, &e);
+	harness_multipart_free(&m);
+
+	/* A real photo cut in half. */
+	size_t len;
+	char *data = harness_read_file(canon, &len);
+	multipart_with_report(&m, TEXT_REPORT);
+	harness_multipart_part(&m, "photo", "x.jpg", "image/jpeg", data, len / 2);
+	harness_multipart_end(&m);
+	free(data);
+	e = (expect)E422("photo[0]");
+	multipart_rejected(&shared, "jpg_Canon_40D.jpg cut in half", &m, NULL, &e);
+	harness_multipart_free(&m);
+}
+
+/* --max-photo: a photo over it is refused naming the part while the body as
+ * a whole is within what a multipart report may be; a body larger than
+ * that (five photos at the cap plus the report) is 413 from its
+ * Content-Length. */
+static void test_multipart_photo_cap(void **state)
+{
+	(void)state;
+	char small[PATH_MAX], big[PATH_MAX], huge[PATH_MAX];
+	if (!sample_photo("jpg_Canon_40D.jpg", small, sizeof(small)) ||
+	    !sample_photo("jpg_gps_DSCN0010.jpg", big, sizeof(big)) ||
+	    !sample_photo("jpg_corrupted.jpg", huge, sizeof(huge)))
+		skip();
+	const char *const args[] = {
+	    "--rate-per-client", "0", "--rate-global", "0", "--max-photo", "20000", NULL};
+	start_own(args);
+	harness_multipart m;
+	multipart_with_report(&m, TEXT_REPORT);
+	multipart_add_photo(&m, small);
+	harness_multipart_end(&m);
+	harness_response r;
+	harness_post_multipart(&own, REPORTS, &m, NULL, &r);
+	harness_multipart_free(&m);
+	check_created("--max-photo 20000, photo of 7958 bytes", &r, NULL, NULL);
+	harness_response_free(&r);
+
+	multipart_with_report(&m, TEXT_REPORT);
+	multipart_add_photo(&m, big);
+	harness_multipart_end(&m);
+	expect e = E422W("photo[0]", "20000");
+	multipart_rejected(&own, "--max-photo 20000, photo of 161713 bytes", &m, NULL,
+			   &e);
+	harness_multipart_free(&m);
+
+	multipart_with_report(&m, TEXT_REPORT);
+	multipart_add_photo(&m, huge);
+	harness_multipart_end(&m);
+	e = (expect){.status = 413};
+	multipart_rejected(&own, "--max-photo 20000, photo of 1960703 bytes", &m, NULL,
+			   &e);
+	harness_multipart_free(&m);
+	print_message("--max-photo 20000: a 161713-byte photo gets 422 photo[0]; a "
+		      "1960703-byte one 413 (body over 65536 + 5 x 20000 + 65536)\n");
+	check_count("--max-photo", &own, 3); /* the 201 and two check_unharmed */
+	harness_server_stop_ok(&own);
+}
+
+/* multipart/form-data without a usable boundary parameter: 400 with the
+ * problem's errors array like every other 400. */
+static void test_multipart_no_boundary(void **state)
+{
+	(void)state;
+	harness_multipart m;
+	multipart_with_report(&m, GOOD);
+	harness_multipart_end(&m);
+	const expect e = {.status = 400, .alt_status = 422};
+	multipart_rejected(&shared, "multipart/form-data without boundary", &m,
+			   "multipart/form-data", &e);
+	multipart_rejected(&shared, "multipart/form-data with an empty boundary", &m,
+			   "multipart/form-data; boundary=", &e);
+	harness_multipart_free(&m);
+}
+
+/* A body that ends without the closing delimiter is not a whole multipart
+ * body (RFC 2046 5.1.1): whatever it held may be cut short, so it must be
+ * refused rather than stored. */
+static void test_multipart_unterminated(void **state)
+{
+	(void)state;
+	const expect e = {.status = 400, .alt_status = 422};
+	harness_multipart m;
+	multipart_with_report(&m, GOOD);
+	multipart_rejected(&shared, "no closing delimiter", &m, NULL, &e);
+	harness_multipart_free(&m);
+	/* The same with room after the JSON, so that what the parser holds
+	 * back in case it is a delimiter is only spaces. */
+	multipart_with_report(&m, GOOD "                                        ");
+	multipart_rejected(&shared, "no closing delimiter, report ending in spaces", &m,
+			   NULL, &e);
+	harness_multipart_free(&m);
+	multipart_with_report(&m, GOOD);
+	char tail[128];
+	int n = snprintf(tail, sizeof(tail), "--%s", m.boundary);
+	harness_multipart_raw(&m, tail, (size_t)n);
+	multipart_rejected(&shared, "closing delimiter without its --", &m, NULL, &e);
+	harness_multipart_free(&m);
+}
+
+static void test_followups(void **state)
+{
+	(void)state;
+	long long id;
+	char receipt[40];
+	post_created(&shared, "report for follow-ups", TEXT_REPORT, &id, receipt);
+	long long before = count_followups(&shared);
+
+	static const char first[] = "{\"text\":\"It left towards Smolensk at 09:10\"}";
+	harness_response r;
+	post_followup(&shared, receipt, "application/json", first, strlen(first), &r);
+	check_followup_created("first follow-up", &r);
+	harness_response_free(&r);
+
+	/* The receipt in another case and without dashes, and a charset. */
+	char upper[40];
+	size_t u = 0;
+	for (size_t i = 0; receipt[i]; i++)
+		if (receipt[i] != '-')
+			upper[u++] = (char)toupper((unsigned char)receipt[i]);
+	upper[u] = '\0';
+	static const char second[] = "{\"text\":\"\xd0\xb5\xd1\x89\xd1\x91 3 "
+				     "\\u0442\\u0430\\u043d\\u043a\\u0430\\nline two\"}";
+	post_followup(&shared, upper, "application/json; charset=utf-8", second,
+		      strlen(second), &r);
+	check_followup_created("second follow-up (receipt upper case, no dashes)", &r);
+	harness_response_free(&r);
+	long long after = count_followups(&shared);
+	if (after != before + 2)
+		fail_msg("two follow-ups: %lld sealed follow-ups added, expected 2",
+			 after - before);
+
+	json_t *j = unseal_ok(&shared, MODERATOR, NULL, id);
+	check_json_str("unseal with follow-ups", j, "text",
+		       "seen from the bridge at Orsha");
+	size_t n = json_array_len("unseal with follow-ups", j, "followups");
+	const char *want[] = {
+	    "It left towards Smolensk at 09:10",
+	    "\xd0\xb5\xd1\x89\xd1\x91 3 \xd1\x82\xd0\xb0\xd0\xbd\xd0\xba"
+	    "\xd0\xb0\nline two"};
+	if (n != 2) {
+		char *dump = json_dumps(j, JSON_COMPACT);
+		char msg[2500];
+		snprintf(msg, sizeof(msg), "unseal: %zu follow-ups, expected 2: %.2000s",
+			 n, dump ? dump : "?");
+		free(dump);
+		json_decref(j);
+		fail_msg("%s", msg);
+	}
+	for (size_t i = 0; i < 2; i++) {
+		json_t *f = json_array_get(json_object_get(j, "followups"), i);
+		char ctx[64];
+		snprintf(ctx, sizeof(ctx), "unseal: followups[%zu]", i);
+		check_json_str(ctx, f, "text", want[i]);
+		const char *at = json_string_value(json_object_get(f, "received_at"));
+		int64_t t;
+		if (!at || sl_time_parse(at, &t) != SL_OK || t % 60 != 0 ||
+		    llabs((long long)(t - time(NULL))) > 600)
+			fail_msg(
+			    "%s: received_at \"%s\" is not this minute, rounded down",
+			    ctx, at ? at : "(absent)");
+	}
+	json_decref(j);
+
+	/* Refusals: each adds nothing. */
+	static const struct {
+		const char *name, *receipt, *type, *body;
+		size_t len;
+		expect e;
+	} cases[] = {
+	    {"unknown receipt",
+	     "aaaa-aaaa-aaaa-aaaa-aaaa-aaaa-aa",
+	     "application/json",
+	     "{\"text\":\"x\"}",
+	     0,
+	     {.status = 404}},
+	    {"malformed receipt",
+	     "not-a-receipt",
+	     "application/json",
+	     "{\"text\":\"x\"}",
+	     0,
+	     {.status = 400, .fields = {"receipt"}}},
+	    {"receipt of 27 symbols",
+	     "aaaa-aaaa-aaaa-aaaa-aaaa-aaaa-aaa",
+	     "application/json",
+	     "{\"text\":\"x\"}",
+	     0,
+	     {.status = 400, .fields = {"receipt"}}},
+	    {"no text", NULL, "application/json", "{}", 0, E422("text")},
+	    {"text null", NULL, "application/json", "{\"text\":null}", 0, E422("text")},
+	    {"text a number", NULL, "application/json", "{\"text\":5}", 0, E422("text")},
+	    {"text empty", NULL, "application/json", "{\"text\":\"\"}", 0, E422("text")},
+	    {"text blank", NULL, "application/json", "{\"text\":\" \\n \"}", 0,
+	     E422("text")},
+	    {"text with a control character", NULL, "application/json",
+	     "{\"text\":\"a\\u0001b\"}", 0, E422("text")},
+	    {"unknown field",
+	     NULL,
+	     "application/json",
+	     "{\"txt\":\"x\"}",
+	     0,
+	     {.status = 422}},
+	    {"extra field",
+	     NULL,
+	     "application/json",
+	     "{\"text\":\"x\",\"contact\":\"y\"}",
+	     0,
+	     {.status = 422}},
+	    {"an array", NULL, "application/json", "[\"x\"]", 0, {.status = 422}},
+	    {"malformed JSON",
+	     NULL,
+	     "application/json",
+	     "{\"text\":",
+	     0,
+	     {.status = 400}},
+	    {"duplicate keys",
+	     NULL,
+	     "application/json",
+	     "{\"text\":\"a\",\"text\":\"b\"}",
+	     0,
+	     {.status = 400}},
+	    {"invalid UTF-8",
+	     NULL,
+	     "application/json",
+	     "{\"text\":\"a\xff\"}",
+	     0,
+	     {.status = 400}},
+	    {"empty body", NULL, "application/json", "", 0, {.status = 400}},
+	    {"text/plain", NULL, "text/plain", "{\"text\":\"x\"}", 0, {.status = 415}},
+	    {"no Content-Type", NULL, NULL, "{\"text\":\"x\"}", 0, {.status = 415}},
+	    {"multipart",
+	     NULL,
+	     "multipart/form-data; boundary=x",
+	     "{\"text\":\"x\"}",
+	     0,
+	     {.status = 415}},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char ctx[128];
+		snprintf(ctx, sizeof(ctx), "follow-up: %s", cases[i].name);
+		long long was = count_sealed(&shared);
+		post_followup(&shared, cases[i].receipt ? cases[i].receipt : receipt,
+			      cases[i].type, cases[i].body,
+			      cases[i].len ? cases[i].len : strlen(cases[i].body), &r);
+		check_problem(ctx, &r, REPORTS, &cases[i].e);
+		harness_response_free(&r);
+		if (count_sealed(&shared) != was)
+			fail_msg("%s: %lld sealed item(s) stored, expected none", ctx,
+				 count_sealed(&shared) - was);
+		harness_server_assert_alive(&shared);
+	}
+
+	/* Text of 8001 bytes: 422 naming the limit; a body over --max-body:
+	 * 413. */
+	char *body = xmalloc(70000);
+	size_t o = (size_t)sprintf(body, "{\"text\":\"");
+	memset(body + o, 'f', 8001);
+	o += 8001;
+	o += (size_t)sprintf(body + o, "\"}");
+	post_followup(&shared, receipt, "application/json", body, o, &r);
+	const expect too_long = E422W("text", "8000");
+	check_problem("follow-up of 8001 bytes", &r, REPORTS, &too_long);
+	harness_response_free(&r);
+	o = (size_t)sprintf(body, "{\"text\":\"");
+	memset(body + o, 'f', 66000);
+	o += 66000;
+	o += (size_t)sprintf(body + o, "\"}");
+	post_followup(&shared, receipt, "application/json", body, o, &r);
+	free(body);
+	const expect e413 = {.status = 413};
+	check_problem("follow-up body of 66 KB", &r, REPORTS, &e413);
+	harness_response_free(&r);
+
+	/* Only POST. */
+	char path[128];
+	snprintf(path, sizeof(path), REPORTS "/%s/followups", receipt);
+	harness_get(&shared, path, &r);
+	const expect e405 = {.status = 405};
+	check_problem("GET follow-ups", &r, path, &e405);
+	check_header_has("GET follow-ups", &r, "Allow", "POST");
+	if (strstr(r.body, "Smolensk"))
+		fail_msg("GET follow-ups shows a follow-up: %.2000s", r.body);
+	harness_response_free(&r);
+
+	if (count_followups(&shared) != before + 2)
+		fail_msg("after the refused follow-ups: %lld stored, expected %lld",
+			 count_followups(&shared), before + 2);
+	harness_server_assert_alive(&shared);
+}
+
 /* True when name is one of the comma-separated names in list. */
 static bool name_listed(const char *list, const char *name)
 {
@@ -2415,6 +3316,15 @@ int main(void)
 	    cmocka_unit_test(test_oversize),
 	    cmocka_unit_test(test_truncated_body),
 	    cmocka_unit_test(test_concurrency),
+	    cmocka_unit_test(test_multipart_photos),
+	    cmocka_unit_test(test_multipart_errors),
+	    cmocka_unit_test(test_multipart_bad_photos),
+	    cmocka_unit_test(test_multipart_no_boundary),
+	    cmocka_unit_test(test_multipart_unterminated),
+	    cmocka_unit_test(test_followups),
+	    cmocka_unit_test_teardown(test_no_moderator, own_teardown),
+	    cmocka_unit_test_teardown(test_multipart_photo_cap, own_teardown),
+	    cmocka_unit_test_teardown(test_multipart_nameless_part, own_teardown),
 	    cmocka_unit_test_teardown(test_round_trip, own_teardown),
 	    cmocka_unit_test_teardown(test_max_body_flag, own_teardown),
 	    cmocka_unit_test_teardown(test_rate_limit_per_client, own_teardown),

@@ -1,9 +1,17 @@
 #!/bin/sh
-# test_cli.sh — `sightline import` and `sightline export` through the real
-# binary: the small CIR CSV with its rejected rows and their line numbers,
-# export to jsonl and import of that into a second data directory (the two
-# exports must be the same), standard input, the demo set twice, bad
-# arguments, and the real CIR file when ../shared/data is there.
+# test_cli.sh — the `sightline` command through the real binary.
+#
+# Import and export: the small CIR CSV with its rejected rows and their line
+# numbers, export to jsonl and import of that into a second data directory
+# (the two exports must be the same, and carry no sealed field), standard
+# input, the demo set twice, bad arguments, and the real CIR file when
+# ../shared/data is there. Import seals text and contact to the moderators,
+# so a data directory that takes text gets one first; without one, such
+# records are refused.
+#
+# Sealed material: moderator add / list / remove / share, unseal with the
+# right and a wrong passphrase, a moderator who joins later (nothing for
+# them until an admin shares), purge, media-clean, and the help texts.
 #
 # Needs SIGHTLINE_BIN (meson sets it, with TEST_DATA and SHARED_DATA).
 # Prints "N passed, M failed" last and exits non-zero if any failed.
@@ -75,11 +83,61 @@ expect_same() {
 	fi
 }
 
+# expect_not_on_disk NAME DIR TEXT: no file of the data directory DIR (the
+# database, its WAL) holds TEXT in clear.
+expect_not_on_disk() {
+	if grep -rlaF -- "$3" "$2" >"$tmp/found" 2>/dev/null; then
+		not_ok "$1" "\"$3\" is in clear in: $(tr '\n' ' ' <"$tmp/found")"
+	else
+		ok "$1"
+	fi
+}
+
 lines() {
 	wc -l <"$1" | tr -d ' '
 }
 
+# Passphrase files, private as they should be (Argon2id makes each add or
+# unlock cost a few tenths of a second: their number is kept small).
+printf 'boss passphrase 1\n' >"$tmp/boss.pass"
+printf 'newcomer passphrase 2\n' >"$tmp/new.pass"
+printf 'not the passphrase\n' >"$tmp/wrong.pass"
+printf 'short\n' >"$tmp/short.pass"
+chmod 600 "$tmp/boss.pass" "$tmp/new.pass" "$tmp/wrong.pass" "$tmp/short.pass"
+
+# add_moderator DIR NAME ROLE PASSFILE: adds quietly; a failure counts.
+add_moderator() {
+	if "$BIN" moderator add "$2" --role "$3" --passphrase-file "$4" --data "$1" \
+		>"$tmp/out" 2>"$tmp/err"; then
+		ok "moderator add $2 to $(basename "$1")"
+	else
+		not_ok "moderator add $2 to $(basename "$1")" "stderr: $(cat "$tmp/err")"
+	fi
+}
+
+# 0. Without a moderator, text and contact have nobody to be sealed to: every
+# record that has them is refused, and nothing of them is written.
+"$BIN" import --data "$tmp/n" --format cir-csv "$SMALL" 2>"$tmp/err"
+expect_status "import without a moderator exits 0" 0 $?
+expect_in "without a moderator every record with text is refused" "$tmp/err" \
+	"imported 0, duplicates 0, rejected 9 of 9 records"
+expect_in "the refusal says why, with its line" "$tmp/err" \
+	"small.csv:2: text, contact: there is no moderator to seal them to; add one first (sightline moderator add)"
+expect_not_on_disk "refused text is not on disk" "$tmp/n" "heading south"
+
 # 1. The small CSV: three rows stored, six rejected with their lines.
+"$BIN" moderator add boss --role admin --passphrase-file "$tmp/boss.pass" --data "$tmp/a" \
+	>"$tmp/add.out" 2>"$tmp/err"
+expect_status "moderator add exits 0" 0 $?
+expect_in "moderator add names the new admin" "$tmp/add.out" "added admin boss"
+expect_in "moderator add shows a recovery key" "$tmp/add.out" "recovery key, shown once"
+if grep -qE '^  [a-z2-7]{4}(-[a-z2-7]{4}){12}$' "$tmp/add.out"; then
+	ok "the recovery key is 13 groups of four base32 symbols"
+else
+	not_ok "the recovery key is 13 groups of four base32 symbols" "got: $(cat "$tmp/add.out")"
+fi
+recovery=$(grep -E '^  [a-z2-7]{4}(-[a-z2-7]{4}){12}$' "$tmp/add.out" | tr -d ' ')
+expect_not_in "a private passphrase file is not warned about" "$tmp/err" "mode 0600"
 "$BIN" import --data "$tmp/a" --format cir-csv "$SMALL" 2>"$tmp/err"
 expect_status "import cir-csv exits 0" 0 $?
 expect_in "import cir-csv summary" "$tmp/err" \
@@ -110,6 +168,14 @@ else
 	not_ok "export writes one line per report" "got: $(cat "$tmp/a.jsonl" 2>/dev/null)"
 fi
 expect_in "export carries the CIR ref" "$tmp/a.jsonl" '"ref":"UW9001"'
+expect_not_in "export leaves sealed text out" "$tmp/a.jsonl" '"text":'
+expect_not_in "export leaves sealed contact out" "$tmp/a.jsonl" '"contact":'
+expect_not_in "export holds no plaintext" "$tmp/a.jsonl" "heading south"
+expect_not_on_disk "imported text is not on disk in clear" "$tmp/a" "heading south"
+expect_not_on_disk "the passphrase is not on disk" "$tmp/a" "boss passphrase 1"
+if [ -n "$recovery" ]; then
+	expect_not_on_disk "the recovery key is not on disk" "$tmp/a" "$recovery"
+fi
 
 "$BIN" import --data "$tmp/b" --format jsonl "$tmp/a.jsonl" 2>"$tmp/err"
 expect_status "import jsonl exits 0" 0 $?
@@ -123,6 +189,8 @@ expect_same "export, import, export gives the same reports" "$tmp/a.jsonl" "$tmp
 "$BIN" export --data "$tmp/b" --what reports --format jsonl >"$tmp/b2.jsonl" 2>"$tmp/err"
 expect_status "export to stdout exits 0" 0 $?
 expect_same "export to stdout is the same" "$tmp/b.jsonl" "$tmp/b2.jsonl"
+
+# (b took the export without a moderator: it has no text to seal.)
 
 # 4. From standard input.
 "$BIN" import --data "$tmp/c" --format jsonl - <"$tmp/a.jsonl" 2>"$tmp/err"
@@ -145,6 +213,7 @@ expect_in "malformed JSON told with its line" "$tmp/err" "bad.jsonl:2: "
 expect_in "invalid field told with its line" "$tmp/err" "bad.jsonl:3: category"
 
 # 6. The demo set, twice.
+add_moderator "$tmp/e" mod moderator "$tmp/boss.pass"
 "$BIN" import --data "$tmp/e" --format demo 2>"$tmp/err"
 expect_status "import demo exits 0" 0 $?
 expect_in "demo imports 500" "$tmp/err" "imported 500, duplicates 0, rejected 0 of 500 records"
@@ -173,6 +242,7 @@ expect_in "the missing column is named" "$tmp/err" \
 # 8. The real CIR file, when the shared data is there.
 REAL=${SHARED_DATA:-$(dirname "$0")/../../../shared/data}/real/cir-russia-ukraine-monitor-2022.csv
 if [ -f "$REAL" ]; then
+	add_moderator "$tmp/g" mod moderator "$tmp/boss.pass"
 	"$BIN" import --data "$tmp/g" --format cir-csv --quiet "$REAL" 2>"$tmp/err"
 	expect_status "real CIR file imports" 0 $?
 	expect_in "real CIR file: every row read" "$tmp/err" "of 6650 records"
@@ -180,6 +250,176 @@ if [ -f "$REAL" ]; then
 else
 	echo "skip - real CIR file: $REAL is missing"
 fi
+
+# 9. Moderators: list, a name used twice, a bad role, a short passphrase.
+"$BIN" moderator list --data "$tmp/a" >"$tmp/out" 2>"$tmp/err"
+expect_status "moderator list exits 0" 0 $?
+if grep -qE '^1 +boss +admin ' "$tmp/out"; then
+	ok "moderator list shows the admin"
+else
+	not_ok "moderator list shows the admin" "want: a line 1 boss admin ..." "got:  $(cat "$tmp/out")"
+fi
+"$BIN" moderator add boss --role admin --passphrase-file "$tmp/boss.pass" --data "$tmp/a" \
+	>"$tmp/out" 2>"$tmp/err"
+expect_status "adding a name twice fails" nonzero $?
+expect_in "adding a name twice says so" "$tmp/err" "moderator add: boss exists already"
+expect_not_in "adding a name twice shows no recovery key" "$tmp/out" "recovery key"
+"$BIN" moderator add eve --role king --passphrase-file "$tmp/new.pass" --data "$tmp/a" \
+	>"$tmp/out" 2>"$tmp/err"
+expect_status "a bad --role fails" nonzero $?
+expect_in "a bad --role is named" "$tmp/err" "--role \"king\" is not admin or moderator"
+"$BIN" moderator add eve --passphrase-file "$tmp/short.pass" --data "$tmp/a" \
+	>"$tmp/out" 2>"$tmp/err"
+expect_status "a short passphrase fails" nonzero $?
+expect_in "a short passphrase is told" "$tmp/err" "8 to 1024 bytes"
+"$BIN" moderator list --data "$tmp/a" >"$tmp/out" 2>"$tmp/err"
+expect_not_in "failed adds add nobody" "$tmp/out" "eve"
+
+# 10. unseal: the admin's passphrase opens report 1 (UW9001); a wrong one
+# does not, and a passphrase file open to others is warned about.
+"$BIN" unseal --moderator boss --passphrase-file "$tmp/boss.pass" --data "$tmp/a" 1 \
+	>"$tmp/out" 2>"$tmp/err"
+expect_status "unseal exits 0" 0 $?
+expect_in "unseal shows the text" "$tmp/out" \
+	'"text": "Train with 12 T-72 tanks\nSeen at the station,\nheading south'
+expect_in "unseal shows the clear fields too" "$tmp/out" '"ref": "UW9001"'
+chmod 644 "$tmp/wrong.pass"
+"$BIN" unseal --moderator boss --passphrase-file "$tmp/wrong.pass" --data "$tmp/a" 1 \
+	>"$tmp/out" 2>"$tmp/err"
+expect_status "unseal with a wrong passphrase fails" nonzero $?
+expect_in "unseal with a wrong passphrase says so" "$tmp/err" "wrong passphrase for boss"
+expect_not_in "unseal with a wrong passphrase shows nothing" "$tmp/out" "Train with"
+expect_in "a passphrase file open to others is warned about" "$tmp/err" \
+	"should be mode 0600"
+chmod 600 "$tmp/wrong.pass"
+"$BIN" unseal --moderator nobody --passphrase-file "$tmp/boss.pass" --data "$tmp/a" 1 \
+	>"$tmp/out" 2>"$tmp/err"
+expect_status "unseal for an unknown moderator fails" nonzero $?
+expect_in "unseal names the unknown moderator" "$tmp/err" "no active moderator nobody"
+"$BIN" unseal --moderator boss --passphrase-file "$tmp/boss.pass" --data "$tmp/a" abc \
+	>"$tmp/out" 2>"$tmp/err"
+expect_status "unseal of a non-number fails" nonzero $?
+expect_in "unseal of a non-number says what it wants" "$tmp/err" "REPORT_ID"
+
+# 11. A moderator added after the import cannot read what came before ...
+add_moderator "$tmp/a" newcomer moderator "$tmp/new.pass"
+"$BIN" unseal --moderator newcomer --passphrase-file "$tmp/new.pass" --data "$tmp/a" 1 \
+	>"$tmp/out" 2>"$tmp/err"
+expect_status "unseal by a newcomer exits 0 (the clear fields)" 0 $?
+expect_in "the newcomer sees the clear fields" "$tmp/out" '"ref": "UW9001"'
+expect_not_in "the newcomer gets no text" "$tmp/out" '"text"'
+expect_in "the newcomer is told nothing was sealed to them" "$tmp/err" \
+	"was sealed to newcomer"
+
+# ... until an admin shares it; only an admin can.
+"$BIN" moderator share newcomer --since 2000-01-01 --admin newcomer \
+	--passphrase-file "$tmp/new.pass" --data "$tmp/a" >"$tmp/out" 2>"$tmp/err"
+expect_status "share by a non-admin fails" nonzero $?
+expect_in "share by a non-admin says so" "$tmp/err" "newcomer is not an admin"
+"$BIN" moderator share newcomer --since 2000-01-01 --admin boss \
+	--passphrase-file "$tmp/boss.pass" --data "$tmp/a" >"$tmp/out" 2>"$tmp/err"
+expect_status "moderator share exits 0" 0 $?
+expect_in "share counts what it shared" "$tmp/out" "shared 3 sealed items since 2000-01-01 with newcomer"
+"$BIN" unseal --moderator newcomer --passphrase-file "$tmp/new.pass" --data "$tmp/a" 1 \
+	>"$tmp/out" 2>"$tmp/err"
+expect_status "unseal by the newcomer after share exits 0" 0 $?
+expect_in "after share the newcomer sees the text" "$tmp/out" \
+	'"text": "Train with 12 T-72 tanks'
+
+# 12. A removed moderator opens nothing.
+"$BIN" moderator remove newcomer --data "$tmp/a" >"$tmp/out" 2>"$tmp/err"
+expect_status "moderator remove exits 0" 0 $?
+expect_in "moderator remove says what it did" "$tmp/out" "removed newcomer"
+"$BIN" moderator list --data "$tmp/a" >"$tmp/out" 2>"$tmp/err"
+if grep -qE '^2 +newcomer +moderator +[0-9T:Z-]+ +[0-9]{4}-' "$tmp/out"; then
+	ok "moderator list shows the removal"
+else
+	not_ok "moderator list shows the removal" "got: $(cat "$tmp/out")"
+fi
+"$BIN" unseal --moderator newcomer --passphrase-file "$tmp/new.pass" --data "$tmp/a" 1 \
+	>"$tmp/out" 2>"$tmp/err"
+expect_status "unseal by a removed moderator fails" nonzero $?
+expect_in "unseal by a removed moderator says why" "$tmp/err" "no active moderator newcomer"
+expect_not_in "a removed moderator gets no text" "$tmp/out" "Train with"
+"$BIN" moderator remove newcomer --data "$tmp/a" >"$tmp/out" 2>"$tmp/err"
+expect_status "removing twice fails" nonzero $?
+expect_in "removing twice says so" "$tmp/err" "no active moderator newcomer"
+
+# 13. purge: with 0 days, every sealed item goes; the reports stay.
+"$BIN" purge --all --data "$tmp/a" >"$tmp/out" 2>"$tmp/err"
+expect_status "purge exits 0" 0 $?
+expect_in "purge counts what it deleted" "$tmp/out" "purged 3 sealed items"
+"$BIN" unseal --moderator boss --passphrase-file "$tmp/boss.pass" --data "$tmp/a" 1 \
+	>"$tmp/out" 2>"$tmp/err"
+expect_status "unseal after purge exits 0" 0 $?
+expect_in "after purge the report is still there" "$tmp/out" '"ref": "UW9001"'
+expect_not_in "after purge there is no text" "$tmp/out" '"text"'
+"$BIN" purge --all --data "$tmp/a" >"$tmp/out" 2>"$tmp/err"
+expect_in "a second purge finds nothing" "$tmp/out" "purged 0 sealed items"
+"$BIN" purge --retention-days 0 --data "$tmp/a" >"$tmp/out" 2>"$tmp/err"
+expect_status "purge with retention off (0) refuses" nonzero $?
+expect_in "and says to use --all" "$tmp/err" "--all"
+"$BIN" purge --retention-days -1 --data "$tmp/a" >"$tmp/out" 2>"$tmp/err"
+expect_status "purge with a negative retention fails" nonzero $?
+expect_in "the bad retention is named" "$tmp/err" "--retention-days"
+
+# 14. media-clean: the GPS position goes; a broken file is refused.
+EXIF=${SHARED_DATA:-$(dirname "$0")/../../../shared/data}/exif-samples
+if [ -f "$EXIF/jpg_gps_DSCN0010.jpg" ]; then
+	"$BIN" media-clean "$EXIF/jpg_gps_DSCN0010.jpg" "$tmp/clean.jpg" >"$tmp/out" 2>"$tmp/err"
+	expect_status "media-clean exits 0" 0 $?
+	magic=$(od -An -tx1 -N3 "$tmp/clean.jpg" 2>/dev/null | tr -d ' \n')
+	if [ "$magic" = ffd8ff ]; then
+		ok "media-clean writes a JPEG"
+	else
+		not_ok "media-clean writes a JPEG" "first bytes: \"$magic\", want \"ffd8ff\""
+	fi
+	if command -v exiftool >/dev/null 2>&1; then
+		before=$(exiftool -GPSLatitude -s3 "$EXIF/jpg_gps_DSCN0010.jpg")
+		after=$(exiftool -GPSLatitude -s3 "$tmp/clean.jpg")
+		if [ -n "$before" ] && [ -z "$after" ]; then
+			ok "media-clean drops the GPS position"
+		else
+			not_ok "media-clean drops the GPS position" \
+				"GPSLatitude before: \"$before\" (want one)" \
+				"GPSLatitude after:  \"$after\" (want none)"
+		fi
+	else
+		echo "skip - media-clean drops the GPS position: exiftool is not installed"
+	fi
+	"$BIN" media-clean "$EXIF/jpg_corrupted.jpg" "$tmp/broken.jpg" >"$tmp/out" 2>"$tmp/err"
+	expect_status "media-clean of a broken file fails" nonzero $?
+	expect_in "media-clean names the broken file" "$tmp/err" "jpg_corrupted.jpg"
+	if [ -e "$tmp/broken.jpg" ]; then
+		not_ok "media-clean of a broken file writes nothing" "$tmp/broken.jpg exists"
+	else
+		ok "media-clean of a broken file writes nothing"
+	fi
+else
+	echo "skip - media-clean: $EXIF/jpg_gps_DSCN0010.jpg is missing"
+fi
+"$BIN" media-clean "$tmp/only-one.jpg" >"$tmp/out" 2>"$tmp/err"
+expect_status "media-clean with one argument fails" nonzero $?
+expect_in "media-clean says what it wants" "$tmp/err" "give IN and OUT"
+
+# 15. Help: every command is listed, and each explains itself.
+"$BIN" help >"$tmp/help" 2>"$tmp/err"
+expect_status "help exits 0" 0 $?
+for c in "moderator add" "moderator list" "moderator remove" "moderator share" \
+	unseal purge media-clean import export; do
+	if grep -qE "^  $c( |\$)" "$tmp/help"; then
+		ok "help lists $c"
+	else
+		not_ok "help lists $c" "want: a line \"  $c ...\"" "got:  $(cat "$tmp/help")"
+	fi
+	# shellcheck disable=SC2086 # "moderator add" is two words on purpose
+	"$BIN" $c --help >"$tmp/out" 2>"$tmp/err"
+	expect_status "$c --help exits 0" 0 $?
+	expect_in "$c --help shows its usage" "$tmp/out" "usage: sightline $c"
+done
+"$BIN" moderator add --help >"$tmp/out" 2>"$tmp/err"
+expect_in "moderator add --help names --passphrase-file" "$tmp/out" "--passphrase-file FILE"
+expect_in "moderator add --help names --role" "$tmp/out" "--role admin|moderator"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

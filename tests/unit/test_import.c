@@ -4,6 +4,13 @@
  * line numbers across multi-line records), the real CIR file when
  * ../shared/data is there, jsonl round trips through real stores, bad jsonl
  * lines, and the demo set.
+ *
+ * Import seals text and contact to the store's moderators (sealing.h), so
+ * the stores that take text get one moderator first: the same key record,
+ * made and unlocked once for the whole file (Argon2id is slow on purpose).
+ * Without a moderator, a record with text or contact is rejected and
+ * nothing of it reaches the disk; export leaves sealed parts out, and the
+ * moderator's key opens them again.
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -18,13 +25,48 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <jansson.h>
+
 #include "sightline/arena.h"
 #include "sightline/import.h"
+#include "sightline/modkey.h"
+#include "sightline/receipt.h" /* sl_crypto_init */
 #include "sightline/report_json.h"
+#include "sightline/sealing.h"
 #include "sightline/store.h"
 #include "sightline/timefmt.h"
 
 #define NOW 1672531200 /* 2023-01-01T00:00:00Z */
+
+/* What import says of a record with text or contact and nobody to seal
+ * them to (src/intake/import.c). */
+#define NO_MODERATOR                                                                     \
+	"text, contact: there is no moderator to seal them to; add one first "           \
+	"(sightline moderator add)"
+
+/* The one moderator key of this file: made and unlocked in group_setup. */
+#define MOD_PASS "import test passphrase"
+static sl_modkey_record mod_key;
+static sl_secret_key *mod_sk;
+
+static int group_setup(void **state)
+{
+	(void)state;
+	char recovery[SL_RECOVERY_TEXT_MAX];
+	if (sl_crypto_init() != SL_OK ||
+	    sl_modkey_create(MOD_PASS, strlen(MOD_PASS), &mod_key, recovery) != SL_OK ||
+	    sl_modkey_unlock(&mod_key, MOD_PASS, strlen(MOD_PASS), &mod_sk) != SL_OK)
+		return -1;
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	sl_secret_key_free(mod_sk);
+	mod_sk = NULL;
+	return 0;
+}
 
 /* ---- helpers ---- */
 
@@ -141,10 +183,12 @@ static void expect_problem(const mapped *m, const char *want)
 		fail_msg("problems \"%s\" lack \"%s\"", buf, want);
 }
 
-/* A store in a fresh temporary directory. */
+/* A store in a fresh temporary directory; mod_id is its moderator's id, 0
+ * when it has none. */
 typedef struct tmp_store {
 	char dir[64];
 	sl_store *s;
+	int64_t mod_id;
 } tmp_store;
 
 static void store_open(tmp_store *t)
@@ -152,6 +196,26 @@ static void store_open(tmp_store *t)
 	snprintf(t->dir, sizeof(t->dir), "/tmp/sl-test-import-XXXXXX");
 	assert_non_null(mkdtemp(t->dir));
 	assert_int_equal(sl_store_open(t->dir, &t->s), SL_OK);
+	t->mod_id = 0;
+}
+
+/* Gives t the moderator of this file (mod_key), as import needs one to
+ * seal text and contact to. */
+static void add_moderator(tmp_store *t)
+{
+	sl_moderator m = {.role = SL_ROLE_ADMIN, .created_at = NOW - 86400};
+	snprintf(m.name, sizeof(m.name), "importer");
+	m.key = mod_key;
+	assert_int_equal(sl_store_add_moderator(t->s, &m), SL_OK);
+	assert_true(m.id > 0);
+	t->mod_id = m.id;
+}
+
+/* A fresh store with the moderator in it. */
+static void store_open_moderated(tmp_store *t)
+{
+	store_open(t);
+	add_moderator(t);
 }
 
 static void store_close(tmp_store *t)
@@ -193,6 +257,60 @@ static void expect_reject(const rejects *r, size_t i, long line, const char *wan
 			 r->why[i], want);
 }
 
+/* Whether any file of t's directory (the database, its WAL and shared
+ * memory) holds needle: plaintext that must never reach the disk. */
+static bool store_files_contain(const tmp_store *t, const char *needle)
+{
+	static const char *const files[] = {"sightline.db", "sightline.db-wal",
+					    "sightline.db-shm"};
+	bool found = false;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]) && !found; i++) {
+		char path[128];
+		snprintf(path, sizeof(path), "%s/%s", t->dir, files[i]);
+		FILE *f = fopen(path, "rb");
+		if (!f)
+			continue;
+		size_t cap = 1 << 20, len = 0, got;
+		char *buf = malloc(cap);
+		assert_non_null(buf);
+		while ((got = fread(buf + len, 1, cap - len, f)) > 0) {
+			len += got;
+			if (len == cap) {
+				cap *= 2;
+				buf = realloc(buf, cap);
+				assert_non_null(buf);
+			}
+		}
+		fclose(f);
+		found = memmem(buf, len, needle, strlen(needle)) != NULL;
+		free(buf);
+	}
+	return found;
+}
+
+static void expect_not_on_disk(const tmp_store *t, const char *needle)
+{
+	if (store_files_contain(t, needle))
+		fail_msg("\"%s\" is in clear in the files of %s", needle, t->dir);
+}
+
+/* Report id of t as its moderator sees it, with the text and contact its
+ * sealed content item opens to (NULL when it has none) in a. */
+static void unsealed(const tmp_store *t, int64_t id, sl_arena *a, sl_report *out)
+{
+	assert_true(t->mod_id > 0);
+	assert_int_equal(sl_store_get_report(t->s, id, t->mod_id, a, out), SL_OK);
+	if (out->text || out->contact)
+		fail_msg("report %lld comes out of the store with text or contact in "
+			 "clear: \"%s\", \"%s\"",
+			 (long long)id, out->text ? out->text : "(null)",
+			 out->contact ? out->contact : "(null)");
+	sl_err err = sl_report_unseal_content(out, mod_sk, a);
+	if (err != SL_OK && err != SL_ENOTFOUND)
+		fail_msg("report %lld: unsealing its content: %s", (long long)id,
+			 sl_strerror(err));
+}
+
 static FILE *open_data(const char *env, const char *rel)
 {
 	const char *dir = getenv(env);
@@ -226,6 +344,8 @@ static sl_err collect(void *ud, const sl_report *r)
 	assert_true(c->n < sizeof(c->r) / sizeof(c->r[0]));
 	sl_report *d = &c->r[c->n++];
 	*d = *r;
+	d->n_sealed = 0; /* would point into the store's scratch arena */
+	d->sealed = NULL;
 	d->location.place = copy_str(c->a, r->location.place);
 	d->destination = copy_str(c->a, r->destination);
 	d->text = copy_str(c->a, r->text);
@@ -610,11 +730,29 @@ static void test_cir_long_text(void **state)
 
 /* ---- files ---- */
 
+static void expect_same_text(const char *what, const char *got, const char *want)
+{
+	if (!got || strcmp(got, want) != 0)
+		fail_msg("%s: text \"%s\", want \"%s\"", what, got ? got : "(null)",
+			 want);
+}
+
+/* The texts small.csv's stored rows map to, in file order. */
+static const struct {
+	const char *ref, *text;
+} small_texts[] = {
+    {"UW9001", "Train with 12 T-72 tanks\nSeen at the station,\nheading south\n"
+	       "Source: https://example.org/1"},
+    {"UW9006", "Tractor factory in a rural district\nWorkers torched nothing"},
+    {"UW9007", "Column moving west on the road\n3x BMP-2 and 2 Ural trucks, one "
+	       "Tor-M2\nSource: https://example.org/7"},
+};
+
 static void test_cir_file_line_numbers(void **state)
 {
 	(void)state;
 	tmp_store t;
-	store_open(&t);
+	store_open_moderated(&t);
 	FILE *in = open_data("TEST_DATA", "import/small.csv");
 	rejects rj = {0};
 	sl_import_stats st;
@@ -648,6 +786,9 @@ static void test_cir_file_line_numbers(void **state)
 	ssize_t len;
 	const char *refs[] = {"UW9001", "UW9006", "UW9007"};
 	for (int i = 0; (len = getline(&line, &cap, out)) > 0; i++) {
+		/* Sealed parts stay out of the export. */
+		if (strstr(line, "\"text\":") || strstr(line, "\"contact\":"))
+			fail_msg("export line %d carries sealed fields: %s", i + 1, line);
 		sl_report r;
 		sl_problems why = {0};
 		assert_int_equal(sl_report_from_json_text(line, (size_t)len,
@@ -660,7 +801,7 @@ static void test_cir_file_line_numbers(void **state)
 					    "rail_transport");
 			assert_int_equal(r.n_equipment, 1);
 			assert_int_equal(r.equipment[0].count, 12);
-			assert_true(strstr(r.text, "station,\nheading south") != NULL);
+			assert_null(r.text);
 			assert_true(r.has_heading);
 			assert_float_equal(r.heading_deg, 180, 0);
 			assert_string_equal(r.location.place, "Minsk, Minsk, Belarus");
@@ -687,6 +828,30 @@ static void test_cir_file_line_numbers(void **state)
 	}
 	free(line);
 	fclose(out);
+
+	/* The text, with the newline inside its quotes, is there sealed for
+	 * the moderator. */
+	collected *c = calloc(1, sizeof(*c));
+	assert_non_null(c);
+	c->a = sl_arena_new(1 << 20);
+	assert_int_equal(sl_store_each_report(t.s, 0, collect, c), SL_OK);
+	assert_int_equal(c->n, 3);
+	for (size_t i = 0; i < c->n; i++) {
+		assert_string_equal(c->r[i].ref, small_texts[i].ref);
+		assert_null(c->r[i].text);
+		sl_report r;
+		unsealed(&t, c->r[i].id, a, &r);
+		assert_int_equal(r.n_sealed, 1);
+		assert_string_equal(sl_sealed_kind_name(r.sealed[0].kind), "content");
+		assert_int_equal(r.sealed[0].created_at, NOW - NOW % 60);
+		expect_same_text(small_texts[i].ref, r.text, small_texts[i].text);
+		assert_null(r.contact);
+		expect_not_on_disk(&t, small_texts[i].text);
+		sl_arena_reset(a);
+	}
+	expect_not_on_disk(&t, "heading south");
+	sl_arena_free(c->a);
+	free(c);
 	sl_arena_free(a);
 	store_close(&t);
 }
@@ -697,10 +862,25 @@ static sl_import_stats import_text(sl_store *s, sl_import_format fmt, const char
 	FILE *in = fmemopen((void *)text, strlen(text), "r");
 	assert_non_null(in);
 	sl_import_stats st;
-	assert_int_equal(sl_import(s, fmt, in, NOW, on_reject, rj, &st), want);
+	sl_err got = sl_import(s, fmt, in, NOW, on_reject, rj, &st);
 	fclose(in);
+	if (got != want)
+		fail_msg("import returned \"%s\" after %zu records (%zu rejected), want "
+			 "\"%s\"",
+			 sl_strerror(got), st.records, st.rejected, sl_strerror(want));
 	return st;
 }
+
+/* A jsonl line with neither text nor contact. */
+#define GOOD(ref)                                                                        \
+	"{\"category\":\"road_convoy\",\"observed_at\":\"2022-06-01T10:00:00Z\","        \
+	"\"location\":{\"lat\":52.4,\"lon\":31.0},\"ref\":\"" ref "\"}\n"
+
+/* One with a string field (text, contact) too. */
+#define WITH(ref, field, value)                                                          \
+	"{\"category\":\"road_convoy\",\"observed_at\":\"2022-06-01T10:00:00Z\","        \
+	"\"location\":{\"lat\":52.4,\"lon\":31.0},\"ref\":\"" ref "\",\"" field          \
+	"\":\"" value "\"}\n"
 
 #define HEADER                                                                           \
 	"entry,date,event_group,title,brief description,lat,lon,country,"                \
@@ -711,7 +891,7 @@ static void test_cir_bad_files(void **state)
 {
 	(void)state;
 	tmp_store t;
-	store_open(&t);
+	store_open_moderated(&t);
 	rejects rj = {0};
 
 	/* A bad header stops the import, naming the column and line 1. */
@@ -747,7 +927,7 @@ static void test_cir_repeated_ids(void **state)
 {
 	(void)state;
 	tmp_store t;
-	store_open(&t);
+	store_open_moderated(&t);
 	rejects rj = {0};
 	const char *text = HEADER ROW("R1")
 	    ROW("R1") "R1,2022-03-04,g,Another convoy,x,52.2,23.8,Belarus,,,,,1,,\n" ROW(
@@ -776,6 +956,133 @@ static void test_cir_repeated_ids(void **state)
 	store_close(&t);
 }
 
+/* Without a moderator nobody could ever open sealed text, so every record
+ * with text or contact is rejected, saying why, and nothing of it reaches
+ * the disk; a record with neither is stored. Once a moderator is added, the
+ * same file goes in, sealed. */
+static void test_import_without_moderator(void **state)
+{
+	(void)state;
+	tmp_store t;
+	store_open(&t);
+	rejects rj = {0};
+	const char *csv = HEADER ROW("N1") /* line 2: text "Convoy" */
+	    "N2,2022-03-03,g,Informant Ivanov saw tanks,Tanks behind the farm of "
+	    "Ivanov,52.1,23.7,Belarus,,,,,1,https://example.org/secret-link,\n" /* 3 */
+	    "N3,2022-03-03,g,,,52.1,23.7,Belarus,,,,,1,,\n" /* 4: no text at all */
+	    ROW("N4");					    /* 5 */
+	sl_import_stats st = import_text(t.s, SL_IMPORT_CIR_CSV, csv, &rj, SL_OK);
+	assert_int_equal(st.records, 4);
+	assert_int_equal(st.imported, 1);
+	assert_int_equal(st.duplicate, 0);
+	assert_int_equal(st.rejected, 3);
+	assert_int_equal(rj.n, 3);
+	static const long lines[] = {2, 3, 5};
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(rj.line[i], lines[i]);
+		assert_string_equal(rj.why[i], NO_MODERATOR);
+	}
+	int64_t stored;
+	assert_int_equal(sl_store_count_reports(t.s, &stored), SL_OK);
+	assert_int_equal(stored, 1);
+	collected *c = calloc(1, sizeof(*c));
+	assert_non_null(c);
+	c->a = sl_arena_new(1 << 20);
+	assert_int_equal(sl_store_each_report(t.s, 0, collect, c), SL_OK);
+	assert_int_equal(c->n, 1);
+	assert_string_equal(c->r[0].ref, "N3");
+	assert_null(c->r[0].text);
+	assert_null(c->r[0].contact);
+	/* The scan does see what is stored in clear (N3's place) ... */
+	assert_true(store_files_contain(&t, "Belarus"));
+	/* ... and none of what was refused. */
+	expect_not_on_disk(&t, "Ivanov");
+	expect_not_on_disk(&t, "secret-link");
+
+	/* jsonl the same: contact alone is reason enough. */
+	rj = (rejects){0};
+	const char *jsonl = WITH("k1", "contact", "+375 29 555 12 34") GOOD("k2")
+	    WITH("k3", "text", "Petrov's son drives the lead truck");
+	st = import_text(t.s, SL_IMPORT_JSONL, jsonl, &rj, SL_OK);
+	assert_int_equal(st.records, 3);
+	assert_int_equal(st.imported, 1);
+	assert_int_equal(st.rejected, 2);
+	assert_int_equal(rj.n, 2);
+	assert_int_equal(rj.line[0], 1);
+	assert_string_equal(rj.why[0], NO_MODERATOR);
+	assert_int_equal(rj.line[1], 3);
+	assert_string_equal(rj.why[1], NO_MODERATOR);
+	assert_int_equal(sl_store_count_reports(t.s, &stored), SL_OK);
+	assert_int_equal(stored, 2);
+	expect_not_on_disk(&t, "555 12 34");
+	expect_not_on_disk(&t, "Petrov");
+
+	/* With a moderator, what was refused goes in, sealed. */
+	add_moderator(&t);
+	rj = (rejects){0};
+	st = import_text(t.s, SL_IMPORT_CIR_CSV, csv, &rj, SL_OK);
+	assert_int_equal(rj.n, 0);
+	assert_int_equal(st.imported, 3);
+	assert_int_equal(st.duplicate, 1);
+	assert_int_equal(st.rejected, 0);
+	expect_not_on_disk(&t, "Ivanov");
+	expect_not_on_disk(&t, "secret-link");
+	c->n = 0;
+	sl_arena_reset(c->a);
+	assert_int_equal(sl_store_each_report(t.s, 0, collect, c), SL_OK);
+	assert_int_equal(c->n, 5);
+	sl_arena *a = sl_arena_new(1 << 20);
+	assert_non_null(a);
+	sl_report r;
+	assert_string_equal(c->r[3].ref, "N2");
+	unsealed(&t, c->r[3].id, a, &r);
+	expect_same_text("N2", r.text,
+			 "Informant Ivanov saw tanks\nTanks behind the farm of Ivanov\n"
+			 "Source: https://example.org/secret-link");
+	sl_arena_free(a);
+	sl_arena_free(c->a);
+	free(c);
+	store_close(&t);
+}
+
+/* However many records are refused, the import goes on to the end: what a
+ * refused record held must not pile up until the batch runs out of room
+ * (6,000 texts of 7,000 bytes are more than the 32 MiB of a batch). */
+static void test_import_without_moderator_many(void **state)
+{
+	(void)state;
+	enum { N = 6000, TEXT = 7000 };
+	static const char head[] =
+	    "{\"category\":\"road_convoy\",\"observed_at\":\"2022-06-01T10:00:00Z\","
+	    "\"location\":{\"lat\":52.4,\"lon\":31.0},\"ref\":\"m%05d\",\"text\":\"";
+	size_t cap = (size_t)N * (sizeof(head) + TEXT + 8), used = 0;
+	char *text = malloc(cap);
+	assert_non_null(text);
+	for (int i = 0; i < N; i++) {
+		used += (size_t)snprintf(text + used, cap - used, head, i);
+		memset(text + used, 'x', TEXT);
+		used += TEXT;
+		memcpy(text + used, "\"}\n", 3);
+		used += 3;
+	}
+	text[used] = '\0';
+	tmp_store t;
+	store_open(&t);
+	rejects rj = {0};
+	sl_import_stats st = import_text(t.s, SL_IMPORT_JSONL, text, &rj, SL_OK);
+	assert_int_equal(st.records, N);
+	assert_int_equal(st.rejected, N);
+	assert_int_equal(st.imported, 0);
+	assert_int_equal(rj.n, N);
+	assert_string_equal(rj.why[0], NO_MODERATOR);
+	assert_string_equal(rj.why[31], NO_MODERATOR);
+	int64_t stored;
+	assert_int_equal(sl_store_count_reports(t.s, &stored), SL_OK);
+	assert_int_equal(stored, 0);
+	free(text);
+	store_close(&t);
+}
+
 /* Runs when ../shared/data is there: every row of the real file is read,
  * every usable one stored, and a second import stores nothing. */
 static void test_cir_real_file(void **state)
@@ -793,7 +1100,7 @@ static void test_cir_real_file(void **state)
 		skip();
 	}
 	tmp_store t;
-	store_open(&t);
+	store_open_moderated(&t);
 	rejects rj = {0};
 	sl_import_stats st;
 	struct timespec t0, t1;
@@ -806,8 +1113,12 @@ static void test_cir_real_file(void **state)
 		      "rejected %zu, in %.0f ms\n",
 		      st.records, st.imported, st.duplicate, st.rejected,
 		      (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
-	for (size_t i = 0; i < rj.n && i < 32; i++)
+	for (size_t i = 0; i < rj.n && i < 32; i++) {
 		print_message("  line %ld: %s\n", rj.line[i], rj.why[i]);
+		if (strstr(rj.why[i], "no moderator"))
+			fail_msg("line %ld rejected with a moderator present: %s",
+				 rj.line[i], rj.why[i]);
+	}
 	assert_int_equal(st.records, 6650);
 	assert_int_equal(st.imported + st.duplicate + st.rejected, st.records);
 	assert_true(st.rejected <= 10);
@@ -889,36 +1200,74 @@ static char *slurp(FILE *f, size_t *len)
 	return buf;
 }
 
+/* Records with text and contact, for the round trip. */
+static const struct {
+	const char *ref, *text, *contact;
+} hand[] = {
+    {"hand-1", "Echelon of 30 flatcars, seen from the level crossing at Orsha",
+     "signal: +375 29 000 00 01"},
+    {"hand-2", NULL, "t.me/nobody_in_particular"},
+    {"hand-3", "Three Ka-52 low over the river, heading east", NULL},
+};
+
 static void test_jsonl_round_trip(void **state)
 {
 	(void)state;
 	tmp_store a, b;
-	store_open(&a);
-	store_open(&b);
+	store_open_moderated(&a);
+	store_open(&b); /* no moderator: the export has nothing to seal */
 
-	/* Demo reports (ranges, models, headings, destinations) and CIR ones
-	 * (windows, places, long text). */
+	/* Demo reports (ranges, models, headings, destinations), CIR ones
+	 * (windows, places, long text) and a few with contact. */
 	sl_import_stats st;
 	assert_int_equal(sl_import(a.s, SL_IMPORT_DEMO, NULL, NOW, NULL, NULL, &st),
 			 SL_OK);
+	assert_int_equal(st.imported, 500);
 	FILE *in = open_data("TEST_DATA", "import/small.csv");
 	assert_int_equal(sl_import(a.s, SL_IMPORT_CIR_CSV, in, NOW, NULL, NULL, &st),
 			 SL_OK);
+	assert_int_equal(st.imported, 3);
 	fclose(in);
+	char jsonl[4096];
+	size_t used = 0;
+	for (size_t i = 0; i < sizeof(hand) / sizeof(hand[0]); i++) {
+		json_t *j =
+		    json_pack("{s:s, s:s, s:{s:f, s:f}, s:s}", "category",
+			      "rail_transport", "observed_at", "2022-06-01T10:00:00Z",
+			      "location", "lat", 54.5, "lon", 30.4, "ref", hand[i].ref);
+		assert_non_null(j);
+		if (hand[i].text)
+			json_object_set_new(j, "text", json_string(hand[i].text));
+		if (hand[i].contact)
+			json_object_set_new(j, "contact", json_string(hand[i].contact));
+		char *line = json_dumps(j, JSON_COMPACT);
+		json_decref(j);
+		assert_non_null(line);
+		used +=
+		    (size_t)snprintf(jsonl + used, sizeof(jsonl) - used, "%s\n", line);
+		assert_true(used < sizeof(jsonl));
+		free(line);
+	}
+	rejects rj = {0};
+	st = import_text(a.s, SL_IMPORT_JSONL, jsonl, &rj, SL_OK);
+	assert_int_equal(rj.n, 0);
+	assert_int_equal(st.imported, 3);
 
 	FILE *out = tmpfile();
 	size_t n_a, n_b;
 	assert_int_equal(sl_export_reports_jsonl(a.s, out, &n_a), SL_OK);
-	assert_int_equal(n_a, 503);
+	assert_int_equal(n_a, 506);
 	rewind(out);
-	rejects rj = {0};
 	assert_int_equal(
 	    sl_import(b.s, SL_IMPORT_JSONL, out, NOW + 3600, on_reject, &rj, &st), SL_OK);
+	for (size_t i = 0; i < rj.n && i < 32; i++)
+		print_message("  line %ld: %s\n", rj.line[i], rj.why[i]);
 	assert_int_equal(rj.n, 0);
-	assert_int_equal(st.records, 503);
-	assert_int_equal(st.imported, 503);
+	assert_int_equal(st.records, 506);
+	assert_int_equal(st.imported, 506);
 
-	/* Field by field ... */
+	/* Field by field: everything but the sealed parts, which neither
+	 * store gives back in clear ... */
 	collected *ca = calloc(1, sizeof(*ca)), *cb = calloc(1, sizeof(*cb));
 	assert_non_null(ca);
 	assert_non_null(cb);
@@ -927,10 +1276,14 @@ static void test_jsonl_round_trip(void **state)
 	assert_int_equal(sl_store_each_report(a.s, 0, collect, ca), SL_OK);
 	assert_int_equal(sl_store_each_report(b.s, 0, collect, cb), SL_OK);
 	assert_int_equal(ca->n, cb->n);
-	for (size_t i = 0; i < ca->n; i++)
+	for (size_t i = 0; i < ca->n; i++) {
+		assert_null(ca->r[i].text);
+		assert_null(ca->r[i].contact);
 		expect_same_report(&ca->r[i], &cb->r[i]);
+	}
 
-	/* ... and byte for byte: the second export is the first. */
+	/* ... and byte for byte: the second export is the first, and holds
+	 * no sealed field. */
 	FILE *out2 = tmpfile();
 	assert_int_equal(sl_export_reports_jsonl(b.s, out2, &n_b), SL_OK);
 	assert_int_equal(n_b, n_a);
@@ -938,13 +1291,68 @@ static void test_jsonl_round_trip(void **state)
 	char *e1 = slurp(out, &len1), *e2 = slurp(out2, &len2);
 	assert_int_equal(len1, len2);
 	assert_memory_equal(e1, e2, len1);
+	static const char *const never[] = {
+	    "\"text\":",      "\"contact\":", "(demo data)",	     "heading south",
+	    "level crossing", "+375",	      "nobody_in_particular"};
+	for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++) {
+		const char *at = strstr(e1, never[i]);
+		if (at)
+			fail_msg("the export holds %s: ...%.80s", never[i], at);
+	}
+
+	/* The text comes back sealed: the moderator's key opens each one. */
+	sl_arena *ua = sl_arena_new(1 << 20);
+	assert_non_null(ua);
+	size_t n_demo = 0, n_cir = 0, n_hand = 0;
+	for (size_t i = 0; i < ca->n; i++) {
+		const char *ref = ca->r[i].ref;
+		sl_report r;
+		unsealed(&a, ca->r[i].id, ua, &r);
+		expect_same_str("ref", r.ref, ref);
+		if (strncmp(ref, "demo-", 5) == 0) {
+			const char *tail = "(demo data)";
+			size_t tl = strlen(tail), len = r.text ? strlen(r.text) : 0;
+			if (len < tl || strcmp(r.text + len - tl, tail) != 0)
+				fail_msg("%s: text \"%s\" does not end with \"%s\"", ref,
+					 r.text ? r.text : "(null)", tail);
+			assert_null(r.contact);
+			n_demo++;
+		} else if (strncmp(ref, "UW", 2) == 0) {
+			assert_true(n_cir < sizeof(small_texts) / sizeof(small_texts[0]));
+			expect_same_str("ref", ref, small_texts[n_cir].ref);
+			expect_same_text(ref, r.text, small_texts[n_cir].text);
+			assert_null(r.contact);
+			n_cir++;
+		} else {
+			assert_true(n_hand < sizeof(hand) / sizeof(hand[0]));
+			expect_same_str("ref", ref, hand[n_hand].ref);
+			expect_same_str("text", r.text, hand[n_hand].text);
+			expect_same_str("contact", r.contact, hand[n_hand].contact);
+			n_hand++;
+		}
+		sl_arena_reset(ua);
+	}
+	assert_int_equal(n_demo, 500);
+	assert_int_equal(n_cir, 3);
+	assert_int_equal(n_hand, 3);
+	expect_not_on_disk(&a, hand[0].text);
+	expect_not_on_disk(&a, hand[1].contact);
+
+	/* b got no sealed items: nothing to open there. */
+	for (size_t i = 0; i < cb->n; i++) {
+		sl_report r;
+		assert_int_equal(sl_store_get_report(b.s, cb->r[i].id, 0, ua, &r), SL_OK);
+		assert_int_equal(r.n_sealed, 0);
+		sl_arena_reset(ua);
+	}
+	sl_arena_free(ua);
 
 	/* Importing the export again adds nothing. */
 	rewind(out);
 	assert_int_equal(sl_import(b.s, SL_IMPORT_JSONL, out, NOW, NULL, NULL, &st),
 			 SL_OK);
 	assert_int_equal(st.imported, 0);
-	assert_int_equal(st.duplicate, 503);
+	assert_int_equal(st.duplicate, 506);
 
 	free(e1);
 	free(e2);
@@ -957,10 +1365,6 @@ static void test_jsonl_round_trip(void **state)
 	store_close(&a);
 	store_close(&b);
 }
-
-#define GOOD(ref)                                                                        \
-	"{\"category\":\"road_convoy\",\"observed_at\":\"2022-06-01T10:00:00Z\","        \
-	"\"location\":{\"lat\":52.4,\"lon\":31.0},\"ref\":\"" ref "\"}\n"
 
 static void test_jsonl_bad_lines(void **state)
 {
@@ -1024,7 +1428,7 @@ static void test_demo_twice(void **state)
 {
 	(void)state;
 	tmp_store t;
-	store_open(&t);
+	store_open_moderated(&t);
 	rejects rj = {0};
 	sl_import_stats st;
 	assert_int_equal(sl_import(t.s, SL_IMPORT_DEMO, NULL, NOW, on_reject, &rj, &st),
@@ -1073,8 +1477,8 @@ static void test_demo_deterministic(void **state)
 {
 	(void)state;
 	tmp_store a, b;
-	store_open(&a);
-	store_open(&b);
+	store_open_moderated(&a);
+	store_open_moderated(&b);
 	assert_int_equal(sl_import(a.s, SL_IMPORT_DEMO, NULL, NOW, NULL, NULL, NULL),
 			 SL_OK);
 	assert_int_equal(sl_import(b.s, SL_IMPORT_DEMO, NULL, NOW, NULL, NULL, NULL),
@@ -1128,6 +1532,8 @@ int main(void)
 	    cmocka_unit_test(test_cir_file_line_numbers),
 	    cmocka_unit_test(test_cir_bad_files),
 	    cmocka_unit_test(test_cir_repeated_ids),
+	    cmocka_unit_test(test_import_without_moderator),
+	    cmocka_unit_test(test_import_without_moderator_many),
 	    cmocka_unit_test(test_cir_real_file),
 	    cmocka_unit_test(test_jsonl_round_trip),
 	    cmocka_unit_test(test_jsonl_bad_lines),
@@ -1135,5 +1541,5 @@ int main(void)
 	    cmocka_unit_test(test_demo_deterministic),
 	    cmocka_unit_test(test_import_bad_arguments),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -4,15 +4,23 @@
  * Each test gets a fresh data directory under /tmp (removed afterwards) and
  * talks to the store through the public API only; where a test must see
  * what is on disk (user_version, journal mode, damage) it opens the file
- * with SQLite directly while the store is closed.
+ * with SQLite directly while the store is closed. Where a test must show
+ * that something never reached the disk, or left it (text and contact,
+ * purged items, a removed moderator's keys), it searches the raw bytes of
+ * sightline.db and sightline.db-wal.
+ *
+ * The store never decrypts, so sealed items here are fake: recognisable
+ * byte patterns for ciphers and wrapped keys, and filled key records for
+ * moderators (test_sealing.c does the real crypto).
  */
-#define _GNU_SOURCE /* nftw */
+#define _GNU_SOURCE /* nftw, memmem */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <pthread.h>
@@ -24,6 +32,7 @@
 
 #include <sqlite3.h>
 
+#include "sightline/arena.h"
 #include "sightline/store.h"
 
 /* The newest schema version sqlite.c knows; bump with each migration. */
@@ -71,6 +80,15 @@ static void reopen(fixture *f)
 {
 	sl_store_close(f->s);
 	f->s = NULL;
+	assert_int_equal(sl_store_open(f->dir, &f->s), SL_OK);
+}
+
+/* Starts over with an empty store in the same place. */
+static void reopen_empty(fixture *f)
+{
+	sl_store_close(f->s);
+	f->s = NULL;
+	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	assert_int_equal(sl_store_open(f->dir, &f->s), SL_OK);
 }
 
@@ -197,8 +215,10 @@ static void assert_report_equal(const sl_report *want, const sl_report *got)
 	if (want->has_heading)
 		assert_double_same(got->heading_deg, want->heading_deg);
 	assert_str_opt(got->destination, want->destination);
-	assert_str_opt(got->text, want->text);
-	assert_str_opt(got->contact, want->contact);
+	/* Never stored in clear, whatever the report had: they reach the disk
+	 * only as sealed items. */
+	assert_str_opt(got->text, NULL);
+	assert_str_opt(got->contact, NULL);
 	assert_str_opt(got->language, want->language);
 	assert_str_opt(got->ref, want->ref);
 	assert_int_equal(got->status, want->status);
@@ -249,6 +269,217 @@ static int64_t count(sl_store *s)
 	assert_int_equal(sl_store_count_reports(s, &n), SL_OK);
 	return n;
 }
+
+/* --- raw bytes on disk ------------------------------------------------------ */
+
+/* True when the file at path holds the n bytes of needle anywhere; a file
+ * that does not exist holds nothing (the WAL is removed when the last
+ * connection closes). */
+static bool file_has(const char *path, const void *needle, size_t n)
+{
+	FILE *fp = fopen(path, "rb");
+	if (!fp) {
+		if (errno != ENOENT)
+			fail_msg("cannot open %s: %s", path, strerror(errno));
+		return false;
+	}
+	size_t cap = (size_t)1 << 16, len = 0;
+	uint8_t *buf = malloc(cap);
+	assert_non_null(buf);
+	size_t got;
+	while ((got = fread(buf + len, 1, cap - len, fp)) > 0) {
+		len += got;
+		if (len == cap) {
+			cap *= 2;
+			buf = realloc(buf, cap);
+			assert_non_null(buf);
+		}
+	}
+	assert_int_equal(ferror(fp), 0);
+	fclose(fp);
+	bool found = len >= n && memmem(buf, len, needle, n) != NULL;
+	free(buf);
+	return found;
+}
+
+static void wal_path(const fixture *f, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s-wal", f->db);
+}
+
+/* True when sightline.db or sightline.db-wal holds the string s. */
+static bool on_disk(const fixture *f, const char *s)
+{
+	char wal[160];
+	wal_path(f, wal, sizeof(wal));
+	return file_has(f->db, s, strlen(s)) || file_has(wal, s, strlen(s));
+}
+
+/* Fails, naming the file, when either file of the store holds the string s. */
+static void assert_not_on_disk(const fixture *f, const char *s)
+{
+	char wal[160];
+	wal_path(f, wal, sizeof(wal));
+	if (file_has(f->db, s, strlen(s)))
+		fail_msg("\"%s\" found in %s", s, f->db);
+	if (file_has(wal, s, strlen(s)))
+		fail_msg("\"%s\" found in %s", s, wal);
+}
+
+static void assert_on_disk(const fixture *f, const char *s)
+{
+	if (!on_disk(f, s))
+		fail_msg("\"%s\" is in neither %s nor its WAL", s, f->db);
+}
+
+/* --- moderators and sealed items (fake bytes) ------------------------------- */
+
+/* A moderator whose key record is filled with seed-derived bytes: the store
+ * keeps records, it never unlocks them. */
+static sl_moderator fake_moderator(const char *name, sl_role role, uint8_t seed)
+{
+	sl_moderator m;
+	memset(&m, 0, sizeof(m));
+	snprintf(m.name, sizeof(m.name), "%s", name);
+	m.role = role;
+	m.created_at = 1700000000 + seed;
+	memset(m.key.public_key, seed, sizeof(m.key.public_key));
+	memset(m.key.salt, seed + 1, sizeof(m.key.salt));
+	m.key.opslimit = 3;
+	m.key.memlimit = (uint64_t)64 << 20;
+	memset(m.key.wrapped, seed + 2, sizeof(m.key.wrapped));
+	memset(m.key.recovery_wrapped, seed + 3, sizeof(m.key.recovery_wrapped));
+	return m;
+}
+
+static void add_moderator(sl_store *s, sl_moderator *m)
+{
+	m->id = 0;
+	assert_int_equal(sl_store_add_moderator(s, m), SL_OK);
+	assert_true(m->id > 0);
+}
+
+static void assert_moderator_equal(const sl_moderator *want, const sl_moderator *got)
+{
+	assert_int_equal(got->id, want->id);
+	assert_string_equal(got->name, want->name);
+	assert_int_equal(got->role, want->role);
+	assert_int_equal(got->created_at, want->created_at);
+	assert_int_equal(got->removed_at, want->removed_at);
+	assert_memory_equal(got->key.public_key, want->key.public_key,
+			    sizeof(want->key.public_key));
+	assert_memory_equal(got->key.salt, want->key.salt, sizeof(want->key.salt));
+	assert_int_equal(got->key.opslimit, want->key.opslimit);
+	assert_int_equal(got->key.memlimit, want->key.memlimit);
+	assert_memory_equal(got->key.wrapped, want->key.wrapped,
+			    sizeof(want->key.wrapped));
+	assert_memory_equal(got->key.recovery_wrapped, want->key.recovery_wrapped,
+			    sizeof(want->key.recovery_wrapped));
+}
+
+static size_t list_moderators(sl_store *s, bool all, sl_moderator **out)
+{
+	size_t n = 99;
+	assert_int_equal(sl_store_list_moderators(s, all, out, &n), SL_OK);
+	if (n == 0)
+		assert_null(*out);
+	return n;
+}
+
+#define MAX_HOLDERS 4
+
+/* The bytes a fake sealed item points at; must outlive the item. */
+typedef struct fake_bytes {
+	uint8_t cipher[64];
+	int64_t ids[MAX_HOLDERS];
+	uint8_t wrapped[MAX_HOLDERS * SL_WRAPPED_KEY_BYTES];
+} fake_bytes;
+
+/* "CIPHER-tag" then 0xA5 bytes, or "WRAPPED-tag-mID" then one filler: things
+ * to find in the raw files and to compare exactly. */
+static void cipher_marker(char *buf, size_t size, const char *tag)
+{
+	snprintf(buf, size, "CIPHER-%s", tag);
+}
+
+static void wrapped_marker(char *buf, size_t size, const char *tag, int64_t holder)
+{
+	snprintf(buf, size, "WRAPPED-%s-m%lld", tag, (long long)holder);
+}
+
+static void fake_wrapped(uint8_t out[SL_WRAPPED_KEY_BYTES], const char *tag,
+			 int64_t holder)
+{
+	char m[48];
+	wrapped_marker(m, sizeof(m), tag, holder);
+	memset(out, 0x30 + (int)(holder & 0x3f), SL_WRAPPED_KEY_BYTES);
+	memcpy(out, m, strlen(m));
+}
+
+/* A sealed item of kind made at created_at, with a key for each of the n
+ * holders, its bytes in b. */
+static sl_sealed fake_item(fake_bytes *b, sl_sealed_kind kind, int64_t created_at,
+			   const char *tag, const int64_t *holders, size_t n)
+{
+	assert_true(n <= MAX_HOLDERS);
+	memset(b, 0, sizeof(*b));
+	char m[48];
+	cipher_marker(m, sizeof(m), tag);
+	memset(b->cipher, 0xA5, sizeof(b->cipher));
+	memcpy(b->cipher, m, strlen(m));
+	for (size_t i = 0; i < n; i++) {
+		b->ids[i] = holders[i];
+		fake_wrapped(b->wrapped + i * SL_WRAPPED_KEY_BYTES, tag, holders[i]);
+	}
+	return (sl_sealed){.kind = kind,
+			   .created_at = created_at,
+			   .cipher = b->cipher,
+			   .cipher_len = sizeof(b->cipher),
+			   .n_keys = n,
+			   .moderator_ids = b->ids,
+			   .wrapped = b->wrapped};
+}
+
+/* got is want as holder sees it: the same item, with holder's own wrapped
+ * key when want has one for holder, and no key otherwise. */
+static void assert_item_for(const sl_sealed *want, const sl_sealed *got, int64_t holder)
+{
+	assert_true(want->id > 0);
+	assert_int_equal(got->id, want->id);
+	assert_int_equal(got->kind, want->kind);
+	assert_int_equal(got->created_at, want->created_at);
+	assert_int_equal(got->cipher_len, want->cipher_len);
+	assert_memory_equal(got->cipher, want->cipher, want->cipher_len);
+	for (size_t i = 0; i < want->n_keys; i++) {
+		if (want->moderator_ids[i] != holder)
+			continue;
+		assert_int_equal(got->n_keys, 1);
+		assert_non_null(got->moderator_ids);
+		assert_int_equal(got->moderator_ids[0], holder);
+		assert_non_null(got->wrapped);
+		assert_memory_equal(got->wrapped,
+				    want->wrapped + i * SL_WRAPPED_KEY_BYTES,
+				    SL_WRAPPED_KEY_BYTES);
+		return;
+	}
+	assert_int_equal(got->n_keys, 0);
+}
+
+/* Fetches report id for holder into *out (in a, reset first) and checks its
+ * items against want[0..n). */
+static void get_items(sl_store *s, int64_t id, int64_t holder, sl_arena *a,
+		      sl_report *out, const sl_sealed *want, size_t n)
+{
+	sl_arena_reset(a);
+	assert_int_equal(sl_store_get_report(s, id, holder, a, out), SL_OK);
+	assert_int_equal(out->id, id);
+	assert_int_equal(out->n_sealed, n);
+	for (size_t i = 0; i < n; i++)
+		assert_item_for(&want[i], &out->sealed[i], holder);
+}
+
+/* A sealed item's time: Unix seconds rounded down to the minute. */
+#define T0 ((int64_t)1699999980) /* 2023-11-14T22:13:00Z */
 
 /* --- tests ------------------------------------------------------------------ */
 
@@ -403,16 +634,23 @@ static void test_receipt_status(void **state)
 	assert_int_equal(sl_store_put_reports(f->s, ptrs, 3, res), SL_OK);
 
 	sl_report_status st = SL_STATUS_COUNT;
-	assert_int_equal(sl_store_report_status(f->s, a.receipt_hash, &st), SL_OK);
+	int64_t id = -1;
+	assert_int_equal(sl_store_report_status(f->s, a.receipt_hash, &id, &st), SL_OK);
 	assert_int_equal(st, SL_STATUS_UNDER_REVIEW);
-	assert_int_equal(sl_store_report_status(f->s, b.receipt_hash, &st), SL_OK);
+	assert_int_equal(id, a.id);
+	assert_int_equal(sl_store_report_status(f->s, b.receipt_hash, &id, &st), SL_OK);
 	assert_int_equal(st, SL_STATUS_REJECTED);
+	assert_int_equal(id, b.id);
+	/* The id is optional. */
+	st = SL_STATUS_COUNT;
+	assert_int_equal(sl_store_report_status(f->s, a.receipt_hash, NULL, &st), SL_OK);
+	assert_int_equal(st, SL_STATUS_UNDER_REVIEW);
 
 	uint8_t unknown[32] = {0};
-	assert_int_equal(sl_store_report_status(f->s, unknown, &st), SL_ENOTFOUND);
+	assert_int_equal(sl_store_report_status(f->s, unknown, &id, &st), SL_ENOTFOUND);
 	memcpy(unknown, a.receipt_hash, 32);
 	unknown[31] ^= 0x80;
-	assert_int_equal(sl_store_report_status(f->s, unknown, &st), SL_ENOTFOUND);
+	assert_int_equal(sl_store_report_status(f->s, unknown, NULL, &st), SL_ENOTFOUND);
 }
 
 static void test_meta(void **state)
@@ -629,11 +867,19 @@ static void test_uncreatable_dir(void **state)
 	assert_int_equal(sl_store_open(path, &s), SL_EIO);
 	assert_null(s);
 
-	/* A missing parent: only the last component is created. */
-	s = (sl_store *)0x1;
+	/* Missing parents are created too, each private to our user. */
+	s = NULL;
 	snprintf(path, sizeof(path), "%s/no/such", f->root);
-	assert_int_equal(sl_store_open(path, &s), SL_EIO);
-	assert_null(s);
+	assert_int_equal(sl_store_open(path, &s), SL_OK);
+	assert_non_null(s);
+	sl_store_close(s);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+	snprintf(path, sizeof(path), "%s/no", f->root);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0700);
 
 	/* A regular file where the directory should be. */
 	s = (sl_store *)0x1;
@@ -739,6 +985,614 @@ static void test_concurrent_use(void **state)
 	assert_int_equal(sl_store_check(f->s), SL_OK);
 }
 
+/* --- sealed storage ----------------------------------------------------------- */
+
+/* Text and contact a report carries are never written: neither a column nor
+ * any byte of the files holds them, and they never come back. */
+static void test_text_and_contact_never_stored(void **state)
+{
+	fixture *f = *state;
+	char text[] = "CANARY-store-text-5d1e", contact[] = "CANARY-store-contact-5d1e";
+	sl_report r = full_report();
+	r.text = text;
+	r.contact = contact;
+	r.location.place = "CANARY-store-place-5d1e"; /* stored: shows the search works */
+	put_one(f->s, &r, SL_PUT_INSERTED);
+
+	sl_arena *a = sl_arena_new(1 << 16);
+	assert_non_null(a);
+	sl_report got;
+	assert_int_equal(sl_store_get_report(f->s, r.id, 0, a, &got), SL_OK);
+	assert_report_equal(&r, &got); /* text and contact NULL */
+	assert_null(got.text);
+	assert_null(got.contact);
+	assert_int_equal(got.n_sealed, 0);
+	const sl_report *want[] = {&r};
+	seen v = {.want = want};
+	assert_int_equal(sl_store_each_report(f->s, 0, visit, &v), SL_OK);
+	assert_int_equal(v.n, 1);
+	sl_arena_free(a);
+
+	assert_on_disk(f, "CANARY-store-place-5d1e");
+	assert_not_on_disk(f, text);
+	assert_not_on_disk(f, contact);
+	sl_store_close(f->s); /* checkpoints the WAL into the file */
+	f->s = NULL;
+	assert_on_disk(f, "CANARY-store-place-5d1e");
+	assert_not_on_disk(f, text);
+	assert_not_on_disk(f, contact);
+	/* Nor, whatever its name, in a column of its own. */
+	char buf[64];
+	query_file(f->db,
+		   "SELECT count(*) FROM pragma_table_info('reports')"
+		   " WHERE name IN ('text', 'contact')",
+		   buf, sizeof(buf));
+	assert_string_equal(buf, "0");
+}
+
+static void test_moderators(void **state)
+{
+	fixture *f = *state;
+	sl_moderator a = fake_moderator("alice", SL_ROLE_ADMIN, 0x11);
+	sl_moderator b = fake_moderator("Борис", SL_ROLE_MODERATOR, 0x22);
+	sl_moderator *list = NULL;
+	assert_int_equal(list_moderators(f->s, true, &list), 0);
+	add_moderator(f->s, &a);
+	add_moderator(f->s, &b);
+	assert_true(b.id > a.id);
+
+	sl_moderator got;
+	assert_int_equal(sl_store_get_moderator(f->s, "alice", &got), SL_OK);
+	assert_moderator_equal(&a, &got);
+	assert_int_equal(sl_store_get_moderator(f->s, "Борис", &got), SL_OK);
+	assert_moderator_equal(&b, &got);
+	assert_int_equal(sl_store_get_moderator(f->s, "carol", &got), SL_ENOTFOUND);
+	assert_int_equal(sl_store_get_moderator(f->s, "Alice", &got), SL_ENOTFOUND);
+
+	assert_int_equal(list_moderators(f->s, false, &list), 2);
+	assert_moderator_equal(&a, &list[0]);
+	assert_moderator_equal(&b, &list[1]);
+	free(list);
+
+	/* An active moderator's name is taken; nothing is added. */
+	sl_moderator dup = fake_moderator("alice", SL_ROLE_MODERATOR, 0x33);
+	assert_int_equal(sl_store_add_moderator(f->s, &dup), SL_EVALID);
+	assert_int_equal(list_moderators(f->s, true, &list), 2);
+	free(list);
+	sl_moderator noname = fake_moderator("", SL_ROLE_MODERATOR, 0x33);
+	assert_int_equal(sl_store_add_moderator(f->s, &noname), SL_EINVAL);
+
+	assert_int_equal(sl_store_remove_moderator(f->s, "carol", 1700009999),
+			 SL_ENOTFOUND);
+	assert_int_equal(sl_store_remove_moderator(f->s, "Борис", 1700009999), SL_OK);
+	assert_int_equal(sl_store_get_moderator(f->s, "Борис", &got), SL_ENOTFOUND);
+	assert_int_equal(sl_store_remove_moderator(f->s, "Борис", 1700010000),
+			 SL_ENOTFOUND);
+
+	assert_int_equal(list_moderators(f->s, false, &list), 1);
+	assert_moderator_equal(&a, &list[0]);
+	free(list);
+	assert_int_equal(list_moderators(f->s, true, &list), 2);
+	b.removed_at = 1700009999; /* kept, marked */
+	assert_moderator_equal(&a, &list[0]);
+	assert_moderator_equal(&b, &list[1]);
+	free(list);
+
+	/* The name is free again once its holder is removed. */
+	sl_moderator b2 = fake_moderator("Борис", SL_ROLE_ADMIN, 0x44);
+	add_moderator(f->s, &b2);
+	assert_true(b2.id > b.id);
+	assert_int_equal(sl_store_get_moderator(f->s, "Борис", &got), SL_OK);
+	assert_moderator_equal(&b2, &got);
+
+	reopen(f);
+	assert_int_equal(list_moderators(f->s, true, &list), 3);
+	assert_moderator_equal(&a, &list[0]);
+	assert_moderator_equal(&b, &list[1]);
+	assert_moderator_equal(&b2, &list[2]);
+	free(list);
+	assert_int_equal(list_moderators(f->s, false, &list), 2);
+	assert_int_equal(list[0].id, a.id);
+	assert_int_equal(list[1].id, b2.id);
+	free(list);
+}
+
+/* get_report gives each moderator only their own wrapped key. */
+static void test_report_with_sealed_items(void **state)
+{
+	fixture *f = *state;
+	sl_moderator a = fake_moderator("a", SL_ROLE_ADMIN, 1);
+	sl_moderator b = fake_moderator("b", SL_ROLE_MODERATOR, 2);
+	sl_moderator c = fake_moderator("c", SL_ROLE_MODERATOR, 3); /* holds nothing */
+	add_moderator(f->s, &a);
+	add_moderator(f->s, &b);
+	add_moderator(f->s, &c);
+
+	int64_t ab[] = {a.id, b.id}, only_a[] = {a.id};
+	fake_bytes fb[3];
+	sl_sealed items[3] = {
+	    fake_item(&fb[0], SL_SEALED_CONTENT, T0, "content", ab, 2),
+	    fake_item(&fb[1], SL_SEALED_PHOTO, T0, "photo-1", ab, 2),
+	    fake_item(&fb[2], SL_SEALED_PHOTO, T0 + 60, "photo-2", only_a, 1),
+	};
+	sl_report r = full_report();
+	r.text = NULL;
+	r.contact = NULL;
+	r.n_sealed = 3;
+	r.sealed = items;
+	put_one(f->s, &r, SL_PUT_INSERTED);
+	assert_true(items[0].id > 0);
+	assert_true(items[1].id > items[0].id);
+	assert_true(items[2].id > items[1].id);
+
+	sl_arena *ar = sl_arena_new(1 << 16);
+	assert_non_null(ar);
+	sl_report got;
+	get_items(f->s, r.id, a.id, ar, &got, items, 3);
+	assert_report_equal(&r, &got);
+	get_items(f->s, r.id, b.id, ar, &got, items, 3); /* photo-2: no key */
+	assert_int_equal(got.sealed[2].n_keys, 0);
+	get_items(f->s, r.id, c.id, ar, &got, items, 3); /* no keys at all */
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(got.sealed[i].n_keys, 0);
+	get_items(f->s, r.id, 0, ar, &got, items, 3); /* asks for no keys */
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(got.sealed[i].n_keys, 0);
+
+	sl_arena_reset(ar);
+	assert_int_equal(sl_store_get_report(f->s, r.id + 1000, a.id, ar, &got),
+			 SL_ENOTFOUND);
+	assert_int_equal(sl_store_get_report(f->s, 0, a.id, ar, &got), SL_ENOTFOUND);
+
+	/* A report without items. */
+	sl_report m = minimal_report(1700000000);
+	put_one(f->s, &m, SL_PUT_INSERTED);
+	get_items(f->s, m.id, a.id, ar, &got, NULL, 0);
+	assert_report_equal(&m, &got);
+
+	/* A duplicate is refused whole: its items are not stored either. */
+	fake_bytes fd;
+	sl_sealed dup_item = fake_item(&fd, SL_SEALED_CONTENT, T0, "dup", ab, 2);
+	sl_report dup = full_report();
+	dup.receipt_hash[0] ^= 1;
+	dup.n_sealed = 1;
+	dup.sealed = &dup_item;
+	put_one(f->s, &dup, SL_PUT_DUPLICATE);
+	get_items(f->s, r.id, a.id, ar, &got, items, 3);
+	size_t n = 99;
+	int64_t *ids = NULL;
+	uint8_t *wrapped = NULL;
+	assert_int_equal(sl_store_keys_since(f->s, 0, a.id, &n, &ids, &wrapped), SL_OK);
+	assert_int_equal(n, 3);
+	free(ids);
+	free(wrapped);
+
+	/* And all is still there after reopening. */
+	reopen(f);
+	get_items(f->s, r.id, b.id, ar, &got, items, 3);
+	assert_report_equal(&r, &got);
+	sl_arena_free(ar);
+}
+
+/* A report and its items go in one transaction: an item the store refuses
+ * takes its report, and the whole batch, with it. */
+static void test_sealed_rollback(void **state)
+{
+	fixture *f = *state;
+	sl_moderator a = fake_moderator("a", SL_ROLE_ADMIN, 1);
+	add_moderator(f->s, &a);
+	int64_t good[] = {a.id}, nobody[] = {a.id + 1000}; /* no such moderator */
+	fake_bytes fb[2];
+	sl_sealed ok_item = fake_item(&fb[0], SL_SEALED_CONTENT, T0, "ok", good, 1);
+	sl_sealed bad_item = fake_item(&fb[1], SL_SEALED_CONTENT, T0, "bad", nobody, 1);
+	sl_report r1 = minimal_report(1700000000), r2 = minimal_report(1700000060);
+	r1.n_sealed = 1;
+	r1.sealed = &ok_item;
+	r2.n_sealed = 1;
+	r2.sealed = &bad_item;
+	sl_report *ptrs[] = {&r1, &r2};
+	sl_put_result res[2];
+
+	/* A key for a moderator who is not (or no longer) active is dropped,
+	 * not an error: a report sealed just before a removal still goes in,
+	 * without the removed one's key. */
+	assert_int_equal(sl_store_put_reports(f->s, ptrs, 2, res), SL_OK);
+	assert_int_equal(count(f->s), 2);
+	sl_arena *ar0 = sl_arena_new(1 << 16);
+	sl_report got0;
+	assert_int_equal(sl_store_get_report(f->s, r2.id, a.id + 1000, ar0, &got0), SL_OK);
+	assert_int_equal(got0.n_sealed, 1);
+	assert_int_equal(got0.sealed[0].n_keys, 0);
+	sl_arena_free(ar0);
+	reopen_empty(f);
+	add_moderator(f->s, &a);
+	good[0] = a.id;
+	r1.id = r2.id = 0;
+
+	/* An item the store cannot take at all. */
+	sl_sealed no_cipher = ok_item;
+	no_cipher.cipher = NULL;
+	r2.sealed = &no_cipher;
+	assert_int_equal(sl_store_put_reports(f->s, ptrs, 2, res), SL_EINVAL);
+	sl_sealed bad_kind = ok_item;
+	bad_kind.kind = SL_SEALED_KIND_COUNT;
+	r2.sealed = &bad_kind;
+	assert_int_equal(sl_store_put_reports(f->s, ptrs, 2, res), SL_EINVAL);
+	assert_int_equal(count(f->s), 0);
+	size_t n = 99;
+	int64_t *ids = NULL;
+	uint8_t *wrapped = NULL;
+	assert_int_equal(sl_store_keys_since(f->s, 0, a.id, &n, &ids, &wrapped), SL_OK);
+	assert_int_equal(n, 0);
+	assert_null(ids);
+	assert_null(wrapped);
+
+	/* Nothing is left half-done: the good one alone goes in. */
+	put_one(f->s, &r1, SL_PUT_INSERTED);
+	assert_int_equal(count(f->s), 1);
+	sl_arena *ar = sl_arena_new(1 << 16);
+	assert_non_null(ar);
+	sl_report got;
+	get_items(f->s, r1.id, a.id, ar, &got, &ok_item, 1);
+	sl_arena_free(ar);
+}
+
+static void test_put_sealed_followup(void **state)
+{
+	fixture *f = *state;
+	sl_moderator a = fake_moderator("a", SL_ROLE_ADMIN, 1);
+	sl_moderator b = fake_moderator("b", SL_ROLE_MODERATOR, 2);
+	add_moderator(f->s, &a);
+	add_moderator(f->s, &b);
+	int64_t ab[] = {a.id, b.id}, only_a[] = {a.id};
+	fake_bytes fb[2];
+	sl_sealed items[2];
+	items[0] = fake_item(&fb[0], SL_SEALED_CONTENT, T0, "content", ab, 2);
+	sl_report r = minimal_report(1700000000);
+	r.n_sealed = 1;
+	r.sealed = items;
+	put_one(f->s, &r, SL_PUT_INSERTED);
+
+	items[1] =
+	    fake_item(&fb[1], SL_SEALED_FOLLOWUP, T0 + 3600, "followup", only_a, 1);
+	assert_int_equal(sl_store_put_sealed(f->s, r.id, &items[1]), SL_OK);
+	assert_true(items[1].id > items[0].id);
+
+	sl_arena *ar = sl_arena_new(1 << 16);
+	assert_non_null(ar);
+	sl_report got;
+	get_items(f->s, r.id, a.id, ar, &got, items, 2);
+	get_items(f->s, r.id, b.id, ar, &got, items, 2);
+	assert_int_equal(got.sealed[1].n_keys, 0);
+
+	/* No such report: refused, and nothing stored. */
+	fake_bytes fx;
+	sl_sealed orphan = fake_item(&fx, SL_SEALED_FOLLOWUP, T0, "orphan", only_a, 1);
+	assert_int_equal(sl_store_put_sealed(f->s, r.id + 1000, &orphan), SL_ESTORE);
+	/* A key for nobody is dropped; the item goes in without it. */
+	int64_t nobody[] = {b.id + 1000};
+	sl_sealed nokey = fake_item(&fx, SL_SEALED_FOLLOWUP, T0, "nokey", nobody, 1);
+	assert_int_equal(sl_store_put_sealed(f->s, r.id, &nokey), SL_OK);
+	assert_int_equal(sl_store_put_sealed(f->s, r.id, NULL), SL_EINVAL);
+	sl_arena_reset(ar);
+	assert_int_equal(sl_store_get_report(f->s, r.id, a.id, ar, &got), SL_OK);
+	assert_int_equal(got.n_sealed, 3);
+	assert_int_equal(got.sealed[2].n_keys, 0);
+	size_t n = 99;
+	int64_t *ids = NULL;
+	uint8_t *wrapped = NULL;
+	assert_int_equal(sl_store_keys_since(f->s, 0, a.id, &n, &ids, &wrapped), SL_OK);
+	assert_int_equal(n, 2);
+	free(ids);
+	free(wrapped);
+	sl_arena_free(ar);
+}
+
+/* keys_since gives only the holder's keys of items made at or after since;
+ * add_keys gives them to another, keeping what that one has. */
+static void test_keys_since_and_add_keys(void **state)
+{
+	fixture *f = *state;
+	sl_moderator a = fake_moderator("a", SL_ROLE_ADMIN, 1);
+	sl_moderator b = fake_moderator("b", SL_ROLE_MODERATOR, 2);
+	sl_moderator c = fake_moderator("c", SL_ROLE_MODERATOR, 3);
+	add_moderator(f->s, &a);
+	add_moderator(f->s, &b);
+	add_moderator(f->s, &c);
+	const int64_t T1 = T0 + 3600, T2 = T0 + 7200;
+	int64_t ab[] = {a.id, b.id}, only_a[] = {a.id}, only_b[] = {b.id};
+	fake_bytes fb[4];
+	sl_sealed i1[2] = {
+	    fake_item(&fb[0], SL_SEALED_CONTENT, T0, "k0", ab, 2),
+	    fake_item(&fb[1], SL_SEALED_PHOTO, T1, "k1", ab, 2),
+	};
+	sl_sealed i2[2] = {
+	    fake_item(&fb[2], SL_SEALED_CONTENT, T2, "k2", only_a, 1),
+	    fake_item(&fb[3], SL_SEALED_PHOTO, T2, "k3", only_b, 1),
+	};
+	sl_report r1 = minimal_report(1700000000), r2 = minimal_report(1700000060);
+	r1.n_sealed = 2;
+	r1.sealed = i1;
+	r2.n_sealed = 2;
+	r2.sealed = i2;
+	put_one(f->s, &r1, SL_PUT_INSERTED);
+	put_one(f->s, &r2, SL_PUT_INSERTED);
+
+	size_t n = 99;
+	int64_t *ids = NULL;
+	uint8_t *wrapped = NULL;
+	assert_int_equal(sl_store_keys_since(f->s, T1, a.id, &n, &ids, &wrapped), SL_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(ids[0], i1[1].id);
+	assert_int_equal(ids[1], i2[0].id);
+	assert_memory_equal(wrapped, i1[1].wrapped, SL_WRAPPED_KEY_BYTES); /* a's */
+	assert_memory_equal(wrapped + SL_WRAPPED_KEY_BYTES, i2[0].wrapped,
+			    SL_WRAPPED_KEY_BYTES);
+	free(ids);
+	free(wrapped);
+
+	assert_int_equal(sl_store_keys_since(f->s, T1, b.id, &n, &ids, &wrapped), SL_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(ids[0], i1[1].id);
+	assert_int_equal(ids[1], i2[1].id);
+	assert_memory_equal(wrapped, i1[1].wrapped + SL_WRAPPED_KEY_BYTES,
+			    SL_WRAPPED_KEY_BYTES); /* b's, second */
+	assert_memory_equal(wrapped + SL_WRAPPED_KEY_BYTES, i2[1].wrapped,
+			    SL_WRAPPED_KEY_BYTES);
+	free(ids);
+	free(wrapped);
+
+	/* since is inclusive, to the second. */
+	assert_int_equal(sl_store_keys_since(f->s, T1 + 1, a.id, &n, &ids, &wrapped),
+			 SL_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(ids[0], i2[0].id);
+	free(ids);
+	free(wrapped);
+	assert_int_equal(sl_store_keys_since(f->s, 0, a.id, &n, &ids, &wrapped), SL_OK);
+	assert_int_equal(n, 3);
+	free(ids);
+	free(wrapped);
+
+	n = 99;
+	ids = (int64_t *)1;
+	wrapped = (uint8_t *)1;
+	assert_int_equal(sl_store_keys_since(f->s, T2 + 60, a.id, &n, &ids, &wrapped),
+			 SL_OK);
+	assert_int_equal(n, 0);
+	assert_null(ids);
+	assert_null(wrapped);
+	assert_int_equal(sl_store_keys_since(f->s, 0, c.id, &n, &ids, &wrapped), SL_OK);
+	assert_int_equal(n, 0);
+	assert_null(ids);
+
+	/* An admin shares a's items since T1 with c (rewrapped: c's own bytes). */
+	int64_t share_ids[2] = {i1[1].id, i2[0].id};
+	uint8_t share[2 * SL_WRAPPED_KEY_BYTES];
+	fake_wrapped(share, "k1-shared", c.id);
+	fake_wrapped(share + SL_WRAPPED_KEY_BYTES, "k2-shared", c.id);
+	assert_int_equal(sl_store_add_keys(f->s, c.id, 2, share_ids, share), SL_OK);
+
+	sl_arena *ar = sl_arena_new(1 << 16);
+	assert_non_null(ar);
+	sl_report got;
+	assert_int_equal(sl_store_get_report(f->s, r1.id, c.id, ar, &got), SL_OK);
+	assert_int_equal(got.n_sealed, 2);
+	assert_int_equal(got.sealed[0].n_keys, 0); /* before since: not shared */
+	assert_int_equal(got.sealed[1].n_keys, 1);
+	assert_int_equal(got.sealed[1].moderator_ids[0], c.id);
+	assert_memory_equal(got.sealed[1].wrapped, share, SL_WRAPPED_KEY_BYTES);
+	sl_arena_reset(ar);
+	assert_int_equal(sl_store_get_report(f->s, r2.id, c.id, ar, &got), SL_OK);
+	assert_int_equal(got.n_sealed, 2);
+	assert_int_equal(got.sealed[0].n_keys, 1);
+	assert_memory_equal(got.sealed[0].wrapped, share + SL_WRAPPED_KEY_BYTES,
+			    SL_WRAPPED_KEY_BYTES);
+	assert_int_equal(got.sealed[1].n_keys, 0); /* b's alone */
+
+	/* The same again is harmless, and a key c has is kept as it was. */
+	assert_int_equal(sl_store_add_keys(f->s, c.id, 2, share_ids, share), SL_OK);
+	uint8_t other[SL_WRAPPED_KEY_BYTES];
+	fake_wrapped(other, "k1-other", c.id);
+	assert_int_equal(sl_store_add_keys(f->s, c.id, 1, share_ids, other), SL_OK);
+	assert_int_equal(sl_store_keys_since(f->s, 0, c.id, &n, &ids, &wrapped), SL_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(ids[0], share_ids[0]);
+	assert_int_equal(ids[1], share_ids[1]);
+	assert_memory_equal(wrapped, share, 2 * SL_WRAPPED_KEY_BYTES);
+	free(ids);
+	free(wrapped);
+	/* a's own keys are untouched. */
+	get_items(f->s, r1.id, a.id, ar, &got, i1, 2);
+	get_items(f->s, r2.id, a.id, ar, &got, i2, 2);
+
+	assert_int_equal(sl_store_add_keys(f->s, c.id, 0, NULL, NULL), SL_OK);
+
+	/* One unknown item (or moderator) and none of the batch is added. */
+	int64_t bad_ids[2] = {i1[0].id, i2[1].id + 1000};
+	assert_int_equal(sl_store_add_keys(f->s, c.id, 2, bad_ids, share), SL_ESTORE);
+	/* Keys for a moderator who is not active are dropped. */
+	assert_int_equal(sl_store_add_keys(f->s, c.id + 1000, 1, bad_ids, share), SL_OK);
+	assert_int_equal(sl_store_keys_since(f->s, 0, c.id, &n, &ids, &wrapped), SL_OK);
+	assert_int_equal(n, 2);
+	free(ids);
+	free(wrapped);
+	sl_arena_free(ar);
+}
+
+/* Removing a moderator deletes the keys they held, from the files too;
+ * the others keep theirs. */
+static void test_remove_moderator_deletes_keys(void **state)
+{
+	fixture *f = *state;
+	sl_moderator a = fake_moderator("a", SL_ROLE_ADMIN, 1);
+	sl_moderator b = fake_moderator("b", SL_ROLE_MODERATOR, 2);
+	add_moderator(f->s, &a);
+	add_moderator(f->s, &b);
+	int64_t ab[] = {a.id, b.id};
+	fake_bytes fb[2];
+	sl_sealed items[2] = {
+	    fake_item(&fb[0], SL_SEALED_CONTENT, T0, "r0", ab, 2),
+	    fake_item(&fb[1], SL_SEALED_PHOTO, T0, "r1", ab, 2),
+	};
+	sl_report r = minimal_report(1700000000);
+	r.n_sealed = 2;
+	r.sealed = items;
+	put_one(f->s, &r, SL_PUT_INSERTED);
+	reopen(f); /* the keys are in the database file now */
+	char a0[48], b0[48], b1[48];
+	wrapped_marker(a0, sizeof(a0), "r0", a.id);
+	wrapped_marker(b0, sizeof(b0), "r0", b.id);
+	wrapped_marker(b1, sizeof(b1), "r1", b.id);
+	assert_on_disk(f, b0);
+	assert_on_disk(f, b1);
+
+	assert_int_equal(sl_store_remove_moderator(f->s, "b", 1700009999), SL_OK);
+	/* Gone from the files at once, not at some later checkpoint. */
+	assert_not_on_disk(f, b0);
+	sl_arena *ar = sl_arena_new(1 << 16);
+	assert_non_null(ar);
+	sl_report got;
+	assert_int_equal(sl_store_get_report(f->s, r.id, b.id, ar, &got), SL_OK);
+	assert_int_equal(got.n_sealed, 2);
+	assert_int_equal(got.sealed[0].n_keys, 0);
+	assert_int_equal(got.sealed[1].n_keys, 0);
+	get_items(f->s, r.id, a.id, ar, &got, items, 2);
+	size_t n = 99;
+	int64_t *ids = NULL;
+	uint8_t *wrapped = NULL;
+	assert_int_equal(sl_store_keys_since(f->s, 0, b.id, &n, &ids, &wrapped), SL_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(sl_store_keys_since(f->s, 0, a.id, &n, &ids, &wrapped), SL_OK);
+	assert_int_equal(n, 2);
+	free(ids);
+	free(wrapped);
+	sl_arena_free(ar);
+
+	/* secure_delete zeroed them: once the WAL is checkpointed (close), not
+	 * a byte of b's keys is left in the file. */
+	sl_store_close(f->s);
+	f->s = NULL;
+	assert_not_on_disk(f, b0);
+	assert_not_on_disk(f, b1);
+	assert_on_disk(f, a0);
+}
+
+/* purge_sealed deletes old items with their keys, keeps the reports, and
+ * leaves no byte of them in the database or its WAL. */
+static void test_purge_sealed(void **state)
+{
+	fixture *f = *state;
+	sl_moderator a = fake_moderator("a", SL_ROLE_ADMIN, 1);
+	sl_moderator b = fake_moderator("b", SL_ROLE_MODERATOR, 2);
+	add_moderator(f->s, &a);
+	add_moderator(f->s, &b);
+	const int64_t NEW = T0 + 30 * 86400;
+	int64_t ab[] = {a.id, b.id}, only_a[] = {a.id};
+
+	/* An old photo large enough for overflow pages, a marker every 100
+	 * bytes so that any page of it left behind is found. */
+	enum { BIG = 20000 };
+	static const char big_marker[] = "CIPHER-old-big";
+	uint8_t *big = malloc(BIG);
+	assert_non_null(big);
+	memset(big, 0xA5, BIG);
+	for (size_t off = 0; off + sizeof(big_marker) <= BIG; off += 100)
+		memcpy(big + off, big_marker, sizeof(big_marker) - 1);
+
+	fake_bytes fb[4];
+	sl_sealed i1[2] = {
+	    fake_item(&fb[0], SL_SEALED_CONTENT, T0, "old-content", ab, 2),
+	    fake_item(&fb[1], SL_SEALED_PHOTO, T0, "old-big", ab, 2),
+	};
+	i1[1].cipher = big;
+	i1[1].cipher_len = BIG;
+	sl_sealed i2[1] = {
+	    fake_item(&fb[2], SL_SEALED_CONTENT, NEW, "new-content", ab, 2)};
+	sl_sealed fu =
+	    fake_item(&fb[3], SL_SEALED_FOLLOWUP, NEW, "new-followup", only_a, 1);
+	sl_report r1 = minimal_report(1700000000), r2 = minimal_report(1700000060);
+	r1.n_sealed = 2;
+	r1.sealed = i1;
+	r2.n_sealed = 1;
+	r2.sealed = i2;
+	put_one(f->s, &r1, SL_PUT_INSERTED);
+	put_one(f->s, &r2, SL_PUT_INSERTED);
+	assert_int_equal(sl_store_put_sealed(f->s, r1.id, &fu), SL_OK);
+
+	static const char *const gone[] = {"CIPHER-old-content", "CIPHER-old-big"};
+	static const char *const kept[] = {"CIPHER-new-content", "CIPHER-new-followup"};
+	char gone_keys[4][48], kept_key[48];
+	wrapped_marker(gone_keys[0], 48, "old-content", a.id);
+	wrapped_marker(gone_keys[1], 48, "old-content", b.id);
+	wrapped_marker(gone_keys[2], 48, "old-big", a.id);
+	wrapped_marker(gone_keys[3], 48, "old-big", b.id);
+	wrapped_marker(kept_key, 48, "new-content", b.id);
+	/* The search finds what is there. */
+	for (size_t i = 0; i < 2; i++)
+		assert_on_disk(f, gone[i]);
+	for (size_t i = 0; i < 4; i++)
+		assert_on_disk(f, gone_keys[i]);
+
+	int64_t n = -1;
+	assert_int_equal(sl_store_purge_sealed(f->s, NEW, &n), SL_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(count(f->s), 2);
+
+	sl_arena *ar = sl_arena_new(1 << 16);
+	assert_non_null(ar);
+	sl_report got;
+	get_items(f->s, r1.id, a.id, ar, &got, &fu, 1);
+	get_items(f->s, r2.id, b.id, ar, &got, i2, 1);
+	size_t nk = 99;
+	int64_t *ids = NULL;
+	uint8_t *wrapped = NULL;
+	assert_int_equal(sl_store_keys_since(f->s, 0, a.id, &nk, &ids, &wrapped), SL_OK);
+	assert_int_equal(nk, 2);
+	assert_int_equal(ids[0], i2[0].id);
+	assert_int_equal(ids[1], fu.id);
+	free(ids);
+	free(wrapped);
+	assert_int_equal(sl_store_keys_since(f->s, 0, b.id, &nk, &ids, &wrapped), SL_OK);
+	assert_int_equal(nk, 1);
+	free(ids);
+	free(wrapped);
+
+	/* Gone from both files while the store is still open (the purge
+	 * checkpoints), and after. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < 2; i++) {
+			assert_not_on_disk(f, gone[i]);
+			assert_on_disk(f, kept[i]);
+		}
+		for (size_t i = 0; i < 4; i++)
+			assert_not_on_disk(f, gone_keys[i]);
+		assert_on_disk(f, kept_key);
+		if (pass == 0) {
+			/* Nothing more to purge. */
+			n = -1;
+			assert_int_equal(sl_store_purge_sealed(f->s, NEW, &n), SL_OK);
+			assert_int_equal(n, 0);
+			assert_int_equal(sl_store_purge_sealed(f->s, 0, NULL), SL_OK);
+			assert_int_equal(sl_store_check(f->s), SL_OK);
+			sl_store_close(f->s);
+			f->s = NULL;
+		}
+	}
+
+	/* The rest of the reports is intact. */
+	assert_int_equal(sl_store_open(f->dir, &f->s), SL_OK);
+	get_items(f->s, r1.id, a.id, ar, &got, &fu, 1);
+	assert_report_equal(&r1, &got);
+	n = -1;
+	assert_int_equal(sl_store_purge_sealed(f->s, NEW + 60, &n), SL_OK);
+	assert_int_equal(n, 2);
+	get_items(f->s, r2.id, a.id, ar, &got, NULL, 0);
+	assert_int_equal(count(f->s), 2);
+	sl_arena_free(ar);
+	free(big);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -762,6 +1616,14 @@ int main(void)
 		T(test_rollback_on_check_violation),
 		T(test_rollback_on_receipt_collision),
 		T(test_concurrent_use),
+		T(test_text_and_contact_never_stored),
+		T(test_moderators),
+		T(test_report_with_sealed_items),
+		T(test_sealed_rollback),
+		T(test_put_sealed_followup),
+		T(test_keys_since_and_add_keys),
+		T(test_remove_moderator_deletes_keys),
+		T(test_purge_sealed),
 	};
 	/* clang-format on */
 #undef T

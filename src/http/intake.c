@@ -1,0 +1,486 @@
+/*
+ * intake.c — the informant's endpoints.
+ *
+ *   POST /api/v1/reports                       a report: JSON, or multipart
+ *                                              with a "report" part and up to
+ *                                              five "photo" parts
+ *   GET  /api/v1/reports/{receipt}             its status, nothing else
+ *   POST /api/v1/reports/{receipt}/followups   more text, sealed like the rest
+ *
+ * A report is read into capped buffers, decoded and validated; its photos are
+ * cleaned (media.h: decoded, metadata dropped, re-encoded); its text, contact
+ * and photos are sealed to the moderators (sealing.h) and the plaintext
+ * wiped; then it gets a receipt and goes to the commit queue, the connection
+ * suspended until its batch is durable. Nothing the informant sent reaches
+ * the disk in clear but the fields the engine needs.
+ *
+ * Privacy: the client's address is read once, to key an in-memory rate limit
+ * (ratelimit.c hashes it); no header is looked at beyond Content-Type and
+ * Content-Length; a multipart file name is never looked at.
+ */
+#include "http/http_int.h"
+
+#include <netinet/in.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "sightline/media.h"
+#include "sightline/report_json.h"
+#include "sightline/timefmt.h"
+
+/* The body a multipart report may have: its report part, its photos, and
+ * room for the part headers and boundaries. */
+static size_t multipart_cap(const sl_server_config *cfg)
+{
+	return cfg->body_cap + MAX_PHOTOS * cfg->photo_cap + 64 * 1024;
+}
+
+static bool media_type_is(struct MHD_Connection *c, const char *want)
+{
+	const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_CONTENT_TYPE);
+	if (!ct)
+		return false;
+	size_t n = strlen(want);
+	if (strncasecmp(ct, want, n) != 0)
+		return false;
+	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
+}
+
+/* Keys the rate limit by the address bytes only: never the port, never a
+ * forwarded-for header (which a client can forge and which names someone). */
+static bool rate_allows(sl_server *srv, struct MHD_Connection *c, unsigned *retry)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const void *addr = "";
+	size_t len = 0;
+	if (ci && ci->client_addr) {
+		const struct sockaddr *sa = ci->client_addr;
+		if (sa->sa_family == AF_INET) {
+			addr = &((const struct sockaddr_in *)sa)->sin_addr;
+			len = sizeof(struct in_addr);
+		} else if (sa->sa_family == AF_INET6) {
+			addr = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+			len = sizeof(struct in6_addr);
+		}
+	}
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t now_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return sl_ratelimit_take(srv->rate, addr, len, now_ms, retry);
+}
+
+static enum MHD_Result too_large(struct MHD_Connection *c, size_t cap)
+{
+	char msg[96];
+	snprintf(msg, sizeof(msg), "the body is larger than the limit of %zu bytes", cap);
+	return sl_http_problem(c, 413, msg, NULL, NULL, 0);
+}
+
+/* Appends n bytes to *buf (length *len) unless that passes cap. */
+static bool append(uint8_t **buf, size_t *len, const void *data, size_t n, size_t cap)
+{
+	if (n > cap || *len > cap - n)
+		return false;
+	uint8_t *grown = realloc(*buf, *len + n + 1);
+	if (!grown)
+		return false;
+	memcpy(grown + *len, data, n);
+	*len += n;
+	grown[*len] = 0;
+	*buf = grown;
+	return true;
+}
+
+/* The multipart parts as libmicrohttpd's post processor hands them over, a
+ * piece at a time (off 0 starts a part). Problems are collected and answered
+ * when the body is complete; the file name is ignored on purpose. */
+static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *key,
+			       const char *filename, const char *content_type,
+			       const char *transfer_encoding, const char *data,
+			       uint64_t off, size_t size)
+{
+	(void)kind, (void)filename, (void)content_type, (void)transfer_encoding;
+	request *rq = cls;
+	const sl_server_config *cfg = &rq->srv->cfg;
+	if (!key) { /* a part without name= */
+		if (off == 0)
+			sl_problems_add(&rq->parts, "multipart", "a part has no name");
+		return MHD_YES;
+	}
+	if (strcmp(key, "report") == 0) {
+		if (off == 0 && rq->body) {
+			sl_problems_add(&rq->parts, "report", "was sent more than once");
+			return MHD_YES;
+		}
+		if (!rq->body && !(rq->body = calloc(1, 1)))
+			return MHD_NO;
+		if (!append((uint8_t **)&rq->body, &rq->len, data, size, cfg->body_cap))
+			rq->too_big = true;
+	} else if (strcmp(key, "photo") == 0) {
+		if (off == 0) {
+			if (rq->n_photos == MAX_PHOTOS) {
+				sl_problems_add(&rq->parts, "photo",
+						"more than %d photos", MAX_PHOTOS);
+				return MHD_YES;
+			}
+			rq->n_photos++;
+		}
+		if (rq->n_photos == 0)
+			return MHD_YES;
+		photo_buf *p = &rq->photos[rq->n_photos - 1];
+		if (!append(&p->data, &p->len, data, size, cfg->photo_cap)) {
+			char f[32];
+			snprintf(f, sizeof(f), "photo[%zu]", rq->n_photos - 1);
+			if (rq->parts.n == 0 || strcmp(rq->parts.items[rq->parts.n - 1].field, f))
+				sl_problems_add(&rq->parts, f,
+						"is larger than the limit of %zu bytes",
+						cfg->photo_cap);
+		}
+	} else if (off == 0) {
+		/* Not echoed: a part name is the sender's text, of any shape. */
+		sl_problems_add(&rq->parts, "multipart",
+				"only parts named report and photo are accepted");
+	}
+	return MHD_YES;
+}
+
+enum MHD_Result sl_intake_begin(sl_server *srv, struct MHD_Connection *c,
+				req_kind kind, const char *receipt, void **con_cls)
+{
+	uint8_t hash[SL_RECEIPT_HASH_BYTES] = {0};
+	if (kind == REQ_FOLLOWUP && sl_receipt_hash(srv->key, receipt, hash) != SL_OK) {
+		sl_problems why = {0};
+		sl_problems_add(&why, "receipt",
+				"is not a receipt (26 letters a-z and digits 2-7, dashes "
+				"allowed)");
+		return sl_http_problem(c, 400, NULL, &why, NULL, 0);
+	}
+	if (kind == REQ_REPORT_JSON && media_type_is(c, "multipart/form-data"))
+		kind = REQ_REPORT_MULTIPART;
+	else if (!media_type_is(c, "application/json"))
+		return sl_http_problem(c, 415,
+				       kind == REQ_FOLLOWUP
+					       ? "Content-Type must be application/json"
+					       : "Content-Type must be application/json, or "
+						 "multipart/form-data with photos",
+				       NULL, NULL, 0);
+	size_t cap = kind == REQ_REPORT_MULTIPART ? multipart_cap(&srv->cfg)
+						  : srv->cfg.body_cap;
+	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl && strtoull(cl, NULL, 10) > cap)
+		return too_large(c, cap);
+	unsigned retry = 0;
+	if (!rate_allows(srv, c, &retry))
+		return sl_http_problem(c, 429, "too many reports; wait and send again", NULL,
+				       NULL, retry);
+	request *rq = calloc(1, sizeof(*rq));
+	if (!rq)
+		return MHD_NO;
+	rq->srv = srv;
+	rq->conn = c;
+	rq->kind = kind;
+	memcpy(rq->receipt_hash, hash, sizeof(hash));
+	if (kind == REQ_REPORT_MULTIPART) {
+		rq->pp = MHD_create_post_processor(c, 64 * 1024, on_part, rq);
+		if (!rq->pp) {
+			free(rq);
+			sl_problems why = {0};
+			sl_problems_add(&why, "Content-Type",
+					"multipart/form-data needs a boundary parameter");
+			return sl_http_problem(c, 400, NULL, &why, NULL, 0);
+		}
+	}
+	*con_cls = rq;
+	return MHD_YES;
+}
+
+/* Runs on the writer thread when the report's batch has committed. */
+static void commit_done(void *ud, sl_err err, sl_put_result result)
+{
+	request *rq = ud;
+	rq->commit_err = err;
+	rq->put_result = result;
+	rq->state = REQ_COMMITTED;
+	MHD_resume_connection(rq->conn);
+}
+
+static enum MHD_Result answer_committed(request *rq)
+{
+	struct MHD_Connection *c = rq->conn;
+	if (rq->commit_err == SL_ECLOSED)
+		return sl_http_problem(c, 503, "the server is shutting down", NULL, NULL, 5);
+	if (rq->commit_err != SL_OK)
+		return sl_http_problem(c, 503, "the report could not be stored; send it again",
+				       NULL, NULL, 5);
+	if (rq->put_result == SL_PUT_DUPLICATE)
+		return sl_http_problem(c, 409, "ref: a report with this ref is already stored",
+				       NULL, NULL, 0);
+	json_t *doc = json_pack("{s:I, s:s, s:s}", "id", (json_int_t)rq->report.id,
+				"receipt", rq->receipt, "status", "received");
+	return sl_http_json(c, 201, doc);
+}
+
+/* Replaces each photo by its cleaned JPEG; the originals are wiped. Adds a
+ * reason per photo that cannot be cleaned. */
+static sl_err clean_photos(request *rq, sl_problems *why)
+{
+	sl_media_limits lim;
+	sl_media_limits_default(&lim);
+	lim.max_bytes = rq->srv->cfg.photo_cap;
+	for (size_t i = 0; i < rq->n_photos; i++) {
+		photo_buf *p = &rq->photos[i];
+		char reason[160] = "";
+		void *out = NULL;
+		size_t out_len = 0;
+		sl_err e = sl_media_clean(p->data, p->len, &lim, &out, &out_len, reason,
+					  sizeof(reason));
+		if (e == SL_ENOMEM)
+			return e;
+		if (e != SL_OK) {
+			char f[32];
+			snprintf(f, sizeof(f), "photo[%zu]", i);
+			sl_problems_add(why, f, "%s", reason[0] ? reason : "cannot be read");
+			continue;
+		}
+		sodium_memzero(p->data, p->len);
+		free(p->data);
+		p->data = out;
+		p->len = out_len;
+	}
+	return SL_OK;
+}
+
+/* Seals the report's sensitive parts to the current moderators. */
+static sl_err seal(request *rq)
+{
+	sl_server *srv = rq->srv;
+	sl_photo photos[MAX_PHOTOS];
+	for (size_t i = 0; i < rq->n_photos; i++)
+		photos[i] = (sl_photo){rq->photos[i].data, rq->photos[i].len};
+	pthread_rwlock_rdlock(&srv->rc_lock);
+	sl_err e = sl_report_seal(&rq->report, &srv->rc, photos, rq->n_photos,
+				  sl_time_now(), rq->arena);
+	pthread_rwlock_unlock(&srv->rc_lock);
+	return e;
+}
+
+static enum MHD_Result no_moderators(struct MHD_Connection *c)
+{
+	return sl_http_problem(c, 503,
+			       "this server has no moderators yet, so it cannot accept "
+			       "text, contact or photos; send the report without them",
+			       NULL, NULL, 60);
+}
+
+/* The whole body is in: decode, validate, clean, seal, queue. */
+static enum MHD_Result intake_report(request *rq)
+{
+	sl_server *srv = rq->srv;
+	struct MHD_Connection *c = rq->conn;
+	if (rq->kind == REQ_REPORT_MULTIPART) {
+		if (rq->parts.n)
+			return sl_http_problem(c, 422, NULL, &rq->parts, NULL, 0);
+		if (!rq->body) {
+			sl_problems why = {0};
+			sl_problems_add(&why, "report", "is a required part");
+			return sl_http_problem(c, 422, NULL, &why, NULL, 0);
+		}
+	}
+	rq->arena = sl_arena_new(4 * srv->cfg.body_cap + 16384 +
+				 rq->n_photos * (srv->cfg.photo_cap + 4096));
+	if (!rq->arena)
+		return sl_http_problem(c, 503, "out of memory; send it again", NULL, NULL, 5);
+	sl_problems why = {0};
+	sl_err e = sl_report_from_json_text(rq->body ? rq->body : "", rq->len, 0,
+					    sl_time_now(), rq->arena, &rq->report, &why);
+	if (e == SL_EPARSE)
+		return sl_http_problem(c, 400, NULL, &why, NULL, 0);
+	if (e == SL_EVALID)
+		return sl_http_problem(c, 422, NULL, &why, NULL, 0);
+	if (e == SL_OK)
+		e = clean_photos(rq, &why);
+	if (e != SL_OK)
+		return sl_http_problem(c, 503, "out of memory; send it again", NULL, NULL, 5);
+	if (why.n)
+		return sl_http_problem(c, 422, NULL, &why, NULL, 0);
+	e = seal(rq);
+	if (e == SL_ECLOSED)
+		return no_moderators(c);
+	if (e != SL_OK)
+		return sl_http_problem(c, 500, "could not seal the report", NULL, NULL, 0);
+	if (sl_receipt_new(srv->key, rq->receipt, rq->report.receipt_hash) != SL_OK)
+		return sl_http_problem(c, 500, "could not make a receipt", NULL, NULL, 0);
+	rq->report.has_receipt = true;
+	/* Suspend before queueing, so the writer's resume can never come first. */
+	rq->state = REQ_WAITING;
+	MHD_suspend_connection(c);
+	e = sl_commitq_submit(srv->queue, &rq->report, commit_done, rq);
+	if (e != SL_OK) {
+		rq->commit_err = e == SL_EBUSY ? SL_EBUSY : SL_ECLOSED;
+		rq->state = REQ_COMMITTED;
+		MHD_resume_connection(c);
+	}
+	return MHD_YES;
+}
+
+/* A follow-up is {"text": "..."}: decoded as strictly as a report. */
+static enum MHD_Result intake_followup(request *rq)
+{
+	sl_server *srv = rq->srv;
+	struct MHD_Connection *c = rq->conn;
+	sl_problems why = {0};
+	json_error_t jerr;
+	json_t *doc = json_loadb(rq->body ? rq->body : "", rq->len, JSON_REJECT_DUPLICATES,
+				 &jerr);
+	if (!doc) {
+		sl_problems_add(&why, "", "malformed JSON at line %d, column %d: %s",
+				jerr.line, jerr.column, jerr.text);
+		return sl_http_problem(c, 400, NULL, &why, NULL, 0);
+	}
+	const char *key;
+	json_t *v, *text = NULL;
+	if (!json_is_object(doc))
+		sl_problems_add(&why, "", "expected a JSON object");
+	else
+		json_object_foreach(doc, key, v) {
+			if (strcmp(key, "text") == 0) {
+				text = v;
+			} else {
+				char f[64];
+				snprintf(f, sizeof(f), "%.60s", key);
+				sl_problems_add(&why, f, "is not a known field (only text)");
+			}
+		}
+	if (!why.n && !json_is_string(text))
+		sl_problems_add(&why, "text", text ? "expected a string" : "is required");
+	if (!why.n) {
+		size_t n = json_string_length(text);
+		const char *s = json_string_value(text);
+		if (n > SL_REPORT_MAX_TEXT)
+			sl_problems_add(&why, "text", "%zu bytes is longer than the limit of %d",
+					n, SL_REPORT_MAX_TEXT);
+		else if (!sl_utf8_text_ok(s, n) || strspn(s, " \t\r\n") == n)
+			sl_problems_add(&why, "text",
+					"is empty or has control characters");
+	}
+	if (why.n) {
+		json_decref(doc);
+		return sl_http_problem(c, 422, NULL, &why, NULL, 0);
+	}
+	int64_t id;
+	sl_report_status st;
+	sl_err e = sl_store_report_status(srv->store, rq->receipt_hash, &id, &st);
+	if (e == SL_ENOTFOUND) {
+		json_decref(doc);
+		return sl_http_problem(c, 404, "no report has this receipt", NULL, NULL, 0);
+	}
+	rq->arena = sl_arena_new(4 * SL_REPORT_MAX_TEXT + 16384);
+	sl_sealed item;
+	if (e == SL_OK)
+		e = rq->arena ? SL_OK : SL_ENOMEM;
+	if (e == SL_OK) {
+		pthread_rwlock_rdlock(&srv->rc_lock);
+		e = sl_followup_seal(json_string_value(text), json_string_length(text),
+				     &srv->rc, sl_time_now(), rq->arena, &item);
+		pthread_rwlock_unlock(&srv->rc_lock);
+	}
+	sodium_memzero((char *)json_string_value(text), json_string_length(text));
+	json_decref(doc);
+	if (e == SL_ECLOSED)
+		return no_moderators(c);
+	if (e == SL_OK)
+		e = sl_store_put_sealed(srv->store, id, &item);
+	if (e != SL_OK)
+		return sl_http_problem(c, 503, "the follow-up could not be stored; send it "
+					       "again", NULL, NULL, 5);
+	return sl_http_json(c, 201, json_pack("{s:s}", "status", "received"));
+}
+
+enum MHD_Result sl_intake_continue(request *rq, const char *data, size_t *size)
+{
+	const sl_server_config *cfg = &rq->srv->cfg;
+	if (rq->state == REQ_COMMITTED)
+		return answer_committed(rq);
+	if (rq->state == REQ_WAITING)
+		return MHD_YES; /* a spurious call while suspended */
+	size_t cap = rq->kind == REQ_REPORT_MULTIPART ? multipart_cap(cfg) : cfg->body_cap;
+	if (*size) {
+		size_t n = *size;
+		*size = 0;
+		rq->seen += n;
+		/* Past the cap the data is dropped and 413 answered at the end;
+		 * a sender that keeps going far beyond it is cut off. */
+		if (rq->seen > 4 * cap)
+			return MHD_NO;
+		if (rq->too_big)
+			return MHD_YES;
+		if (rq->pp) {
+			if (rq->seen > cap)
+				rq->too_big = true;
+			else if (MHD_post_process(rq->pp, data, n) != MHD_YES)
+				sl_problems_add(&rq->parts, "multipart",
+						"the body is not well-formed multipart");
+			return MHD_YES;
+		}
+		if (!append((uint8_t **)&rq->body, &rq->len, data, n, cap))
+			rq->too_big = true;
+		return MHD_YES;
+	}
+	if (rq->pp) {
+		/* MHD_NO: the body ended before its closing boundary, so the last
+		 * part may be cut short. */
+		if (MHD_destroy_post_processor(rq->pp) != MHD_YES && !rq->too_big)
+			sl_problems_add(&rq->parts, "multipart",
+					"the body ends before its closing boundary");
+		rq->pp = NULL;
+	}
+	if (rq->too_big)
+		return too_large(rq->conn, cap);
+	return rq->kind == REQ_FOLLOWUP ? intake_followup(rq) : intake_report(rq);
+}
+
+void sl_intake_free(request *rq)
+{
+	if (rq->pp)
+		MHD_destroy_post_processor(rq->pp);
+	if (rq->body) {
+		sodium_memzero(rq->body, rq->len);
+		free(rq->body);
+	}
+	for (size_t i = 0; i < rq->n_photos; i++) {
+		if (rq->photos[i].data)
+			sodium_memzero(rq->photos[i].data, rq->photos[i].len);
+		free(rq->photos[i].data);
+	}
+	sl_arena_free(rq->arena);
+	free(rq);
+}
+
+enum MHD_Result sl_intake_status(sl_server *srv, struct MHD_Connection *c,
+				 const char *receipt)
+{
+	uint8_t hash[SL_RECEIPT_HASH_BYTES];
+	if (sl_receipt_hash(srv->key, receipt, hash) != SL_OK) {
+		sl_problems why = {0};
+		sl_problems_add(&why, "receipt",
+				"is not a receipt (26 letters a-z and digits 2-7, dashes "
+				"allowed)");
+		return sl_http_problem(c, 400, NULL, &why, NULL, 0);
+	}
+	sl_report_status st;
+	sl_err e = sl_store_report_status(srv->store, hash, NULL, &st);
+	if (e == SL_ENOTFOUND)
+		return sl_http_problem(c, 404, "no report has this receipt", NULL, NULL, 0);
+	if (e != SL_OK)
+		return sl_http_problem(c, 503, "the store is unavailable; try again", NULL,
+				       NULL, 5);
+	return sl_http_json(c, 200, json_pack("{s:s}", "status", sl_status_name(st)));
+}
