@@ -3,8 +3,8 @@
  *
  * Intake must throttle floods without remembering who sent what
  * (invariant 1 in DESIGN.md). Each client gets a token bucket, found in a
- * fixed-size open-addressing table by a 16-byte keyed BLAKE2b of its
- * address; the key is random, lives only in this process (in sodium_malloc
+ * fixed-size open-addressing table by the first 16 bytes of an
+ * HMAC-SHA-256 of its address; the key is random, lives only in this process (in sodium_malloc
  * memory) and is replaced, with the whole table wiped, once it is a day
  * old. So the table never holds an address, and yesterday's entries
  * cannot be matched against anything even by someone who reads memory.
@@ -31,7 +31,7 @@
 #include <sodium.h>
 
 #define ID_BYTES 16
-#define KEY_BYTES 32
+#define KEY_BYTES crypto_auth_hmacsha256_KEYBYTES
 #define PROBE_MAX 32			     /* slots searched per lookup */
 #define KEY_LIFE_MS (24ull * 60 * 60 * 1000) /* then a new key, empty table */
 #define RETRY_MAX 86400u		     /* retry_after is capped at a day */
@@ -235,9 +235,11 @@ bool sl_ratelimit_take(sl_ratelimit *rl, const void *addr, size_t len, uint64_t 
 
 	entry *e = NULL;
 	if (rl->client_on) {
-		uint8_t id[ID_BYTES];
-		crypto_generichash(id, sizeof(id), addr ? addr : (const void *)"",
-				   addr ? len : 0, rl->key, KEY_BYTES);
+		uint8_t mac[crypto_auth_hmacsha256_BYTES], id[ID_BYTES];
+		crypto_auth_hmacsha256(mac, addr ? addr : (const void *)"", addr ? len : 0,
+				       rl->key);
+		memcpy(id, mac, sizeof(id));
+		sodium_memzero(mac, sizeof(mac));
 		e = find_client(rl, id, now_ms);
 		sodium_memzero(id, sizeof(id));
 		refill(&e->b, rl->client_rate, rl->client_burst, now_ms);
