@@ -12,6 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <stdbool.h>
+
+#include "sightline/audit.h"
 #include "sightline/ratelimit.h"
 #include "sightline/receipt.h"
 #include "sightline/store.h"
@@ -30,14 +33,19 @@ typedef struct sl_server_config {
 	size_t queue_cap;        /* reports waiting for commit at most */
 	size_t batch_max;        /* reports in one transaction at most */
 	sl_ratelimit_config rate;
+	unsigned session_idle_s; /* a moderator's session ends this long unused */
+	unsigned session_max_s;	 /* ... and this long after sign-in in any case */
+	bool secure_cookies;	 /* mark the session cookie Secure (served over
+				    TLS, or behind a TLS proxy) */
 } sl_server_config;
 
 /* The defaults documented in docs/API.md. */
 void sl_server_config_default(sl_server_config *cfg);
 
-/* Starts serving. The store and key must outlive the server. */
+/* Starts serving. The store, key and audit log must outlive the server;
+ * moderators' sign-ins and sign-outs are appended to audit. */
 sl_err sl_server_start(const sl_server_config *cfg, sl_store *store,
-		       const sl_receipt_key *key, sl_server **out);
+		       const sl_receipt_key *key, sl_audit *audit, sl_server **out);
 
 /* The port actually bound (useful with port 0). */
 uint16_t sl_server_port(const sl_server *srv);

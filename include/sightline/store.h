@@ -9,6 +9,7 @@
 #ifndef SIGHTLINE_STORE_H
 #define SIGHTLINE_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -109,6 +110,35 @@ sl_err sl_store_each_report(sl_store *s, int64_t after_id,
 
 /* The number of reports stored. */
 sl_err sl_store_count_reports(sl_store *s, int64_t *out);
+
+/* The audit log (audit.h says what it is for; sl_audit_append and
+ * sl_audit_verify are its users, these are its storage). sl_audit_entry is
+ * defined in audit.h; C11 allows the typedef to be repeated there. */
+typedef struct sl_audit_entry sl_audit_entry;
+
+/* Stores e (every field set, detail may be NULL) as the new last entry, in
+ * one durable transaction that also checks, under the database's write lock,
+ * that e->seq is one more than the last stored seq (1 when there is none)
+ * and e->prev_hash is the last entry's hash (32 zero bytes for the first).
+ * SL_EVALID when either is not so: another thread or process appended first,
+ * and the caller should read the last entry again and rebuild e. Because
+ * the check and the insert are one transaction, two appenders can never
+ * fork the chain. Does not keep e. */
+sl_err sl_store_audit_append(sl_store *s, const sl_audit_entry *e);
+
+/* The last (highest seq) entry, its strings in a. SL_ENOTFOUND when the
+ * log is empty. */
+sl_err sl_store_audit_last(sl_store *s, sl_audit_entry *out, sl_arena *a);
+
+/* Calls visit for every entry with seq > after_seq, in seq order, paging
+ * through the table like sl_store_each_report: no lock is held while visit
+ * runs, and an entry's strings are valid until visit returns. Stops at the
+ * first non-SL_OK from visit and returns it. A row the log never writes
+ * (a string with a NUL in it, a hash that is not 32 bytes) stops the walk
+ * with SL_ESTORE, after the entries before it were visited. */
+typedef sl_err (*sl_audit_visit)(void *ud, const sl_audit_entry *e);
+sl_err sl_store_each_audit(sl_store *s, int64_t after_seq, sl_audit_visit visit,
+			   void *ud);
 
 /* Small named settings kept with the data (schema facts, flags). get returns
  * SL_ENOTFOUND when the key is unset; *out is malloc'd, caller frees. */

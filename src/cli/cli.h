@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "sightline/audit.h"
 #include "sightline/server.h"
 #include "sightline/store.h"
 
@@ -25,6 +26,8 @@ typedef struct options {
 	const char *moderator;
 	const char *photos;
 	bool all;
+	const char *expect_head;
+	unsigned long long limit; /* audit show: last N entries, 0 = all */
 	sl_server_config server;
 	char host[256];
 	char *owned[32]; /* strings from the config file, freed at exit */
@@ -46,5 +49,17 @@ int cmd_moderator_share(options *o, int argc, char **argv);
 int cmd_unseal(options *o, int argc, char **argv);
 int cmd_purge(options *o, int argc, char **argv);
 int cmd_media_clean(options *o, int argc, char **argv);
+
+/* Opens the audit log of o->data over store; 0, or 2 after saying why. */
+int open_audit(const options *o, sl_store *store, sl_audit **audit);
+
+/* Appends one entry (sl_audit_append); 0, or 2 after saying that the action
+ * could not be recorded. */
+int audit_append(sl_audit *audit, const char *actor, const char *action,
+		 const char *subject, const char *detail_json);
+
+/* The subcommands of audit.c. verify returns 1 when the log is damaged. */
+int cmd_audit_verify(options *o, int argc, char **argv);
+int cmd_audit_show(options *o, int argc, char **argv);
 
 #endif

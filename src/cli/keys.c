@@ -11,12 +11,19 @@
  *
  * Passphrases come from the terminal (echo off) or --passphrase-file, never
  * from the command line, where `ps` and shell history would keep them.
+ *
+ * Every command that changes who can read what, or reads sealed material,
+ * records itself in the audit log (docs/AUDIT.md). The log is opened before
+ * the action, so that a log that cannot be written stops it; a failed append
+ * after the action makes the command fail. unseal records itself before it
+ * shows or writes any plaintext, and shows nothing when it cannot.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <sodium.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +58,50 @@ static int unlock(const options *o, const sl_moderator *m, sl_secret_key **sk)
 	return 0;
 }
 
+/* An audit entry's detail: json_pack(fmt, ...) as compact text. malloc'd
+ * (caller frees); NULL when out of memory, which audit_append then refuses
+ * rather than recording an entry without its detail. */
+static char *detail_json(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	json_t *v = json_vpack_ex(NULL, 0, fmt, ap);
+	va_end(ap);
+	char *text = v ? json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(v);
+	return text;
+}
+
+/* Records action on subject; 0, or 2 after saying it could not. */
+static int record(sl_audit *audit, const char *actor, const char *action,
+		  const char *subject, char *detail /* freed here */, bool want_detail)
+{
+	int rc = want_detail && !detail
+		     ? fail("cannot record %s of %s in the audit log: out of memory",
+			    action, subject)
+		     : audit_append(audit, actor, action, subject, detail);
+	free(detail);
+	return rc;
+}
+
+/* Opens the store and the audit log of o->data; 0, or 2 after saying why
+ * (and then neither is open). */
+static int open_both(const options *o, sl_store **store, sl_audit **audit)
+{
+	int rc = open_store(o, store);
+	if (rc)
+		return rc;
+	if ((rc = open_audit(o, *store, audit)))
+		sl_store_close(*store);
+	return rc;
+}
+
+static void close_both(sl_store *store, sl_audit *audit)
+{
+	sl_audit_close(audit);
+	sl_store_close(store);
+}
+
 static bool name_ok(const char *name)
 {
 	size_t n = strlen(name);
@@ -75,13 +126,14 @@ int cmd_moderator_add(options *o, int argc, char **argv)
 	else
 		return fail("moderator add: --role \"%s\" is not admin or moderator", o->role);
 	sl_store *store;
-	int rc = open_store(o, &store);
+	sl_audit *audit;
+	int rc = open_both(o, &store, &audit);
 	if (rc)
 		return rc;
 	sl_moderator m = {.role = role, .created_at = sl_time_now()};
 	snprintf(m.name, sizeof(m.name), "%s", name);
 	if (sl_store_get_moderator(store, name, &m) == SL_OK) {
-		sl_store_close(store);
+		close_both(store, audit);
 		return fail("moderator add: %s exists already", name);
 	}
 	m.role = role;
@@ -97,7 +149,14 @@ int cmd_moderator_add(options *o, int argc, char **argv)
 	sl_passphrase_free(pass, len);
 	if (e == SL_OK)
 		e = sl_store_add_moderator(store, &m);
-	sl_store_close(store);
+	char subject[16 + SL_MODERATOR_NAME_MAX];
+	snprintf(subject, sizeof(subject), "moderator:%s", m.name);
+	if (e == SL_OK)
+		rc = record(audit, "cli", "moderator_add", subject,
+			    detail_json("{s:s}", "role",
+					m.role == SL_ROLE_ADMIN ? "admin" : "moderator"),
+			    true);
+	close_both(store, audit);
 	if (e == SL_EVALID)
 		return fail("moderator add: the passphrase must be 8 to 1024 bytes, and the "
 			    "name unused");
@@ -112,7 +171,9 @@ int cmd_moderator_add(options *o, int argc, char **argv)
 	       "  sightline moderator share %s --since DATE --admin ADMIN\n",
 	       m.name, m.name);
 	sodium_memzero(recovery, sizeof(recovery));
-	return 0;
+	/* Added but not recorded: the recovery key had to be shown anyway (it
+	 * exists nowhere else), and the failure is said above; exit non-zero. */
+	return rc;
 }
 
 int cmd_moderator_list(options *o, int argc, char **argv)
@@ -148,15 +209,22 @@ int cmd_moderator_remove(options *o, int argc, char **argv)
 	if (argc != 1)
 		return fail("moderator remove: give exactly one NAME");
 	sl_store *store;
-	int rc = open_store(o, &store);
+	sl_audit *audit;
+	int rc = open_both(o, &store, &audit);
 	if (rc)
 		return rc;
 	sl_err e = sl_store_remove_moderator(store, argv[0], sl_time_now());
-	sl_store_close(store);
+	char subject[16 + SL_MODERATOR_NAME_MAX];
+	snprintf(subject, sizeof(subject), "moderator:%s", argv[0]);
+	if (e == SL_OK)
+		rc = record(audit, "cli", "moderator_remove", subject, NULL, false);
+	close_both(store, audit);
 	if (e == SL_ENOTFOUND)
 		return fail("moderator remove: no active moderator %s", argv[0]);
 	if (e != SL_OK)
 		return fail("moderator remove: %s", sl_strerror(e));
+	if (rc)
+		return rc;
 	printf("removed %s: their keys to sealed items are deleted, and nothing new is "
 	       "sealed to them\n",
 	       argv[0]);
@@ -186,7 +254,8 @@ int cmd_moderator_share(options *o, int argc, char **argv)
 		return fail("moderator share: --since DATE is required (YYYY-MM-DD or RFC "
 			    "3339)");
 	sl_store *store;
-	int rc = open_store(o, &store);
+	sl_audit *audit;
+	int rc = open_both(o, &store, &audit);
 	if (rc)
 		return rc;
 	sl_moderator admin, target;
@@ -216,9 +285,15 @@ int cmd_moderator_share(options *o, int argc, char **argv)
 		}
 		if (e == SL_OK)
 			e = sl_store_add_keys(store, target.id, shared, ids, rewrapped);
+		char subject[16 + SL_MODERATOR_NAME_MAX];
+		snprintf(subject, sizeof(subject), "moderator:%s", target.name);
 		if (e != SL_OK)
 			rc = fail("moderator share: %s", sl_strerror(e));
-		else
+		else if ((rc = record(audit, admin.name, "moderator_share", subject,
+				      detail_json("{s:s, s:s, s:I}", "since", o->since,
+						  "admin", admin.name, "items",
+						  (json_int_t)shared),
+				      true)) == 0)
 			printf("shared %zu sealed items since %s with %s\n", shared, o->since,
 			       target.name);
 	}
@@ -226,15 +301,19 @@ int cmd_moderator_share(options *o, int argc, char **argv)
 	free(ids);
 	free(wrapped);
 	free(rewrapped);
-	sl_store_close(store);
+	close_both(store, audit);
 	return rc;
 }
 
-/* Writes a photo to DIR/report-ID-photo-N.jpg, private to the user. */
-static int write_photo(const char *dir, int64_t id, size_t n, const uint8_t *p,
-		       size_t len, char *path, size_t size)
+/* Where photo n of report id goes: DIR/report-ID-photo-N.jpg. */
+static void photo_path(const char *dir, int64_t id, size_t n, char *path, size_t size)
 {
 	snprintf(path, size, "%s/report-%" PRId64 "-photo-%zu.jpg", dir, id, n);
+}
+
+/* Writes a photo to path, private to the user. */
+static int write_photo(const char *path, const uint8_t *p, size_t len)
+{
 	FILE *f = fopen(path, "wx");
 	if (!f)
 		return fail("unseal: cannot write %s: %s", path, strerror(errno));
@@ -253,7 +332,8 @@ int cmd_unseal(options *o, int argc, char **argv)
 	if (!o->moderator)
 		return fail("unseal: --moderator NAME is required");
 	sl_store *store;
-	int rc = open_store(o, &store);
+	sl_audit *audit;
+	int rc = open_both(o, &store, &audit);
 	if (rc)
 		return rc;
 	sl_moderator m;
@@ -274,63 +354,103 @@ int cmd_unseal(options *o, int argc, char **argv)
 		else if (e != SL_OK)
 			rc = fail("unseal: %s", sl_strerror(e));
 	}
-	size_t locked = 0;
-	if (!rc) {
+
+	/* Everything is opened into memory first, then the unseal is recorded,
+	 * and only then does any plaintext leave this process (standard output,
+	 * photo files): an unseal that is not in the log shows nothing. */
+	bool ready = rc == 0;
+	size_t locked = 0, opened = 0, n_photos = 0;
+	uint8_t **photo = NULL; /* the plaintext of each photo opened */
+	size_t *photo_len = NULL;
+	json_t *followups = NULL, *photos = NULL; /* borrowed from doc */
+	if (ready) {
 		sl_err ce = sl_report_unseal_content(&r, sk, a);
-		if (ce != SL_OK && ce != SL_ENOTFOUND)
+		if (ce == SL_OK)
+			opened++;
+		else if (ce != SL_ENOTFOUND)
 			rc = fail("unseal: report %lld: its text does not open: %s", id,
 				  sl_strerror(ce));
 		doc = sl_report_to_json(&r, SL_JSON_SERVER_FIELDS);
-		json_t *followups = json_array(), *photos = json_array();
-		for (size_t i = 0; i < r.n_sealed && doc; i++) {
-			const sl_sealed *it = &r.sealed[i];
-			if (it->kind == SL_SEALED_CONTENT) {
-				if (it->n_keys == 0)
-					locked++;
-				continue;
-			}
-			uint8_t *plain;
-			size_t len;
-			sl_err e = sl_sealed_open(it, sk, &plain, &len);
-			if (e != SL_OK) {
-				locked++;
-				continue;
-			}
-			char when[SL_TIME_TEXT_MAX];
-			sl_time_format(it->created_at, when);
-			if (it->kind == SL_SEALED_FOLLOWUP) {
-				json_array_append_new(followups,
-						      json_pack("{s:s, s:s%}", "received_at", when,
-								"text", (char *)plain, len));
-			} else {
-				char path[4096] = "";
-				if (o->photos && write_photo(o->photos, r.id,
-							     json_array_size(photos), plain, len,
-							     path, sizeof(path)))
-					rc = 2;
-				json_array_append_new(photos,
-						      json_pack("{s:I, s:s}", "bytes", (json_int_t)len,
-								"file", path[0] ? path : "(use --photos DIR)"));
-			}
-			sl_seal_plain_free(plain, len);
-		}
 		if (doc) {
+			followups = json_array();
+			photos = json_array();
 			json_object_set_new(doc, "followups", followups);
 			json_object_set_new(doc, "photos", photos);
-			json_object_set_new(doc, "sealed_items_not_for_you", json_integer((json_int_t)locked));
-			json_dumpf(doc, stdout,
-				   JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
-			putchar('\n');
 		}
+		photo = calloc(r.n_sealed + 1, sizeof(*photo));
+		photo_len = calloc(r.n_sealed + 1, sizeof(*photo_len));
+		if (!doc || !followups || !photos || !photo || !photo_len) {
+			rc = fail("unseal: out of memory");
+			ready = false;
+		}
+	}
+	for (size_t i = 0; ready && i < r.n_sealed; i++) {
+		const sl_sealed *it = &r.sealed[i];
+		if (it->kind == SL_SEALED_CONTENT) {
+			if (it->n_keys == 0)
+				locked++;
+			continue;
+		}
+		uint8_t *plain;
+		size_t len;
+		if (sl_sealed_open(it, sk, &plain, &len) != SL_OK) {
+			locked++;
+			continue;
+		}
+		opened++;
+		if (it->kind == SL_SEALED_FOLLOWUP) {
+			char when[SL_TIME_TEXT_MAX];
+			sl_time_format(it->created_at, when);
+			json_array_append_new(followups,
+					      json_pack("{s:s, s:s%}", "received_at", when,
+							"text", (char *)plain, len));
+			sl_seal_plain_free(plain, len);
+		} else {
+			char path[4096] = "";
+			if (o->photos)
+				photo_path(o->photos, r.id, n_photos, path, sizeof(path));
+			json_array_append_new(photos,
+					      json_pack("{s:I, s:s}", "bytes", (json_int_t)len,
+							"file", path[0] ? path : "(use --photos DIR)"));
+			photo[n_photos] = plain;
+			photo_len[n_photos++] = len;
+		}
+	}
+	if (ready) {
+		char subject[32];
+		snprintf(subject, sizeof(subject), "report:%lld", id);
+		int arc = record(audit, m.name, "unseal", subject,
+				 detail_json("{s:I}", "items_opened", (json_int_t)opened),
+				 true);
+		if (arc) {
+			rc = arc;
+			ready = false;
+		}
+	}
+	if (ready) {
+		for (size_t k = 0; k < n_photos && o->photos; k++) {
+			char path[4096];
+			photo_path(o->photos, r.id, k, path, sizeof(path));
+			if (write_photo(path, photo[k], photo_len[k]))
+				rc = 2;
+		}
+		json_object_set_new(doc, "sealed_items_not_for_you", json_integer((json_int_t)locked));
+		json_dumpf(doc, stdout,
+			   JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+		putchar('\n');
 		if (r.n_sealed && locked == r.n_sealed)
 			fprintf(stderr, "sightline: none of this report's sealed items was "
 					"sealed to %s (sealed before they joined?)\n",
 				m.name);
 	}
+	for (size_t k = 0; k < n_photos; k++)
+		sl_seal_plain_free(photo[k], photo_len[k]);
+	free(photo);
+	free(photo_len);
 	json_decref(doc);
 	sl_secret_key_free(sk);
 	sl_arena_free(a);
-	sl_store_close(store);
+	close_both(store, audit);
 	return rc;
 }
 
@@ -348,15 +468,25 @@ int cmd_purge(options *o, int argc, char **argv)
 		return fail("purge: retention is off (--retention-days 0); nothing purged. "
 			    "Use --all to purge every sealed item now");
 	sl_store *store;
-	int rc = open_store(o, &store);
+	sl_audit *audit;
+	int rc = open_both(o, &store, &audit);
 	if (rc)
 		return rc;
 	int64_t n = 0;
 	int64_t before = o->all ? INT64_MAX : sl_time_now() - (int64_t)days * 86400;
 	sl_err e = sl_store_purge_sealed(store, before, &n);
-	sl_store_close(store);
+	if (e == SL_OK)
+		rc = record(
+		    audit, "cli", "purge", "sealed",
+		    o->all ? detail_json("{s:I, s:b}", "items", (json_int_t)n, "all", 1)
+			   : detail_json("{s:I, s:b, s:I}", "items", (json_int_t)n, "all",
+					 0, "retention_days", (json_int_t)days),
+		    true);
+	close_both(store, audit);
 	if (e != SL_OK)
 		return fail("purge: %s", sl_strerror(e));
+	if (rc)
+		return rc;
 	if (o->all)
 		printf("purged %" PRId64 " sealed items (all)\n", n);
 	else

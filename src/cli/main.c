@@ -4,6 +4,7 @@
  *   sightline serve   --data DIR --listen HOST:PORT   the HTTP API
  *   sightline import  --data DIR --format F FILE      bulk intake
  *   sightline export  --data DIR --what reports       reports as JSON lines
+ *   sightline audit verify | show                      the audit log
  *   sightline version | help [COMMAND]
  *
  * Every option can also come from a JSON config file (--config FILE, or
@@ -159,10 +160,14 @@ static int set_option(options *o, const char *name, const char *value)
 		o->moderator = value;
 	else if (strcmp(name, "photos") == 0)
 		o->photos = value;
+	else if (strcmp(name, "secure-cookies") == 0)
+		o->server.secure_cookies = true;
 	else if (strcmp(name, "all") == 0)
 		o->all = true;
 	else if (strcmp(name, "quiet") == 0)
 		o->quiet = true;
+	else if (strcmp(name, "expect-head") == 0)
+		o->expect_head = value;
 	else if (strcmp(name, "listen") == 0) {
 		if (!parse_listen(o, value))
 			return fail("--listen: \"%s\" is not HOST:PORT", value);
@@ -175,6 +180,9 @@ static int set_option(options *o, const char *name, const char *value)
 		UINT_OPT("retention-days", s->retention_days, 36500)
 		UINT_OPT("queue", s->queue_cap, 1u << 20)
 		UINT_OPT("batch", s->batch_max, 1u << 16)
+		UINT_OPT("session-idle", s->session_idle_s, 86400)
+		UINT_OPT("session-max", s->session_max_s, 7 * 86400)
+		UINT_OPT("limit", o->limit, 1000000000)
 		RATE_OPT("rate-per-client", s->rate.per_client_per_min)
 		RATE_OPT("rate-burst", s->rate.per_client_burst)
 		RATE_OPT("rate-global", s->rate.global_per_sec)
@@ -202,6 +210,9 @@ static const option_doc serve_opts[] = {
 	{"rate-burst", true, "N         per-client burst (default: 20)"},
 	{"rate-global", true, "N        reports per second in all, 0 = off (default: 500)"},
 	{"global-burst", true, "N       global burst (default: 1000)"},
+	{"session-idle", true, "SECONDS a moderator's session ends after this long unused (default: 1800)"},
+	{"session-max", true, "SECONDS  a moderator's session ends after this long in any case (default: 43200)"},
+	{"secure-cookies", false, "     mark the session cookie Secure (behind a TLS proxy)"},
 	{NULL, false, NULL},
 };
 
@@ -259,6 +270,18 @@ static const option_doc purge_opts[] = {
 	DATA_OPTS,
 	{"retention-days", true, "N  purge sealed items older than N days (default: 30)"},
 	{"all", false, "            purge every sealed item, whatever its age"},
+	{NULL, false, NULL},
+};
+
+static const option_doc audit_verify_opts[] = {
+	DATA_OPTS,
+	{"expect-head", true, "HEX  a head noted earlier: fail unless it is still in the log"},
+	{NULL, false, NULL},
+};
+
+static const option_doc audit_show_opts[] = {
+	DATA_OPTS,
+	{"limit", true, "N         the last N entries, 0 = all (default: 20)"},
 	{NULL, false, NULL},
 };
 
@@ -428,9 +451,17 @@ static int cmd_serve(options *o, int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	sl_server *srv;
-	e = sl_server_start(&o->server, store, key, &srv);
+	sl_audit *audit = NULL;
+	e = sl_audit_open(o->data, store, &audit);
 	if (e != SL_OK) {
+		sl_receipt_key_free(key);
+		sl_store_close(store);
+		return fail("cannot open the audit log in %s: %s", o->data, sl_strerror(e));
+	}
+	sl_server *srv;
+	e = sl_server_start(&o->server, store, key, audit, &srv);
+	if (e != SL_OK) {
+		sl_audit_close(audit);
 		sl_receipt_key_free(key);
 		sl_store_close(store);
 		return fail("cannot start the server: %s", sl_strerror(e));
@@ -444,6 +475,7 @@ static int cmd_serve(options *o, int argc, char **argv)
 	sigwait(&stop, &sig);
 	fprintf(stderr, "sightline: stopping\n");
 	sl_server_stop(srv);
+	sl_audit_close(audit);
 	sl_receipt_key_free(key);
 	sl_store_close(store);
 	return 0;
@@ -575,6 +607,17 @@ static const command commands[] = {
 	 "Deletes sealed text, photos and follow-ups older than N days (the server\n"
 	 "does this hourly too).",
 	 purge_opts, cmd_purge},
+	{"audit verify", "audit verify [--expect-head HEX]",
+	 "Checks the audit log: every entry in order, unedited and signed by this\n"
+	 "server's audit key. Prints \"audit log intact: N entries, head HEX\" (exit\n"
+	 "0) or \"audit log damaged at entry N: WHY\" (exit 1). Keep the head\n"
+	 "somewhere else and give it back as --expect-head: only that catches\n"
+	 "entries cut off the end, or a log rewritten with the server's key.",
+	 audit_verify_opts, cmd_audit_verify},
+	{"audit show", "audit show [--limit N]",
+	 "Lists the last N entries of the audit log, one per line: seq, time,\n"
+	 "actor, action, subject, detail. Does not verify them (audit verify does).",
+	 audit_show_opts, cmd_audit_show},
 	{"media-clean", "media-clean IN OUT",
 	 "Cleans a photo as intake does: decoded, rotated upright, all metadata\n"
 	 "dropped, at most 2048 px, written as JPEG.",
@@ -630,10 +673,11 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "--version") == 0)
 		return cmd_version(NULL, 0, NULL);
-	/* "moderator add ..." is one command of two words. */
-	if (strcmp(argv[1], "moderator") == 0 && argc > 2 && argv[2][0] != '-') {
+	/* "moderator add ...", "audit verify ..." are commands of two words. */
+	if ((strcmp(argv[1], "moderator") == 0 || strcmp(argv[1], "audit") == 0) &&
+	    argc > 2 && argv[2][0] != '-') {
 		char name[64];
-		snprintf(name, sizeof(name), "moderator %s", argv[2]);
+		snprintf(name, sizeof(name), "%s %s", argv[1], argv[2]);
 		if (find_command(name)) {
 			argv[2] = argv[1];
 			argv++;
@@ -647,7 +691,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	options o = {.data = "var/data"};
+	options o = {.data = "var/data", .limit = 20};
 	sl_server_config_default(&o.server);
 	snprintf(o.host, sizeof(o.host), "%s", o.server.host);
 	o.server.host = o.host;
@@ -661,7 +705,9 @@ int main(int argc, char **argv)
 	}
 	if (rc == 0)
 		rc = cmd->run(&o, argc - first, argv + first);
+	else if (rc == 1)
+		rc = 0; /* printed help; a command's own 1 (audit verify) stays */
 	for (size_t i = 0; i < o.n_owned; i++)
 		free(o.owned[i]);
-	return rc == 1 ? 0 : rc;
+	return rc;
 }

@@ -71,158 +71,6 @@ sl_err sl_crypto_init(void)
 	return init_result < 0 ? SL_ECRYPTO : SL_OK;
 }
 
-/* ---- the key file ------------------------------------------------------ */
-
-static void complain(const char *path, const char *what)
-{
-	fprintf(stderr, "sightline: %s: %s\n", path, what);
-}
-
-/* Makes dir (mode 0700) unless it exists as a directory. */
-static sl_err ensure_dir(const char *dir)
-{
-	if (mkdir(dir, 0700) == 0)
-		return SL_OK;
-	if (errno != EEXIST) {
-		complain(dir, strerror(errno));
-		return SL_EIO;
-	}
-	struct stat st;
-	if (stat(dir, &st) != 0) {
-		complain(dir, strerror(errno));
-		return SL_EIO;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		complain(dir, "exists and is not a directory");
-		return SL_EIO;
-	}
-	return SL_OK;
-}
-
-/* Reads exactly KEY_BYTES into k from fd, the key file at path, and closes
- * fd. SL_ECRYPTO when the file is not a key (wrong size, not a file). */
-static sl_err read_key(int fd, const char *path, sl_receipt_key *k)
-{
-	sl_err err = SL_OK;
-	struct stat st;
-	if (fstat(fd, &st) != 0) {
-		complain(path, strerror(errno));
-		err = SL_EIO;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		complain(path, "not a regular file");
-		err = SL_ECRYPTO;
-		goto out;
-	}
-	if (st.st_size != KEY_BYTES) {
-		char msg[96];
-		snprintf(msg, sizeof(msg), "is %lld bytes, a receipt key is %d",
-			 (long long)st.st_size, KEY_BYTES);
-		complain(path, msg);
-		err = SL_ECRYPTO;
-		goto out;
-	}
-	if (st.st_mode & 077)
-		complain(path, "warning: open to group or others; should be mode 0600");
-
-	size_t got = 0;
-	while (got < KEY_BYTES) {
-		ssize_t r = read(fd, k->key + got, KEY_BYTES - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			complain(path, strerror(errno));
-			err = SL_EIO;
-			goto out;
-		}
-		if (r == 0) {
-			complain(path, "shorter than a receipt key");
-			err = SL_ECRYPTO;
-			goto out;
-		}
-		got += (size_t)r;
-	}
-out:
-	close(fd);
-	return err;
-}
-
-static bool write_all(int fd, const unsigned char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return false;
-		p += w;
-		n -= (size_t)w;
-	}
-	return true;
-}
-
-static void fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-}
-
-/* Fills k with a fresh key and publishes it at path; when another process
- * published one first, k holds that one instead. */
-static sl_err create_key(const char *keys_dir, const char *path, sl_receipt_key *k)
-{
-	char tmp[PATH_MAX];
-	int n = snprintf(tmp, sizeof(tmp), "%s/.receipt.key.%ld.%08x", keys_dir,
-			 (long)getpid(), (unsigned)randombytes_random());
-	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		complain(keys_dir, "path too long");
-		return SL_EINVAL;
-	}
-
-	randombytes_buf(k->key, KEY_BYTES);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		complain(tmp, strerror(errno));
-		return SL_EIO;
-	}
-	/* The umask can only narrow 0600; make it exact anyway. */
-	bool ok =
-	    fchmod(fd, 0600) == 0 && write_all(fd, k->key, KEY_BYTES) && fsync(fd) == 0;
-	int saved = errno;
-	if (close(fd) != 0 && ok) {
-		ok = false;
-		saved = errno;
-	}
-	if (!ok) {
-		complain(tmp, strerror(saved));
-		unlink(tmp);
-		return SL_EIO;
-	}
-
-	sl_err err = SL_OK;
-	if (link(tmp, path) == 0) {
-		fsync_dir(keys_dir);
-	} else if (errno == EEXIST) {
-		/* Lost the race: the key that counts is the one in place. */
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-		if (fd >= 0) {
-			err = read_key(fd, path, k);
-		} else {
-			complain(path, strerror(errno));
-			err = SL_EIO;
-		}
-	} else {
-		complain(path, strerror(errno));
-		err = SL_EIO;
-	}
-	unlink(tmp);
-	return err;
-}
-
 sl_err sl_receipt_key_load(const char *data_dir, sl_receipt_key **out)
 {
 	if (!data_dir || !*data_dir || !out)
@@ -231,35 +79,12 @@ sl_err sl_receipt_key_load(const char *data_dir, sl_receipt_key **out)
 	if (sl_crypto_init() != SL_OK)
 		return SL_ECRYPTO;
 
-	char keys_dir[PATH_MAX], path[PATH_MAX];
-	int n1 = snprintf(keys_dir, sizeof(keys_dir), "%s/keys", data_dir);
-	int n2 = snprintf(path, sizeof(path), "%s/keys/receipt.key", data_dir);
-	if (n1 < 0 || n2 < 0 || (size_t)n2 >= sizeof(path)) { /* n2 > n1 */
-		complain(data_dir, "path too long");
-		return SL_EINVAL;
-	}
-	sl_err err = ensure_dir(data_dir);
-	if (err == SL_OK)
-		err = ensure_dir(keys_dir);
-	if (err != SL_OK)
-		return err;
-
 	sl_receipt_key *k = sodium_malloc(sizeof(*k));
 	if (!k)
 		return SL_ENOMEM;
-
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd >= 0) {
-		err = read_key(fd, path, k);
-	} else if (errno == ENOENT) {
-		err = create_key(keys_dir, path, k);
-	} else {
-		complain(path, strerror(errno));
-		err = SL_EIO;
-	}
-
+	sl_err err = sl_keyfile_load(data_dir, "receipt.key", k->key, KEY_BYTES, true);
 	if (err == SL_OK && sodium_mprotect_readonly(k) != 0) {
-		complain(path, "cannot protect the key in memory");
+		fprintf(stderr, "sightline: cannot protect the receipt key in memory\n");
 		err = SL_ECRYPTO;
 	}
 	if (err != SL_OK) {

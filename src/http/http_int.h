@@ -1,6 +1,7 @@
 /*
- * http_int.h — what server.c (daemon, routing, answers) and intake.c (the
- * informant's endpoints) share.
+ * http_int.h — what server.c (daemon, routing, answers), intake.c (the
+ * informant's endpoints) and mod.c (moderators' sign-in and their API)
+ * share.
  */
 #ifndef SIGHTLINE_HTTP_INT_H
 #define SIGHTLINE_HTTP_INT_H
@@ -9,6 +10,7 @@
 #include <pthread.h>
 #include <jansson.h>
 
+#include "sightline/audit.h"
 #include "sightline/commitq.h"
 #include "sightline/report.h"
 #include "sightline/sealing.h"
@@ -17,11 +19,17 @@
 #define API_REPORTS "/api/v1/reports"
 #define MAX_PHOTOS 5
 
+/* The moderators' side of the server (mod.c): sessions, sign-in workers,
+ * failed sign-in delays. */
+typedef struct sl_mod sl_mod;
+
 struct sl_server {
 	struct MHD_Daemon *daemon;
 	sl_server_config cfg;
 	sl_store *store;
 	const sl_receipt_key *key;
+	sl_audit *audit;
+	sl_mod *mod;
 	sl_commitq *queue;
 	sl_ratelimit *rate;
 	uint16_t port;
@@ -32,7 +40,7 @@ struct sl_server {
 	pthread_rwlock_t rc_lock;
 	sl_recipients rc;
 
-	/* The maintenance thread: recipients, retention purges. */
+	/* The maintenance thread: recipients, retention purges, sessions. */
 	pthread_t maint;
 	bool maint_started;
 	pthread_mutex_t maint_lock;
@@ -54,12 +62,21 @@ typedef enum req_state {
 	REQ_COMMITTED, /* resumed: answer from commit_err / put_result */
 } req_state;
 
+/* Whose a connection's per-request state (*con_cls) is: each kind begins
+ * with this field, so that server.c can hand later calls to the right
+ * module. A calloc'd intake request is CONN_INTAKE without saying so. */
+typedef enum conn_owner {
+	CONN_INTAKE = 0, /* request, intake.c */
+	CONN_MOD,	 /* mod_request, mod.c */
+} conn_owner;
+
 typedef struct photo_buf {
 	uint8_t *data;
 	size_t len;
 } photo_buf;
 
 typedef struct request {
+	conn_owner owner; /* first: CONN_INTAKE */
 	sl_server *srv;
 	struct MHD_Connection *conn;
 	req_kind kind;
@@ -83,6 +100,11 @@ typedef struct request {
 enum MHD_Result sl_http_respond(struct MHD_Connection *c, unsigned status,
 				const char *type, char *body, const char *allow,
 				unsigned retry_after);
+/* The same with extra headers: pairs of name and value, ending with NULL
+ * (may be NULL). type and body may be NULL (no body). */
+enum MHD_Result sl_http_respond_with(struct MHD_Connection *c, unsigned status,
+				     const char *type, char *body,
+				     const char *const *headers);
 enum MHD_Result sl_http_json(struct MHD_Connection *c, unsigned status, json_t *doc);
 enum MHD_Result sl_http_problem(struct MHD_Connection *c, unsigned status,
 				const char *detail, const sl_problems *why,
@@ -98,5 +120,28 @@ void sl_intake_free(request *rq);
 /* GET /api/v1/reports/{receipt} (intake.c). */
 enum MHD_Result sl_intake_status(sl_server *srv, struct MHD_Connection *c,
 				 const char *receipt);
+
+/* mod.c. sl_mod_start makes srv->mod (sessions, sign-in workers) from
+ * srv->cfg and srv->audit; on failure what it made is left for sl_mod_free.
+ * sl_mod_close ends the sign-in workers (a queued sign-in is answered 503)
+ * and must come before MHD_stop_daemon, which cannot stop while they hold
+ * suspended connections; sl_mod_free closes too, ends every session and
+ * frees srv->mod. sl_mod_sweep drops expired sessions and those of
+ * moderators no longer active; the maintenance thread calls it. */
+sl_err sl_mod_start(sl_server *srv);
+void sl_mod_close(sl_server *srv);
+void sl_mod_free(sl_server *srv);
+void sl_mod_sweep(sl_server *srv);
+
+/* /api/v1/session, and every path under /api/v1/mod (the first call of
+ * the request, after routing), each later call of one that reads a body,
+ * and its end. */
+typedef struct mod_request mod_request;
+enum MHD_Result sl_mod_session(sl_server *srv, struct MHD_Connection *c,
+			       const char *method, void **con_cls);
+enum MHD_Result sl_mod_gate(sl_server *srv, struct MHD_Connection *c, const char *url,
+			    const char *method, void **con_cls);
+enum MHD_Result sl_mod_continue(mod_request *rq, const char *data, size_t *size);
+void sl_mod_request_free(mod_request *rq);
 
 #endif

@@ -7,6 +7,9 @@
  *   GET  /api/v1/reports/{receipt}             the status of one's own report
  *   POST /api/v1/reports/{receipt}/followups   a sealed follow-up
  *   GET  /healthz                              liveness
+ *   POST|GET|DELETE /api/v1/session            moderators sign in and out (mod.c)
+ *   *    /api/v1/mod[/...]                     the moderators' API, behind the
+ *                                              session gate (mod.c)
  *
  * Everything that can be answered from the request line and headers is
  * answered before any body is read. Intake requests are suspended while
@@ -14,8 +17,8 @@
  * connections.
  *
  * The maintenance thread refreshes, every few seconds, the list of
- * moderators new reports are sealed to, and purges sealed material past its
- * retention on a timer.
+ * moderators new reports are sealed to, ends idle and orphaned moderator
+ * sessions, and purges sealed material past its retention on a timer.
  *
  * Privacy: MHD's own error log is off (its messages can carry addresses) and
  * the server writes no per-request log at all.
@@ -34,7 +37,8 @@
 
 #include "sightline/timefmt.h"
 
-/* How often the moderator list is re-read, and retention checked. */
+/* How often the moderator list is re-read, sessions swept and retention
+ * checked. */
 #define MAINT_PERIOD_S 2
 #define PURGE_PERIOD_S 3600
 
@@ -56,6 +60,9 @@ void sl_server_config_default(sl_server_config *cfg)
 	cfg->rate.global_per_sec = 500;
 	cfg->rate.global_burst = 1000;
 	cfg->rate.max_clients = 65536;
+	cfg->session_idle_s = 30 * 60;
+	cfg->session_max_s = 12 * 3600;
+	cfg->secure_cookies = false;
 }
 
 /* Headers every response carries: nothing may be sniffed, framed, cached or
@@ -70,9 +77,9 @@ static void add_common_headers(struct MHD_Response *r)
 	MHD_add_response_header(r, "Cache-Control", "no-store");
 }
 
-enum MHD_Result sl_http_respond(struct MHD_Connection *c, unsigned status,
-				const char *type, char *body, const char *allow,
-				unsigned retry_after)
+enum MHD_Result sl_http_respond_with(struct MHD_Connection *c, unsigned status,
+				     const char *type, char *body,
+				     const char *const *headers)
 {
 	struct MHD_Response *r = MHD_create_response_from_buffer(
 		body ? strlen(body) : 0, body,
@@ -84,16 +91,31 @@ enum MHD_Result sl_http_respond(struct MHD_Connection *c, unsigned status,
 	add_common_headers(r);
 	if (type)
 		MHD_add_response_header(r, "Content-Type", type);
-	if (allow)
-		MHD_add_response_header(r, "Allow", allow);
-	if (retry_after) {
-		char buf[16];
-		snprintf(buf, sizeof(buf), "%u", retry_after);
-		MHD_add_response_header(r, "Retry-After", buf);
-	}
+	for (size_t i = 0; headers && headers[i] && headers[i + 1]; i += 2)
+		MHD_add_response_header(r, headers[i], headers[i + 1]);
 	enum MHD_Result ret = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
 	return ret;
+}
+
+enum MHD_Result sl_http_respond(struct MHD_Connection *c, unsigned status,
+				const char *type, char *body, const char *allow,
+				unsigned retry_after)
+{
+	char buf[16];
+	const char *h[5];
+	size_t n = 0;
+	if (allow) {
+		h[n++] = "Allow";
+		h[n++] = allow;
+	}
+	if (retry_after) {
+		snprintf(buf, sizeof(buf), "%u", retry_after);
+		h[n++] = "Retry-After";
+		h[n++] = buf;
+	}
+	h[n] = NULL;
+	return sl_http_respond_with(c, status, type, body, h);
 }
 
 enum MHD_Result sl_http_json(struct MHD_Connection *c, unsigned status, json_t *doc)
@@ -109,6 +131,8 @@ static const char *status_title(unsigned status)
 {
 	switch (status) {
 	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 409: return "Conflict";
@@ -207,6 +231,10 @@ static enum MHD_Result route(sl_server *srv, struct MHD_Connection *c,
 					       "GET, HEAD", 0);
 		return sl_intake_status(srv, c, receipt);
 	}
+	if (strcmp(url, "/api/v1/session") == 0)
+		return sl_mod_session(srv, c, method, con_cls);
+	if (strncmp(url, "/api/v1/mod", 11) == 0 && (url[11] == '\0' || url[11] == '/'))
+		return sl_mod_gate(srv, c, url, method, con_cls);
 	if (strcmp(url, "/healthz") == 0) {
 		if (!is_get(method))
 			return sl_http_problem(c, 405, "use GET", NULL, "GET, HEAD", 0);
@@ -223,6 +251,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	(void)version;
 	if (!*con_cls)
 		return route(cls, c, url, method, con_cls);
+	if (*(conn_owner *)*con_cls == CONN_MOD)
+		return sl_mod_continue(*con_cls, upload_data, upload_data_size);
 	return sl_intake_continue(*con_cls, upload_data, upload_data_size);
 }
 
@@ -230,7 +260,9 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		      enum MHD_RequestTerminationCode toe)
 {
 	(void)cls, (void)c, (void)toe;
-	if (*con_cls)
+	if (*con_cls && *(conn_owner *)*con_cls == CONN_MOD)
+		sl_mod_request_free(*con_cls);
+	else if (*con_cls)
 		sl_intake_free(*con_cls);
 	*con_cls = NULL;
 }
@@ -254,9 +286,17 @@ static void purge(sl_server *srv)
 		return;
 	int64_t before = sl_time_now() - (int64_t)srv->cfg.retention_days * 86400;
 	int64_t n = 0;
-	if (sl_store_purge_sealed(srv->store, before, &n) == SL_OK && n > 0)
-		fprintf(stderr, "sightline: purged %lld sealed items past retention\n",
-			(long long)n);
+	if (sl_store_purge_sealed(srv->store, before, &n) != SL_OK || n == 0)
+		return;
+	fprintf(stderr, "sightline: purged %lld sealed items past retention\n", (long long)n);
+	if (srv->audit) {
+		char detail[96];
+		snprintf(detail, sizeof(detail),
+			 "{\"items\":%lld,\"all\":false,\"retention_days\":%u}", (long long)n,
+			 srv->cfg.retention_days);
+		if (sl_audit_append(srv->audit, "server", "purge", "sealed", detail) != SL_OK)
+			fprintf(stderr, "sightline: could not log the purge in the audit log\n");
+	}
 }
 
 static void *maintenance(void *arg)
@@ -267,6 +307,7 @@ static void *maintenance(void *arg)
 	while (!srv->stopping) {
 		pthread_mutex_unlock(&srv->maint_lock);
 		refresh_recipients(srv);
+		sl_mod_sweep(srv);
 		int64_t now = sl_time_now();
 		if (now - last_purge >= PURGE_PERIOD_S) {
 			purge(srv);
@@ -301,8 +342,10 @@ static sl_err resolve(const char *host, uint16_t port, struct sockaddr_storage *
 }
 
 sl_err sl_server_start(const sl_server_config *cfg, sl_store *store,
-		       const sl_receipt_key *key, sl_server **out)
+		       const sl_receipt_key *key, sl_audit *audit, sl_server **out)
 {
+	if (!audit)
+		return SL_EINVAL;
 	struct sockaddr_storage ss = {0};
 	if (resolve(cfg->host, cfg->port, &ss) != SL_OK) {
 		fprintf(stderr, "sightline: cannot use listen address %s\n", cfg->host);
@@ -314,12 +357,15 @@ sl_err sl_server_start(const sl_server_config *cfg, sl_store *store,
 	srv->cfg = *cfg;
 	srv->store = store;
 	srv->key = key;
+	srv->audit = audit;
 	pthread_rwlock_init(&srv->rc_lock, NULL);
 	pthread_mutex_init(&srv->maint_lock, NULL);
 	pthread_cond_init(&srv->maint_wake, NULL);
 	sl_err e = sl_recipients_load(store, &srv->rc);
 	if (e == SL_OK)
 		e = sl_ratelimit_new(&cfg->rate, &srv->rate);
+	if (e == SL_OK)
+		e = sl_mod_start(srv);
 	if (e == SL_OK)
 		e = sl_commitq_start(store, cfg->queue_cap, cfg->batch_max, &srv->queue);
 	if (e == SL_OK) {
@@ -370,10 +416,12 @@ void sl_server_stop(sl_server *srv)
 {
 	if (!srv)
 		return;
-	/* Stop taking connections, let the queue commit and resume everyone it
-	 * holds, then let MHD send those answers and close. */
+	/* Stop taking connections, let the sign-in workers and the queue finish
+	 * and resume everyone they hold, then let MHD send those answers and
+	 * close. */
 	if (srv->daemon)
 		MHD_quiesce_daemon(srv->daemon);
+	sl_mod_close(srv);
 	sl_commitq_close(srv->queue);
 	if (srv->daemon)
 		MHD_stop_daemon(srv->daemon);
@@ -385,6 +433,7 @@ void sl_server_stop(sl_server *srv)
 		pthread_mutex_unlock(&srv->maint_lock);
 		pthread_join(srv->maint, NULL);
 	}
+	sl_mod_free(srv); /* every session ends: every key is wiped */
 	sl_ratelimit_free(srv->rate);
 	sl_recipients_free(&srv->rc);
 	pthread_cond_destroy(&srv->maint_wake);

@@ -34,6 +34,8 @@
  */
 #include "store/store_int.h"
 
+#include "sightline/audit.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -137,7 +139,28 @@ static const char *const migrations[] = {
     " wrapped BLOB NOT NULL CHECK (length(wrapped) = 80),"
     " PRIMARY KEY (sealed_id, moderator_id)"
     ") WITHOUT ROWID;"
-    "CREATE INDEX sealed_keys_moderator ON sealed_keys(moderator_id);",
+    "CREATE INDEX sealed_keys_moderator ON sealed_keys(moderator_id);"
+    /* The audit log (src/crypto/audit.c, docs/AUDIT.md): a hash chain of
+     * signed entries. seq is the chain position, 1, 2, 3 ... without gaps;
+     * the store checks it on append, verification relies on nothing here.
+     * The triggers only stop a bug in this program from rewriting history:
+     * whoever edits the file by hand can drop them, and that is what
+     * sl_audit_verify is for. */
+    "CREATE TABLE audit ("
+    " seq INTEGER PRIMARY KEY CHECK (seq >= 1),"
+    " at INTEGER NOT NULL,"
+    " actor TEXT NOT NULL,"
+    " action TEXT NOT NULL,"
+    " subject TEXT NOT NULL,"
+    " detail TEXT,"
+    " prev_hash BLOB NOT NULL CHECK (length(prev_hash) = 32),"
+    " hash BLOB NOT NULL CHECK (length(hash) = 32),"
+    " sig BLOB NOT NULL CHECK (length(sig) = 64)"
+    ");"
+    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -1496,6 +1519,209 @@ static sl_err op_remove_moderator(sl_store *base, const char *name, int64_t now)
 	return err;
 }
 
+/* ---- the audit log ------------------------------------------------------ */
+
+#define AUDIT_COLUMNS "seq, at, actor, action, subject, detail, prev_hash, hash, sig"
+
+/* Copies NOT NULL text column col into a; false when it is NULL or holds a
+ * NUL byte (the log never writes one, and a C string would hide what comes
+ * after it from verification). */
+static bool audit_text(sqlite3_stmt *st, int col, sl_arena *a, const char **out,
+		       sl_err *err)
+{
+	const char *t = (const char *)sqlite3_column_text(st, col);
+	if (!t)
+		return false;
+	size_t n = (size_t)sqlite3_column_bytes(st, col);
+	if (strlen(t) != n)
+		return false;
+	if (!(*out = sl_arena_strndup(a, t, n)))
+		*err = SL_ENOMEM;
+	return true;
+}
+
+/* Decodes the current row of a SELECT AUDIT_COLUMNS into e, its strings in
+ * a. SL_ESTORE for a row the log never writes (logged with its seq only). */
+static sl_err decode_audit(sqlite3_stmt *st, sl_arena *a, sl_audit_entry *e)
+{
+	memset(e, 0, sizeof(*e));
+	sl_err err = SL_OK;
+	e->seq = sqlite3_column_int64(st, 0);
+	e->at = sqlite3_column_int64(st, 1);
+	bool ok = audit_text(st, 2, a, &e->actor, &err) &&
+		  audit_text(st, 3, a, &e->action, &err) &&
+		  audit_text(st, 4, a, &e->subject, &err) &&
+		  (sqlite3_column_type(st, 5) == SQLITE_NULL ||
+		   audit_text(st, 5, a, &e->detail, &err)) &&
+		  blob_into(st, 6, e->prev_hash, sizeof(e->prev_hash)) &&
+		  blob_into(st, 7, e->hash, sizeof(e->hash)) &&
+		  blob_into(st, 8, e->sig, sizeof(e->sig));
+	if (err)
+		return err;
+	if (!ok) {
+		fprintf(stderr, LOG_PREFIX "audit entry %lld: malformed row\n",
+			(long long)e->seq);
+		return SL_ESTORE;
+	}
+	return SL_OK;
+}
+
+static sl_err audit_append_body(sqlite_store *s, void *ud)
+{
+	const sl_audit_entry *e = ud;
+	sqlite3_stmt *st;
+	/* Inside BEGIN IMMEDIATE: no other connection, in this process or
+	 * another, can write between this read and the insert below. */
+	sl_err err = prepare_once(s->wdb,
+				  "SELECT seq, hash FROM audit"
+				  " ORDER BY seq DESC LIMIT 1",
+				  &st);
+	if (err)
+		return err;
+	int64_t last = 0;
+	uint8_t last_hash[SL_AUDIT_HASH_BYTES] = {0};
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		last = sqlite3_column_int64(st, 0);
+		if (!blob_into(st, 1, last_hash, sizeof(last_hash)))
+			err = SL_ESTORE;
+	} else if (rc != SQLITE_DONE) {
+		err = fail(s->wdb, "read last audit entry");
+	}
+	sqlite3_finalize(st);
+	if (err)
+		return err;
+	if (e->seq != last + 1 || memcmp(e->prev_hash, last_hash, sizeof(last_hash)) != 0)
+		return SL_EVALID;
+
+	if ((err = prepare_once(s->wdb,
+				"INSERT INTO audit (" AUDIT_COLUMNS ")"
+				" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+				&st)))
+		return err;
+	if (sqlite3_bind_int64(st, 1, e->seq) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, e->at) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 3, e->actor, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 4, e->action, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 5, e->subject, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    bind_text(st, 6, e->detail) != SQLITE_OK ||
+	    sqlite3_bind_blob(st, 7, e->prev_hash, sizeof(e->prev_hash), SQLITE_STATIC) !=
+		SQLITE_OK ||
+	    sqlite3_bind_blob(st, 8, e->hash, sizeof(e->hash), SQLITE_STATIC) !=
+		SQLITE_OK ||
+	    sqlite3_bind_blob(st, 9, e->sig, sizeof(e->sig), SQLITE_STATIC) !=
+		SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_DONE)
+		err = fail(s->wdb, "append audit entry");
+	sqlite3_finalize(st);
+	return err;
+}
+
+static sl_err op_audit_append(sl_store *base, const sl_audit_entry *e)
+{
+	if (!e || !e->actor || !e->action || !e->subject || e->seq < 1)
+		return SL_EINVAL;
+	/* The body only reads e; in_write_tx's ud is not const. */
+	return in_write_tx((sqlite_store *)base, audit_append_body, (void *)e);
+}
+
+static sl_err op_audit_last(sl_store *base, sl_audit_entry *out, sl_arena *a)
+{
+	sqlite_store *s = (sqlite_store *)base;
+	if (!out || !a)
+		return SL_EINVAL;
+	sqlite3_stmt *st;
+	pthread_mutex_lock(&s->rlock);
+	sl_err err = prepare_once(s->rdb,
+				  "SELECT " AUDIT_COLUMNS " FROM audit"
+				  " ORDER BY seq DESC LIMIT 1",
+				  &st);
+	if (!err) {
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			err = decode_audit(st, a, out);
+		else if (rc == SQLITE_DONE)
+			err = SL_ENOTFOUND;
+		else
+			err = fail(s->rdb, "read last audit entry");
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->rlock);
+	return err;
+}
+
+/* Reads up to PAGE_ROWS entries with seq > after into page, strings in a;
+ * as read_page does for reports. */
+static sl_err read_audit_page(sqlite_store *s, int64_t after, sl_arena *a,
+			      sl_audit_entry *page, size_t *n, bool *more)
+{
+	*n = 0;
+	*more = false;
+	sqlite3_stmt *st;
+	pthread_mutex_lock(&s->rlock);
+	sl_err err = prepare_once(s->rdb,
+				  "SELECT " AUDIT_COLUMNS " FROM audit WHERE seq > ?1"
+				  " ORDER BY seq LIMIT ?2",
+				  &st);
+	if (!err) {
+		sqlite3_bind_int64(st, 1, after);
+		sqlite3_bind_int(st, 2, PAGE_ROWS);
+	}
+	while (!err && *n < PAGE_ROWS) {
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_DONE)
+			break;
+		if (rc != SQLITE_ROW) {
+			err = fail(s->rdb, "read audit log");
+			break;
+		}
+		err = decode_audit(st, a, &page[*n]);
+		if (err == SL_ENOMEM && *n > 0) {
+			err = SL_OK;
+			*more = true;
+			break;
+		}
+		if (!err)
+			(*n)++;
+	}
+	if (*n == PAGE_ROWS)
+		*more = true;
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->rlock);
+	return err;
+}
+
+/* Pages like op_each_report, for the same reasons. A malformed row ends the
+ * walk with SL_ESTORE, but only after the good entries before it in its
+ * page were visited, so that a verifier knows where the damage starts. */
+static sl_err op_each_audit(sl_store *base, int64_t after_seq, sl_audit_visit visit,
+			    void *ud)
+{
+	sqlite_store *s = (sqlite_store *)base;
+	if (!visit)
+		return SL_EINVAL;
+	sl_arena *a = sl_arena_new(PAGE_ARENA_CAP);
+	sl_audit_entry *page = calloc(PAGE_ROWS, sizeof(*page));
+	sl_err err = a && page ? SL_OK : SL_ENOMEM;
+	int64_t cursor = after_seq;
+	while (!err) {
+		size_t n;
+		bool more;
+		sl_arena_reset(a);
+		sl_err read_err = read_audit_page(s, cursor, a, page, &n, &more);
+		for (size_t i = 0; i < n && !err; i++)
+			err = visit(ud, &page[i]);
+		if (!err)
+			err = read_err;
+		if (err || !more)
+			break;
+		cursor = page[n - 1].seq;
+	}
+	free(page);
+	sl_arena_free(a);
+	return err;
+}
+
 static const sl_store_ops sqlite_ops = {
     .name = "sqlite",
     .close = op_close,
@@ -1512,6 +1738,9 @@ static const sl_store_ops sqlite_ops = {
     .remove_moderator = op_remove_moderator,
     .each_report = op_each_report,
     .count_reports = op_count_reports,
+    .audit_append = op_audit_append,
+    .audit_last = op_audit_last,
+    .each_audit = op_each_audit,
     .meta_get = op_meta_get,
     .meta_set = op_meta_set,
     .check = op_check,

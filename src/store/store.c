@@ -91,6 +91,22 @@ sl_err sl_store_count_reports(sl_store *s, int64_t *out)
 	return s->ops->count_reports(s, out);
 }
 
+sl_err sl_store_audit_append(sl_store *s, const sl_audit_entry *e)
+{
+	return s->ops->audit_append(s, e);
+}
+
+sl_err sl_store_audit_last(sl_store *s, sl_audit_entry *out, sl_arena *a)
+{
+	return s->ops->audit_last(s, out, a);
+}
+
+sl_err sl_store_each_audit(sl_store *s, int64_t after_seq, sl_audit_visit visit,
+			   void *ud)
+{
+	return s->ops->each_audit(s, after_seq, visit, ud);
+}
+
 sl_err sl_store_meta_get(sl_store *s, const char *key, char **out)
 {
 	return s->ops->meta_get(s, key, out);

@@ -33,6 +33,10 @@ typedef struct sl_store_ops {
 	sl_err (*each_report)(sl_store *s, int64_t after_id,
 			      sl_report_visit visit, void *ud);
 	sl_err (*count_reports)(sl_store *s, int64_t *out);
+	sl_err (*audit_append)(sl_store *s, const sl_audit_entry *e);
+	sl_err (*audit_last)(sl_store *s, sl_audit_entry *out, sl_arena *a);
+	sl_err (*each_audit)(sl_store *s, int64_t after_seq, sl_audit_visit visit,
+			     void *ud);
 	sl_err (*meta_get)(sl_store *s, const char *key, char **out);
 	sl_err (*meta_set)(sl_store *s, const char *key, const char *value);
 	sl_err (*check)(sl_store *s);

@@ -421,5 +421,98 @@ done
 expect_in "moderator add --help names --passphrase-file" "$tmp/out" "--passphrase-file FILE"
 expect_in "moderator add --help names --role" "$tmp/out" "--role admin|moderator"
 
+# 16. The audit log: every command above that changed who can read what, or
+# read sealed text, is in it, in an intact chain; an edit made behind the
+# program's back with the sqlite3 shell is found and named; cutting entries
+# off the end is found only against a head noted before; and an unseal that
+# cannot be recorded shows nothing.
+"$BIN" audit verify --data "$tmp/a" >"$tmp/out" 2>"$tmp/err"
+expect_status "audit verify exits 0 after the commands above" 0 $?
+if grep -qE '^audit log intact: [1-9][0-9]* entries, head [0-9a-f]{64}$' "$tmp/out"; then
+	ok "audit verify counts the entries and prints the head"
+else
+	not_ok "audit verify counts the entries and prints the head" "got: $(cat "$tmp/out")"
+fi
+head=$(sed -n 's/^audit log intact: .* head \([0-9a-f]*\)$/\1/p' "$tmp/out")
+"$BIN" audit show --data "$tmp/a" --limit 0 >"$tmp/show" 2>"$tmp/err"
+expect_status "audit show exits 0" 0 $?
+if grep -qE '^1 [0-9T:-]+Z cli moderator_add moderator:boss \{"role":"admin"\}$' "$tmp/show"; then
+	ok "audit show lists the first moderator_add"
+else
+	not_ok "audit show lists the first moderator_add" "got: $(cat "$tmp/show")"
+fi
+expect_in "audit show lists the unseal by boss" "$tmp/show" \
+	'boss unseal report:1 {"items_opened":1}'
+expect_in "audit show lists the newcomer's unseal of nothing" "$tmp/show" \
+	'newcomer unseal report:1 {"items_opened":0}'
+expect_in "audit show lists the share" "$tmp/show" \
+	'boss moderator_share moderator:newcomer {"since":"2000-01-01","admin":"boss","items":3}'
+expect_in "audit show lists the removal" "$tmp/show" "cli moderator_remove moderator:newcomer"
+expect_in "audit show lists the purge" "$tmp/show" 'cli purge sealed {"items":3,"all":true}'
+expect_not_in "an unseal by an unknown moderator records nothing" "$tmp/show" "nobody"
+"$BIN" audit show --data "$tmp/a" --limit 2 >"$tmp/out" 2>"$tmp/err"
+if [ "$(lines "$tmp/out")" = 2 ]; then
+	ok "audit show --limit 2 shows two"
+else
+	not_ok "audit show --limit 2 shows two" "got: $(cat "$tmp/out")"
+fi
+"$BIN" audit verify --data "$tmp/a" --expect-head "$head" >"$tmp/out" 2>"$tmp/err"
+expect_status "audit verify --expect-head with the current head exits 0" 0 $?
+"$BIN" audit verify --data "$tmp/a" --expect-head nothex >"$tmp/out" 2>"$tmp/err"
+expect_status "a bad --expect-head fails" nonzero $?
+expect_in "a bad --expect-head is named" "$tmp/err" '--expect-head "nothex"'
+"$BIN" audit verify --data "$tmp/a" --expect-head "$head" --limit 3 >"$tmp/out" 2>"$tmp/err"
+expect_status "audit verify refuses another command's option" nonzero $?
+if command -v sqlite3 >/dev/null 2>&1; then
+	sqlite3 "$tmp/a/sightline.db" "UPDATE audit SET actor = 'x' WHERE seq = 2" \
+		>/dev/null 2>"$tmp/err"
+	expect_status "the audit table refuses an UPDATE through SQL" nonzero $?
+	sqlite3 "$tmp/a/sightline.db" "DROP TRIGGER audit_no_delete;" \
+		"DELETE FROM audit WHERE seq = (SELECT max(seq) FROM audit)" 2>"$tmp/err"
+	"$BIN" audit verify --data "$tmp/a" >"$tmp/out" 2>"$tmp/err"
+	expect_status "a log cut short at the end still verifies on its own" 0 $?
+	"$BIN" audit verify --data "$tmp/a" --expect-head "$head" >"$tmp/out" 2>"$tmp/err"
+	expect_status "... but not against the head noted before" 1 $?
+	expect_in "... which says the noted head is gone" "$tmp/out" \
+		"the noted head is not the hash of any entry"
+	sqlite3 "$tmp/a/sightline.db" "DROP TRIGGER audit_no_update;" \
+		"UPDATE audit SET actor = 'mallory' WHERE seq = 2" 2>"$tmp/err"
+	"$BIN" audit verify --data "$tmp/a" >"$tmp/out" 2>"$tmp/err"
+	expect_status "audit verify exits 1 after an edit" 1 $?
+	expect_in "audit verify names the edited entry" "$tmp/out" \
+		"audit log damaged at entry 2: edited"
+
+	# An unseal that cannot be recorded shows nothing (here the database
+	# refuses the insert; a full disk would do the same).
+	"$BIN" unseal --moderator mod --passphrase-file "$tmp/boss.pass" --data "$tmp/e" 1 \
+		>"$tmp/out" 2>"$tmp/err"
+	expect_status "unseal in the demo set exits 0" 0 $?
+	sqlite3 "$tmp/e/sightline.db" \
+		"CREATE TRIGGER no_audit BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'disk full'); END" \
+		2>"$tmp/err"
+	"$BIN" unseal --moderator mod --passphrase-file "$tmp/boss.pass" --data "$tmp/e" 1 \
+		>"$tmp/out" 2>"$tmp/err"
+	expect_status "an unseal that cannot be recorded fails" nonzero $?
+	if [ -s "$tmp/out" ]; then
+		not_ok "an unseal that cannot be recorded shows nothing" "got: $(head -c 300 "$tmp/out")"
+	else
+		ok "an unseal that cannot be recorded shows nothing"
+	fi
+	expect_in "and says why" "$tmp/err" "cannot record unseal of report:1 in the audit log"
+else
+	echo "skip - audit tampering: the sqlite3 shell is not installed"
+fi
+"$BIN" help >"$tmp/help" 2>"$tmp/err"
+for c in "audit verify" "audit show"; do
+	if grep -qE "^  $c( |\$)" "$tmp/help"; then
+		ok "help lists $c"
+	else
+		not_ok "help lists $c" "got: $(cat "$tmp/help")"
+	fi
+	# shellcheck disable=SC2086 # "audit verify" is two words on purpose
+	"$BIN" $c --help >"$tmp/out" 2>"$tmp/err"
+	expect_in "$c --help shows its usage" "$tmp/out" "usage: sightline $c"
+done
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
