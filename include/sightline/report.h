@@ -90,6 +90,7 @@ typedef enum sl_sealed_kind {
 	SL_SEALED_CONTENT,  /* the report's text and contact, as JSON */
 	SL_SEALED_PHOTO,    /* one cleaned photo, JPEG */
 	SL_SEALED_FOLLOWUP, /* a follow-up the informant sent with the receipt */
+	SL_SEALED_NOTE,     /* a moderator's note (it may quote the informant) */
 	SL_SEALED_KIND_COUNT
 } sl_sealed_kind;
 
@@ -103,6 +104,7 @@ typedef struct sl_sealed {
 	int64_t id;           /* 0 until stored */
 	sl_sealed_kind kind;
 	int64_t created_at;   /* Unix seconds rounded down to the minute */
+	int64_t author_id;    /* a note's moderator, in clear; 0 for other kinds */
 	const uint8_t *cipher;
 	size_t cipher_len;
 	size_t n_keys;

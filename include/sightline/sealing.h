@@ -53,6 +53,12 @@ sl_err sl_report_seal(sl_report *r, const sl_recipients *rc, const sl_photo *pho
 sl_err sl_followup_seal(const char *text, size_t len, const sl_recipients *rc,
 			int64_t now, sl_arena *a, sl_sealed *item);
 
+/* Seals one moderator's note for rc into *item (cipher and keys in a),
+ * with author_id, who wrote it, kept in clear. Notes are sealed like
+ * follow-ups because they may quote the informant. */
+sl_err sl_note_seal(const char *text, size_t len, int64_t author_id,
+		    const sl_recipients *rc, int64_t now, sl_arena *a, sl_sealed *item);
+
 /* Opens item with sk (which must be the key of item->moderator_ids[0]).
  * *plain is malloc'd; free it with sl_seal_plain_free (which wipes).
  * SL_ENOTFOUND when the item has no key for this moderator, SL_ECRYPTO when

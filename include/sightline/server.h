@@ -37,6 +37,11 @@ typedef struct sl_server_config {
 	unsigned session_max_s;	 /* ... and this long after sign-in in any case */
 	bool secure_cookies;	 /* mark the session cookie Secure (served over
 				    TLS, or behind a TLS proxy) */
+	const char *web_root;	 /* the moderator console's files (web/ of the
+				    source tree; its vendored libraries are in
+				    WEB_ROOT/../node_modules); files are read
+				    at request time, and /mod is 404 while
+				    they are missing */
 } sl_server_config;
 
 /* The defaults documented in docs/API.md. */

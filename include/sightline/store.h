@@ -140,6 +140,99 @@ typedef sl_err (*sl_audit_visit)(void *ud, const sl_audit_entry *e);
 sl_err sl_store_each_audit(sl_store *s, int64_t after_seq, sl_audit_visit visit,
 			   void *ud);
 
+/* ---- review: what moderators decide about reports (docs/API.md, "Review
+ * API"). Every write below is one durable transaction. ---- */
+
+#define SL_CLAIM_SECONDS (15 * 60) /* how long a claim lasts */
+#define SL_QUEUE_MAX 500	   /* the most reports one queue read returns */
+
+/* A report's review state, beside the report itself. */
+typedef struct sl_review {
+	char reliability;	   /* grade 'A'..'F'; 0 when not graded */
+	int credibility;	   /* grade 1..6; 0 when not graded */
+	int64_t claimed_by;	   /* moderator id; 0 when not claimed */
+	int64_t claimed_until;	   /* Unix seconds; the claim is live while now < it */
+	const char *reject_reason; /* NULL unless rejected */
+	int64_t decided_by;	   /* moderator of the last verify/reject; 0 */
+	int64_t decided_at;	   /* Unix seconds; 0 */
+} sl_review;
+
+/* One row of the moderation queue: clear columns only, no sealed item. */
+typedef struct sl_queue_item {
+	sl_report report; /* n_sealed 0 */
+	sl_review review;
+	int urgency;	 /* 3 aircraft/helicopter seen in the last 2 h, 2 rail in
+			    the last 6 h, 1 anything in the last 24 h, else 0 */
+	size_t n_photos; /* sealed photo items */
+	bool has_text;	 /* a sealed content item (text or contact) exists */
+} sl_queue_item;
+
+/* At most limit (1..SL_QUEUE_MAX) reports, open ones only (received,
+ * under_review) when open_only, by urgency at now, then newest received
+ * first. *out is in a, with its strings; *n how many. */
+sl_err sl_store_queue(sl_store *s, bool open_only, int64_t now, size_t limit, sl_arena *a,
+		      sl_queue_item **out /* OUT */, size_t *n /* OUT */);
+
+/* The review state of report id, its strings in a. SL_ENOTFOUND. */
+sl_err sl_store_get_review(sl_store *s, int64_t id, sl_arena *a, sl_review *out);
+
+/* Sets report id's status, as decided by moderator_id at now; reason is
+ * kept for SL_STATUS_REJECTED and cleared otherwise. SL_ENOTFOUND. */
+sl_err sl_store_set_status(sl_store *s, int64_t id, sl_report_status status,
+			   const char *reason, int64_t moderator_id, int64_t now);
+
+/* Grades report id: reliability 'A'..'F', credibility 1..6 (SL_EINVAL
+ * otherwise). SL_ENOTFOUND. */
+sl_err sl_store_set_grade(sl_store *s, int64_t id, char reliability, int credibility);
+
+/* Claims report id for moderator_id until until (a claim of theirs is
+ * extended); a received report becomes under_review. SL_EBUSY, with the
+ * holder in *held_by (may be NULL), when another moderator's claim is live
+ * at now. SL_ENOTFOUND. */
+sl_err sl_store_claim(sl_store *s, int64_t id, int64_t moderator_id, int64_t now,
+		      int64_t until, int64_t *held_by /* OUT */);
+
+/* Drops moderator_id's claim on report id (nothing to drop is fine).
+ * SL_EBUSY when another moderator's claim is live at now. SL_ENOTFOUND. */
+sl_err sl_store_release(sl_store *s, int64_t id, int64_t moderator_id, int64_t now);
+
+/* Writes the clear, editable columns of r (category, observed_at and
+ * _until, location, heading, destination, equipment) over report r->id;
+ * r must be valid (sl_report_validate). Nothing else changes. SL_ENOTFOUND. */
+sl_err sl_store_update_report(sl_store *s, const sl_report *r);
+
+/* An event: one real-world occurrence and the reports that support it.
+ * Events made here are decided by a moderator; the corroboration engine
+ * must never undo them. */
+typedef struct sl_event {
+	int64_t id; /* 0 until stored */
+	bool has_category;
+	sl_category category;
+	int64_t created_at; /* Unix seconds */
+	int64_t created_by; /* moderator id */
+	size_t n_reports;
+	const int64_t *report_ids; /* ascending when read back */
+} sl_event;
+
+/* Stores e with its reports (each attached by created_by at created_at);
+ * sets e->id. SL_ENOTFOUND when a report does not exist (nothing stored). */
+sl_err sl_store_event_create(sl_store *s, sl_event *e);
+
+/* Attaches report_id to event_id (again is fine) / detaches it (not
+ * attached is fine). SL_ENOTFOUND when either does not exist. */
+sl_err sl_store_event_attach(sl_store *s, int64_t event_id, int64_t report_id,
+			     int64_t moderator_id, int64_t now);
+sl_err sl_store_event_detach(sl_store *s, int64_t event_id, int64_t report_id);
+
+/* Event id, or (id 0) the newest limit events, newest first, in a; *n is 0
+ * when event id does not exist. */
+sl_err sl_store_events(sl_store *s, int64_t id, size_t limit, sl_arena *a,
+		       sl_event **out /* OUT */, size_t *n /* OUT */);
+
+/* The ids of the events report_id belongs to, ascending, in a. */
+sl_err sl_store_report_events(sl_store *s, int64_t report_id, sl_arena *a,
+			      int64_t **ids /* OUT */, size_t *n /* OUT */);
+
 /* Small named settings kept with the data (schema facts, flags). get returns
  * SL_ENOTFOUND when the key is unset; *out is malloc'd, caller frees. */
 sl_err sl_store_meta_get(sl_store *s, const char *key, char **out);

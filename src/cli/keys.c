@@ -362,7 +362,7 @@ int cmd_unseal(options *o, int argc, char **argv)
 	size_t locked = 0, opened = 0, n_photos = 0;
 	uint8_t **photo = NULL; /* the plaintext of each photo opened */
 	size_t *photo_len = NULL;
-	json_t *followups = NULL, *photos = NULL; /* borrowed from doc */
+	json_t *followups = NULL, *photos = NULL, *notes = NULL; /* borrowed from doc */
 	if (ready) {
 		sl_err ce = sl_report_unseal_content(&r, sk, a);
 		if (ce == SL_OK)
@@ -374,12 +374,14 @@ int cmd_unseal(options *o, int argc, char **argv)
 		if (doc) {
 			followups = json_array();
 			photos = json_array();
+			notes = json_array();
 			json_object_set_new(doc, "followups", followups);
 			json_object_set_new(doc, "photos", photos);
+			json_object_set_new(doc, "notes", notes);
 		}
 		photo = calloc(r.n_sealed + 1, sizeof(*photo));
 		photo_len = calloc(r.n_sealed + 1, sizeof(*photo_len));
-		if (!doc || !followups || !photos || !photo || !photo_len) {
+		if (!doc || !followups || !photos || !notes || !photo || !photo_len) {
 			rc = fail("unseal: out of memory");
 			ready = false;
 		}
@@ -398,14 +400,20 @@ int cmd_unseal(options *o, int argc, char **argv)
 			continue;
 		}
 		opened++;
-		if (it->kind == SL_SEALED_FOLLOWUP) {
+		if (it->kind == SL_SEALED_FOLLOWUP || it->kind == SL_SEALED_NOTE) {
 			char when[SL_TIME_TEXT_MAX];
 			sl_time_format(it->created_at, when);
-			json_array_append_new(followups,
-					      json_pack("{s:s, s:s%}", "received_at", when,
-							"text", (char *)plain, len));
+			if (it->kind == SL_SEALED_FOLLOWUP)
+				json_array_append_new(followups,
+						      json_pack("{s:s, s:s%}", "received_at", when,
+								"text", (char *)plain, len));
+			else
+				json_array_append_new(notes,
+						      json_pack("{s:I, s:s, s:s%}", "author_id",
+								(json_int_t)it->author_id, "at",
+								when, "text", (char *)plain, len));
 			sl_seal_plain_free(plain, len);
-		} else {
+		} else if (it->kind == SL_SEALED_PHOTO) {
 			char path[4096] = "";
 			if (o->photos)
 				photo_path(o->photos, r.id, n_photos, path, sizeof(path));
@@ -414,6 +422,8 @@ int cmd_unseal(options *o, int argc, char **argv)
 							"file", path[0] ? path : "(use --photos DIR)"));
 			photo[n_photos] = plain;
 			photo_len[n_photos++] = len;
+		} else {
+			sl_seal_plain_free(plain, len);
 		}
 	}
 	if (ready) {

@@ -160,6 +160,8 @@ static int set_option(options *o, const char *name, const char *value)
 		o->moderator = value;
 	else if (strcmp(name, "photos") == 0)
 		o->photos = value;
+	else if (strcmp(name, "web") == 0)
+		o->server.web_root = value;
 	else if (strcmp(name, "secure-cookies") == 0)
 		o->server.secure_cookies = true;
 	else if (strcmp(name, "all") == 0)
@@ -212,6 +214,7 @@ static const option_doc serve_opts[] = {
 	{"global-burst", true, "N       global burst (default: 1000)"},
 	{"session-idle", true, "SECONDS a moderator's session ends after this long unused (default: 1800)"},
 	{"session-max", true, "SECONDS  a moderator's session ends after this long in any case (default: 43200)"},
+	{"web", true, "DIR              the moderator console's files, served at /mod (default: web)"},
 	{"secure-cookies", false, "     mark the session cookie Secure (behind a TLS proxy)"},
 	{NULL, false, NULL},
 };

@@ -87,7 +87,7 @@ bool sl_status_from_name(const char *name, sl_report_status *out)
 }
 
 static const char *const sealed_kind_names[SL_SEALED_KIND_COUNT] = {
-	"content", "photo", "followup",
+	"content", "photo", "followup", "note",
 };
 
 const char *sl_sealed_kind_name(sl_sealed_kind k)

@@ -40,6 +40,11 @@ struct sl_server {
 	pthread_rwlock_t rc_lock;
 	sl_recipients rc;
 
+	/* Parked (suspended) connections, and whether parking is over. */
+	pthread_mutex_t park_lock;
+	size_t parked;
+	bool parking_closed;
+
 	/* The maintenance thread: recipients, retention purges, sessions. */
 	pthread_t maint;
 	bool maint_started;
@@ -70,13 +75,31 @@ typedef enum conn_owner {
 	CONN_MOD,	 /* mod_request, mod.c */
 } conn_owner;
 
+/* The first member of every request struct: whose it is, and whether its
+ * connection is parked (suspended, see sl_http_park). */
+typedef struct conn_head {
+	conn_owner owner;
+	bool parked;
+} conn_head;
+
+/* Suspends c until another thread resumes it, counting it as parked, so
+ * that sl_server_stop can wait for every parked connection to be back in
+ * libmicrohttpd's hands: MHD_stop_daemon aborts the process if one is still
+ * suspended. false, and nothing suspended, once the server is stopping:
+ * the caller answers 503 instead. */
+bool sl_http_park(sl_server *srv, struct MHD_Connection *c, conn_head *h);
+
+/* Called by a module when its handler runs again after the resume (and by
+ * the request's end, in case it never did). */
+void sl_http_unpark(sl_server *srv, conn_head *h);
+
 typedef struct photo_buf {
 	uint8_t *data;
 	size_t len;
 } photo_buf;
 
 typedef struct request {
-	conn_owner owner; /* first: CONN_INTAKE */
+	conn_head head; /* first: CONN_INTAKE */
 	sl_server *srv;
 	struct MHD_Connection *conn;
 	req_kind kind;
@@ -105,6 +128,12 @@ enum MHD_Result sl_http_respond(struct MHD_Connection *c, unsigned status,
 enum MHD_Result sl_http_respond_with(struct MHD_Connection *c, unsigned status,
 				     const char *type, char *body,
 				     const char *const *headers);
+/* The same with a body of len bytes that need not be text (malloc'd, freed
+ * by MHD). A "Content-Security-Policy" among headers replaces the common
+ * one. */
+enum MHD_Result sl_http_respond_bytes(struct MHD_Connection *c, unsigned status,
+				      const char *type, void *body, size_t len,
+				      const char *const *headers);
 enum MHD_Result sl_http_json(struct MHD_Connection *c, unsigned status, json_t *doc);
 enum MHD_Result sl_http_problem(struct MHD_Connection *c, unsigned status,
 				const char *detail, const sl_problems *why,
@@ -143,5 +172,10 @@ enum MHD_Result sl_mod_gate(sl_server *srv, struct MHD_Connection *c, const char
 			    const char *method, void **con_cls);
 enum MHD_Result sl_mod_continue(mod_request *rq, const char *data, size_t *size);
 void sl_mod_request_free(mod_request *rq);
+
+/* GET or HEAD of /mod, /mod/ or /static/...: one of the moderator console's
+ * files (web.c), read from srv->cfg.web_root at request time. */
+enum MHD_Result sl_web_serve(sl_server *srv, struct MHD_Connection *c, const char *url,
+			     const char *method);
 
 #endif

@@ -320,8 +320,9 @@ static enum MHD_Result intake_report(request *rq)
 		return sl_http_problem(c, 500, "could not make a receipt", NULL, NULL, 0);
 	rq->report.has_receipt = true;
 	/* Suspend before queueing, so the writer's resume can never come first. */
+	if (!sl_http_park(srv, c, &rq->head))
+		return sl_http_problem(c, 503, "the server is shutting down", NULL, NULL, 5);
 	rq->state = REQ_WAITING;
-	MHD_suspend_connection(c);
 	e = sl_commitq_submit(srv->queue, &rq->report, commit_done, rq);
 	if (e != SL_OK) {
 		rq->commit_err = e == SL_EBUSY ? SL_EBUSY : SL_ECLOSED;
@@ -407,8 +408,10 @@ static enum MHD_Result intake_followup(request *rq)
 enum MHD_Result sl_intake_continue(request *rq, const char *data, size_t *size)
 {
 	const sl_server_config *cfg = &rq->srv->cfg;
-	if (rq->state == REQ_COMMITTED)
+	if (rq->state == REQ_COMMITTED) {
+		sl_http_unpark(rq->srv, &rq->head);
 		return answer_committed(rq);
+	}
 	if (rq->state == REQ_WAITING)
 		return MHD_YES; /* a spurious call while suspended */
 	size_t cap = rq->kind == REQ_REPORT_MULTIPART ? multipart_cap(cfg) : cfg->body_cap;

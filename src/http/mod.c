@@ -33,6 +33,7 @@
  * the request's buffers as soon as it has been copied into guarded memory.
  */
 #include "http/http_int.h"
+#include "http/mod_int.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -61,7 +62,7 @@
 #define GLOBAL_FAIL_BURST 30.0
 #define GLOBAL_FAIL_EVERY_MS 2000.0
 #define PATH_MAX_LEN 1024 /* a longer path matches no route */
-#define PARAMS_MAX 4
+#define PARAMS_MAX MOD_PARAMS_MAX
 
 static const char unauthorized[] = "sign in first";
 static const char wrong_credentials[] = "name or passphrase is wrong";
@@ -109,7 +110,7 @@ typedef enum mod_state {
 typedef struct mod_route mod_route;
 
 struct mod_request {
-	conn_owner owner; /* CONN_MOD: first, see http_int.h */
+	conn_head head; /* CONN_MOD: first, see http_int.h */
 	sl_server *srv;
 	struct MHD_Connection *conn;
 	mod_state state;
@@ -585,10 +586,14 @@ static enum MHD_Result begin_signin(mod_request *rq)
 		    c, 429, "too many failed sign-ins; wait before trying again", NULL,
 		    NULL, retry);
 	}
-	m->in_flight++;
 	/* Suspend before the worker can see it, so its resume comes after. */
+	if (!sl_http_park(srv, c, &rq->head)) {
+		attempt_end(m, rq->name_key, SIGNIN_CLOSED, mono_ms());
+		pthread_mutex_unlock(&m->lock);
+		return sl_http_problem(c, 503, "the server is shutting down", NULL, NULL, 5);
+	}
+	m->in_flight++;
 	rq->state = MOD_WAITING;
-	MHD_suspend_connection(c);
 	rq->next_job = NULL;
 	if (m->jobs_tail)
 		m->jobs_tail->next_job = rq;
@@ -615,7 +620,7 @@ static mod_request *new_request(sl_server *srv, struct MHD_Connection *c, size_t
 	mod_request *rq = calloc(1, sizeof(*rq));
 	if (!rq)
 		return NULL;
-	rq->owner = CONN_MOD;
+	rq->head.owner = CONN_MOD;
 	rq->srv = srv;
 	rq->conn = c;
 	rq->cap = cap;
@@ -703,18 +708,7 @@ enum MHD_Result sl_mod_session(sl_server *srv, struct MHD_Connection *c,
 
 /* ---- the gate and the routes ---- */
 
-typedef struct mod_ctx {
-	sl_server *srv;
-	struct MHD_Connection *conn;
-	sl_session *session; /* the signed-in moderator; valid for the call */
-	const char *method;
-	const char *params[PARAMS_MAX]; /* the "{x}" segments, in order */
-	size_t n_params;
-	const char *body; /* POST, PUT, PATCH: the whole body; else NULL */
-	size_t len;
-} mod_ctx;
-
-typedef enum MHD_Result (*mod_handler)(mod_ctx *ctx);
+/* mod_ctx and mod_handler are in mod_int.h, shared with review.c. */
 
 struct mod_route {
 	const char *method; /* "GET" also serves HEAD */
@@ -774,6 +768,23 @@ static enum MHD_Result list_moderators(mod_ctx *ctx)
 static const mod_route routes[] = {
     {"GET", API_MOD "/whoami", SL_ROLE_MODERATOR, whoami},
     {"GET", API_MOD_ADMIN "/moderators", SL_ROLE_ADMIN, list_moderators},
+    {"GET", API_MOD_ADMIN "/audit", SL_ROLE_ADMIN, sl_review_audit},
+    /* The review API (review.c). */
+    {"GET", API_MOD "/queue", SL_ROLE_MODERATOR, sl_review_queue},
+    {"GET", API_MOD "/reports/{id}", SL_ROLE_MODERATOR, sl_review_get},
+    {"PATCH", API_MOD "/reports/{id}", SL_ROLE_MODERATOR, sl_review_edit},
+    {"GET", API_MOD "/reports/{id}/photos/{n}", SL_ROLE_MODERATOR, sl_review_photo},
+    {"POST", API_MOD "/reports/{id}/claim", SL_ROLE_MODERATOR, sl_review_claim},
+    {"POST", API_MOD "/reports/{id}/release", SL_ROLE_MODERATOR, sl_review_release},
+    {"POST", API_MOD "/reports/{id}/grade", SL_ROLE_MODERATOR, sl_review_grade},
+    {"POST", API_MOD "/reports/{id}/verify", SL_ROLE_MODERATOR, sl_review_verify},
+    {"POST", API_MOD "/reports/{id}/reject", SL_ROLE_MODERATOR, sl_review_reject},
+    {"POST", API_MOD "/reports/{id}/notes", SL_ROLE_MODERATOR, sl_review_note},
+    {"POST", API_MOD "/reports/{id}/attach", SL_ROLE_MODERATOR, sl_review_attach},
+    {"POST", API_MOD "/reports/{id}/detach", SL_ROLE_MODERATOR, sl_review_detach},
+    {"POST", API_MOD "/events", SL_ROLE_MODERATOR, sl_review_event_create},
+    {"GET", API_MOD "/events", SL_ROLE_MODERATOR, sl_review_events},
+    {"GET", API_MOD "/events/{id}", SL_ROLE_MODERATOR, sl_review_event},
 };
 
 /* Matches path against pattern; on a match the "{x}" segments are cut out
@@ -936,8 +947,10 @@ static bool grow(mod_request *rq, size_t n)
 
 enum MHD_Result sl_mod_continue(mod_request *rq, const char *data, size_t *size)
 {
-	if (rq->state == MOD_DONE)
+	if (rq->state == MOD_DONE) {
+		sl_http_unpark(rq->srv, &rq->head);
 		return answer_signin(rq);
+	}
 	if (rq->state == MOD_WAITING)
 		return MHD_YES; /* a spurious call while suspended */
 	if (*size) {

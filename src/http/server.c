@@ -10,6 +10,8 @@
  *   POST|GET|DELETE /api/v1/session            moderators sign in and out (mod.c)
  *   *    /api/v1/mod[/...]                     the moderators' API, behind the
  *                                              session gate (mod.c)
+ *   GET  /mod, /mod/, /static/...              the moderator console's files,
+ *                                              a fixed list (web.c)
  *
  * Everything that can be answered from the request line and headers is
  * answered before any body is read. Intake requests are suspended while
@@ -63,39 +65,56 @@ void sl_server_config_default(sl_server_config *cfg)
 	cfg->session_idle_s = 30 * 60;
 	cfg->session_max_s = 12 * 3600;
 	cfg->secure_cookies = false;
+	cfg->web_root = "web";
 }
 
 /* Headers every response carries: nothing may be sniffed, framed, cached or
- * followed by a referrer that names the page an informant came from. */
-static void add_common_headers(struct MHD_Response *r)
+ * followed by a referrer that names the page an informant came from. csp
+ * replaces the default Content-Security-Policy (the console's pages, which
+ * load their own scripts and styles); NULL keeps it. */
+static void add_common_headers(struct MHD_Response *r, const char *csp)
 {
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
 	MHD_add_response_header(r, "Content-Security-Policy",
-				"default-src 'none'; frame-ancestors 'none'");
+				csp ? csp : "default-src 'none'; frame-ancestors 'none'");
 	MHD_add_response_header(r, "X-Frame-Options", "DENY");
 	MHD_add_response_header(r, "Cache-Control", "no-store");
+}
+
+enum MHD_Result sl_http_respond_bytes(struct MHD_Connection *c, unsigned status,
+				      const char *type, void *body, size_t len,
+				      const char *const *headers)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(
+		body ? len : 0, body, body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	if (!r) {
+		free(body);
+		return MHD_NO;
+	}
+	/* A Content-Security-Policy among headers replaces the common one:
+	 * two policies would both be enforced. */
+	const char *csp = NULL;
+	for (size_t i = 0; headers && headers[i] && headers[i + 1]; i += 2)
+		if (strcasecmp(headers[i], "Content-Security-Policy") == 0)
+			csp = headers[i + 1];
+	add_common_headers(r, csp);
+	if (type)
+		MHD_add_response_header(r, "Content-Type", type);
+	for (size_t i = 0; headers && headers[i] && headers[i + 1]; i += 2)
+		if (strcasecmp(headers[i], "Content-Security-Policy") != 0)
+			MHD_add_response_header(r, headers[i], headers[i + 1]);
+	enum MHD_Result ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
 }
 
 enum MHD_Result sl_http_respond_with(struct MHD_Connection *c, unsigned status,
 				     const char *type, char *body,
 				     const char *const *headers)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(
-		body ? strlen(body) : 0, body,
-		body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
-	if (!r) {
-		free(body);
-		return MHD_NO;
-	}
-	add_common_headers(r);
-	if (type)
-		MHD_add_response_header(r, "Content-Type", type);
-	for (size_t i = 0; headers && headers[i] && headers[i + 1]; i += 2)
-		MHD_add_response_header(r, headers[i], headers[i + 1]);
-	enum MHD_Result ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
-	return ret;
+	return sl_http_respond_bytes(c, status, type, body, body ? strlen(body) : 0,
+				     headers);
 }
 
 enum MHD_Result sl_http_respond(struct MHD_Connection *c, unsigned status,
@@ -235,6 +254,9 @@ static enum MHD_Result route(sl_server *srv, struct MHD_Connection *c,
 		return sl_mod_session(srv, c, method, con_cls);
 	if (strncmp(url, "/api/v1/mod", 11) == 0 && (url[11] == '\0' || url[11] == '/'))
 		return sl_mod_gate(srv, c, url, method, con_cls);
+	if (strcmp(url, "/mod") == 0 || strcmp(url, "/mod/") == 0 ||
+	    strncmp(url, "/static/", 8) == 0)
+		return sl_web_serve(srv, c, url, method);
 	if (strcmp(url, "/healthz") == 0) {
 		if (!is_get(method))
 			return sl_http_problem(c, 405, "use GET", NULL, "GET, HEAD", 0);
@@ -251,7 +273,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	(void)version;
 	if (!*con_cls)
 		return route(cls, c, url, method, con_cls);
-	if (*(conn_owner *)*con_cls == CONN_MOD)
+	if (((conn_head *)*con_cls)->owner == CONN_MOD)
 		return sl_mod_continue(*con_cls, upload_data, upload_data_size);
 	return sl_intake_continue(*con_cls, upload_data, upload_data_size);
 }
@@ -259,12 +281,57 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		      enum MHD_RequestTerminationCode toe)
 {
-	(void)cls, (void)c, (void)toe;
-	if (*con_cls && *(conn_owner *)*con_cls == CONN_MOD)
+	(void)c, (void)toe;
+	if (*con_cls)
+		sl_http_unpark(cls, *con_cls);
+	if (*con_cls && ((conn_head *)*con_cls)->owner == CONN_MOD)
 		sl_mod_request_free(*con_cls);
 	else if (*con_cls)
 		sl_intake_free(*con_cls);
 	*con_cls = NULL;
+}
+
+bool sl_http_park(sl_server *srv, struct MHD_Connection *c, conn_head *h)
+{
+	pthread_mutex_lock(&srv->park_lock);
+	bool ok = !srv->parking_closed;
+	if (ok) {
+		srv->parked++;
+		h->parked = true;
+	}
+	pthread_mutex_unlock(&srv->park_lock);
+	if (ok)
+		MHD_suspend_connection(c);
+	return ok;
+}
+
+void sl_http_unpark(sl_server *srv, conn_head *h)
+{
+	pthread_mutex_lock(&srv->park_lock);
+	if (h->parked) {
+		h->parked = false;
+		srv->parked--;
+	}
+	pthread_mutex_unlock(&srv->park_lock);
+}
+
+/* Ends parking and waits (10 s at most) until every parked connection has
+ * been resumed and handled again by an MHD thread. */
+static void unpark_all(sl_server *srv)
+{
+	pthread_mutex_lock(&srv->park_lock);
+	srv->parking_closed = true;
+	pthread_mutex_unlock(&srv->park_lock);
+	for (int i = 0; i < 2000; i++) {
+		pthread_mutex_lock(&srv->park_lock);
+		size_t n = srv->parked;
+		pthread_mutex_unlock(&srv->park_lock);
+		if (n == 0)
+			return;
+		struct timespec ts = {0, 5 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	fprintf(stderr, "sightline: connections still suspended at shutdown\n");
 }
 
 /* Re-reads the moderators new items are sealed to. */
@@ -359,6 +426,7 @@ sl_err sl_server_start(const sl_server_config *cfg, sl_store *store,
 	srv->key = key;
 	srv->audit = audit;
 	pthread_rwlock_init(&srv->rc_lock, NULL);
+	pthread_mutex_init(&srv->park_lock, NULL);
 	pthread_mutex_init(&srv->maint_lock, NULL);
 	pthread_cond_init(&srv->maint_wake, NULL);
 	sl_err e = sl_recipients_load(store, &srv->rc);
@@ -424,6 +492,8 @@ void sl_server_stop(sl_server *srv)
 	sl_mod_close(srv);
 	sl_commitq_close(srv->queue);
 	if (srv->daemon)
+		unpark_all(srv);
+	if (srv->daemon)
 		MHD_stop_daemon(srv->daemon);
 	sl_commitq_stop(srv->queue);
 	if (srv->maint_started) {
@@ -439,5 +509,6 @@ void sl_server_stop(sl_server *srv)
 	pthread_cond_destroy(&srv->maint_wake);
 	pthread_mutex_destroy(&srv->maint_lock);
 	pthread_rwlock_destroy(&srv->rc_lock);
+	pthread_mutex_destroy(&srv->park_lock);
 	free(srv);
 }

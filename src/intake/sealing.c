@@ -19,6 +19,7 @@ static const char *const item_ad[SL_SEALED_KIND_COUNT] = {
 	"sightline content v1",
 	"sightline photo v1",
 	"sightline followup v1",
+	"sightline note v1",
 };
 
 sl_err sl_recipients_load(sl_store *s, sl_recipients *out)
@@ -159,6 +160,15 @@ sl_err sl_followup_seal(const char *text, size_t len, const sl_recipients *rc,
 			int64_t now, sl_arena *a, sl_sealed *item)
 {
 	return seal_item(SL_SEALED_FOLLOWUP, text, len, rc, now, a, item);
+}
+
+sl_err sl_note_seal(const char *text, size_t len, int64_t author_id,
+		    const sl_recipients *rc, int64_t now, sl_arena *a, sl_sealed *item)
+{
+	sl_err err = seal_item(SL_SEALED_NOTE, text, len, rc, now, a, item);
+	if (!err)
+		item->author_id = author_id;
+	return err;
 }
 
 sl_err sl_sealed_open(const sl_sealed *item, const sl_secret_key *sk, uint8_t **plain,

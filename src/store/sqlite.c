@@ -94,8 +94,20 @@ static const char *const migrations[] = {
     " equipment TEXT NOT NULL,"
     " language TEXT,"
     " ref TEXT,"
+    /* The review (moderators' decisions), beside the informant's report;
+     * after ref so that REPORT_COLUMNS keeps its order. */
+    " grade_reliability TEXT"
+    "  CHECK (grade_reliability IN ('A', 'B', 'C', 'D', 'E', 'F')),"
+    " grade_credibility INTEGER CHECK (grade_credibility BETWEEN 1 AND 6),"
+    " claimed_by INTEGER REFERENCES moderators(id),"
+    " claimed_until INTEGER,"
+    " reject_reason TEXT,"
+    " decided_by INTEGER REFERENCES moderators(id),"
+    " decided_at INTEGER,"
     " CHECK ((lat IS NULL) = (lon IS NULL)"
-    "  AND (lat IS NULL) = (uncertainty_m IS NULL))"
+    "  AND (lat IS NULL) = (uncertainty_m IS NULL)),"
+    " CHECK ((grade_reliability IS NULL) = (grade_credibility IS NULL)),"
+    " CHECK ((claimed_by IS NULL) = (claimed_until IS NULL))"
     ");"
     "CREATE UNIQUE INDEX reports_ref ON reports(ref) WHERE ref IS NOT NULL;"
     "CREATE TABLE meta ("
@@ -121,13 +133,17 @@ static const char *const migrations[] = {
     "CREATE UNIQUE INDEX moderators_active_name ON moderators(name)"
     " WHERE removed_at IS NULL;"
     /* The sensitive parts of reports, sealed: text and contact (content),
-     * photos, follow-ups. The clear columns of reports never hold them. */
+     * photos, follow-ups, moderators' notes. The clear columns of reports
+     * never hold them. A note's author is in clear; nothing else is. */
     "CREATE TABLE sealed ("
     " id INTEGER PRIMARY KEY AUTOINCREMENT,"
     " report_id INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,"
-    " kind TEXT NOT NULL CHECK (kind IN ('content', 'photo', 'followup')),"
+    " kind TEXT NOT NULL"
+    "  CHECK (kind IN ('content', 'photo', 'followup', 'note')),"
     " created_at INTEGER NOT NULL,"
-    " cipher BLOB NOT NULL"
+    " cipher BLOB NOT NULL,"
+    " author_id INTEGER REFERENCES moderators(id),"
+    " CHECK ((kind = 'note') = (author_id IS NOT NULL))"
     ");"
     "CREATE INDEX sealed_report ON sealed(report_id);"
     "CREATE INDEX sealed_created ON sealed(created_at);"
@@ -160,7 +176,29 @@ static const char *const migrations[] = {
     "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
     " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
-    " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
+    " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+    /* Events: a real-world occurrence and the reports supporting it. Those
+     * a moderator made or changed carry decided_by_moderator = 1, and the
+     * corroboration engine (later) must never undo them; attached_by NULL
+     * will mean the engine attached the report. */
+    "CREATE TABLE events ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " category TEXT CHECK (category IN"
+    "  ('rail_transport', 'road_convoy', 'aircraft', 'helicopter', 'troops',"
+    "   'air_defence', 'missile_system', 'naval', 'fortification', 'other')),"
+    " created_at INTEGER NOT NULL,"
+    " created_by INTEGER REFERENCES moderators(id),"
+    " decided_by_moderator INTEGER NOT NULL DEFAULT 1"
+    "  CHECK (decided_by_moderator IN (0, 1))"
+    ");"
+    "CREATE TABLE event_reports ("
+    " event_id INTEGER NOT NULL REFERENCES events(id) ON DELETE CASCADE,"
+    " report_id INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,"
+    " attached_by INTEGER REFERENCES moderators(id),"
+    " attached_at INTEGER NOT NULL,"
+    " PRIMARY KEY (event_id, report_id)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX event_reports_report ON event_reports(report_id);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -441,8 +479,8 @@ static sl_err setup(sqlite_store *s)
 	    (err = prepare(s->wdb, "ROLLBACK", &s->rollback)) ||
 	    (err = prepare(s->wdb, sql_insert, &s->insert)) ||
 	    (err = prepare(s->wdb,
-			   "INSERT INTO sealed (report_id, kind, created_at, cipher)"
-			   " VALUES (?1, ?2, ?3, ?4) RETURNING id",
+			   "INSERT INTO sealed (report_id, kind, created_at, cipher,"
+			   " author_id) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
 			   &s->insert_sealed)) ||
 	    (err = prepare(s->wdb,
 			   /* Only for a moderator still active: a report sealed
@@ -457,8 +495,9 @@ static sl_err setup(sqlite_store *s)
 			   "INSERT INTO meta (key, value) VALUES (?1, ?2)"
 			   " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 			   &s->meta_set)) ||
-	    (err = prepare(s->rdb, "SELECT status, id FROM reports WHERE receipt_hash = ?1",
-			   &s->status)) ||
+	    (err =
+		 prepare(s->rdb, "SELECT status, id FROM reports WHERE receipt_hash = ?1",
+			 &s->status)) ||
 	    (err = prepare(s->rdb,
 			   "SELECT " REPORT_COLUMNS " FROM reports WHERE id > ?1"
 			   " ORDER BY id LIMIT ?2",
@@ -640,11 +679,13 @@ static sl_err insert_sealed(sqlite_store *s, int64_t report_id, sl_sealed *item)
 	    item->cipher_len > INT32_MAX)
 		return SL_EINVAL;
 	if (sqlite3_bind_int64(st, 1, report_id) != SQLITE_OK ||
-	    sqlite3_bind_text(st, 2, sl_sealed_kind_name(item->kind), -1, SQLITE_STATIC) !=
-		SQLITE_OK ||
+	    sqlite3_bind_text(st, 2, sl_sealed_kind_name(item->kind), -1,
+			      SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 3, item->created_at) != SQLITE_OK ||
 	    sqlite3_bind_blob(st, 4, item->cipher, (int)item->cipher_len,
 			      SQLITE_STATIC) != SQLITE_OK ||
+	    (item->author_id ? sqlite3_bind_int64(st, 5, item->author_id)
+			     : sqlite3_bind_null(st, 5)) != SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_ROW) {
 		err = fail(s->wdb, "insert sealed");
 	} else {
@@ -1089,12 +1130,12 @@ static sl_err read_sealed(sqlite_store *s, int64_t moderator_id, sl_arena *a,
 {
 	sqlite3_stmt *st;
 	sl_err err = prepare_once(
-		s->rdb,
-		"SELECT s.id, s.kind, s.created_at, s.cipher, k.wrapped"
-		" FROM sealed s LEFT JOIN sealed_keys k"
-		"  ON k.sealed_id = s.id AND k.moderator_id = ?2"
-		" WHERE s.report_id = ?1 ORDER BY s.id",
-		&st);
+	    s->rdb,
+	    "SELECT s.id, s.kind, s.created_at, s.cipher, k.wrapped, s.author_id"
+	    " FROM sealed s LEFT JOIN sealed_keys k"
+	    "  ON k.sealed_id = s.id AND k.moderator_id = ?2"
+	    " WHERE s.report_id = ?1 ORDER BY s.id",
+	    &st);
 	if (err)
 		return err;
 	sqlite3_bind_int64(st, 1, r->id);
@@ -1118,6 +1159,7 @@ static sl_err read_sealed(sqlite_store *s, int64_t moderator_id, sl_arena *a,
 		memset(it, 0, sizeof(*it));
 		it->id = sqlite3_column_int64(st, 0);
 		it->created_at = sqlite3_column_int64(st, 2);
+		it->author_id = sqlite3_column_int64(st, 5);
 		if (!sl_sealed_kind_from_name((const char *)sqlite3_column_text(st, 1),
 					      &it->kind)) {
 			err = SL_ESTORE;
@@ -1722,6 +1764,548 @@ static sl_err op_each_audit(sl_store *base, int64_t after_seq, sl_audit_visit vi
 	return err;
 }
 
+/* ---- review ------------------------------------------------------------- */
+
+/* The review columns, selected after REPORT_COLUMNS (decode_review). */
+#define REVIEW_COLUMNS                                                                   \
+	"grade_reliability, grade_credibility, claimed_by, claimed_until, "              \
+	"reject_reason, decided_by, decided_at"
+
+/* Decodes the REVIEW_COLUMNS starting at column col0, strings in a. */
+static sl_err decode_review(sqlite3_stmt *st, int col0, sl_arena *a, sl_review *out)
+{
+	memset(out, 0, sizeof(*out));
+	const char *rel = (const char *)sqlite3_column_text(st, col0);
+	if (rel) {
+		out->reliability = rel[0];
+		out->credibility = sqlite3_column_int(st, col0 + 1);
+	}
+	out->claimed_by = sqlite3_column_int64(st, col0 + 2);
+	out->claimed_until = sqlite3_column_int64(st, col0 + 3);
+	out->decided_by = sqlite3_column_int64(st, col0 + 5);
+	out->decided_at = sqlite3_column_int64(st, col0 + 6);
+	return column_str(st, col0 + 4, a, &out->reject_reason);
+}
+
+/* Urgency is computed by SQLite so that the sort and the limit happen
+ * there: the time an observation ended (or began) against now (?1). */
+static const char sql_queue[] =
+    "SELECT " REPORT_COLUMNS ", " REVIEW_COLUMNS ","
+    " (SELECT count(*) FROM sealed s WHERE s.report_id = r.id AND s.kind = 'photo'),"
+    " EXISTS (SELECT 1 FROM sealed s WHERE s.report_id = r.id"
+    "  AND s.kind = 'content'),"
+    " CASE"
+    "  WHEN category IN ('aircraft', 'helicopter')"
+    "   AND coalesce(observed_until, observed_at) >= ?1 - 7200 THEN 3"
+    "  WHEN category = 'rail_transport'"
+    "   AND coalesce(observed_until, observed_at) >= ?1 - 21600 THEN 2"
+    "  WHEN coalesce(observed_until, observed_at) >= ?1 - 86400 THEN 1"
+    "  ELSE 0 END AS urgency"
+    " FROM reports r"
+    " WHERE ?2 = 0 OR status IN ('received', 'under_review')"
+    " ORDER BY urgency DESC, received_at DESC, id DESC LIMIT ?3";
+
+static sl_err op_queue(sl_store *base, bool open_only, int64_t now, size_t limit,
+		       sl_arena *a, sl_queue_item **out, size_t *n)
+{
+	sqlite_store *s = (sqlite_store *)base;
+	*out = NULL;
+	*n = 0;
+	sl_queue_item *items = sl_arena_alloc(a, limit * sizeof(*items));
+	if (!items)
+		return SL_ENOMEM;
+	sqlite3_stmt *st;
+	pthread_mutex_lock(&s->rlock);
+	sl_err err = prepare_once(s->rdb, sql_queue, &st);
+	int rc = SQLITE_DONE;
+	if (!err) {
+		sqlite3_bind_int64(st, 1, now);
+		sqlite3_bind_int(st, 2, open_only ? 1 : 0);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)limit);
+	}
+	while (!err && *n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		sl_queue_item *it = &items[*n];
+		memset(it, 0, sizeof(*it));
+		err = decode_row(st, a, &it->report);
+		if (!err)
+			err = decode_review(st, COL_COUNT, a, &it->review);
+		if (err)
+			break;
+		it->n_photos = (size_t)sqlite3_column_int64(st, COL_COUNT + 7);
+		it->has_text = sqlite3_column_int(st, COL_COUNT + 8) != 0;
+		it->urgency = sqlite3_column_int(st, COL_COUNT + 9);
+		(*n)++;
+	}
+	if (!err && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		err = fail(s->rdb, "read queue");
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->rlock);
+	if (err)
+		*n = 0;
+	else
+		*out = items;
+	return err;
+}
+
+static sl_err op_get_review(sl_store *base, int64_t id, sl_arena *a, sl_review *out)
+{
+	sqlite_store *s = (sqlite_store *)base;
+	sqlite3_stmt *st;
+	pthread_mutex_lock(&s->rlock);
+	sl_err err = prepare_once(
+	    s->rdb, "SELECT " REVIEW_COLUMNS " FROM reports WHERE id = ?1", &st);
+	if (!err) {
+		sqlite3_bind_int64(st, 1, id);
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			err = decode_review(st, 0, a, out);
+		else if (rc == SQLITE_DONE)
+			err = SL_ENOTFOUND;
+		else
+			err = fail(s->rdb, "get review");
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->rlock);
+	return err;
+}
+
+/* Runs an UPDATE or DELETE prepared by the caller (bindings done) inside
+ * the open transaction; SL_ENOTFOUND when it touched no row. Finalizes st. */
+static sl_err change_rows(sqlite_store *s, sqlite3_stmt *st, const char *what)
+{
+	sl_err err = SL_OK;
+	if (sqlite3_step(st) != SQLITE_DONE)
+		err = fail(s->wdb, what);
+	else if (sqlite3_changes64(s->wdb) == 0)
+		err = SL_ENOTFOUND;
+	sqlite3_finalize(st);
+	return err;
+}
+
+typedef struct status_args {
+	int64_t id;
+	sl_report_status status;
+	const char *reason;
+	int64_t moderator_id, now;
+} status_args;
+
+static sl_err set_status_body(sqlite_store *s, void *ud)
+{
+	status_args *a = ud;
+	sqlite3_stmt *st;
+	sl_err err = prepare_once(s->wdb,
+				  "UPDATE reports SET status = ?2, reject_reason = ?3,"
+				  " decided_by = ?4, decided_at = ?5 WHERE id = ?1",
+				  &st);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, a->id);
+	sqlite3_bind_text(st, 2, sl_status_name(a->status), -1, SQLITE_STATIC);
+	bind_text(st, 3, a->status == SL_STATUS_REJECTED ? a->reason : NULL);
+	if (a->moderator_id)
+		sqlite3_bind_int64(st, 4, a->moderator_id);
+	else
+		sqlite3_bind_null(st, 4);
+	sqlite3_bind_int64(st, 5, a->now);
+	return change_rows(s, st, "set status");
+}
+
+static sl_err op_set_status(sl_store *base, int64_t id, sl_report_status status,
+			    const char *reason, int64_t moderator_id, int64_t now)
+{
+	status_args a = {id, status, reason, moderator_id, now};
+	return in_write_tx((sqlite_store *)base, set_status_body, &a);
+}
+
+typedef struct grade_args {
+	int64_t id;
+	char reliability;
+	int credibility;
+} grade_args;
+
+static sl_err set_grade_body(sqlite_store *s, void *ud)
+{
+	grade_args *a = ud;
+	sqlite3_stmt *st;
+	sl_err err = prepare_once(s->wdb,
+				  "UPDATE reports SET grade_reliability = ?2,"
+				  " grade_credibility = ?3 WHERE id = ?1",
+				  &st);
+	if (err)
+		return err;
+	char rel[2] = {a->reliability, '\0'};
+	sqlite3_bind_int64(st, 1, a->id);
+	sqlite3_bind_text(st, 2, rel, 1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 3, a->credibility);
+	return change_rows(s, st, "set grade");
+}
+
+static sl_err op_set_grade(sl_store *base, int64_t id, char reliability, int credibility)
+{
+	grade_args a = {id, reliability, credibility};
+	return in_write_tx((sqlite_store *)base, set_grade_body, &a);
+}
+
+typedef struct claim_args {
+	int64_t id, moderator_id, now, until; /* until 0: release */
+	int64_t *held_by;
+} claim_args;
+
+/* Claim and release: read the current claim under the write lock, refuse
+ * another's live one, then write. */
+static sl_err claim_body(sqlite_store *s, void *ud)
+{
+	claim_args *a = ud;
+	sqlite3_stmt *st;
+	sl_err err = prepare_once(
+	    s->wdb, "SELECT claimed_by, claimed_until FROM reports WHERE id = ?1", &st);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, a->id);
+	int rc = sqlite3_step(st);
+	int64_t by = 0, until = 0;
+	if (rc == SQLITE_ROW) {
+		by = sqlite3_column_int64(st, 0);
+		until = sqlite3_column_int64(st, 1);
+	} else if (rc == SQLITE_DONE) {
+		err = SL_ENOTFOUND;
+	} else {
+		err = fail(s->wdb, "read claim");
+	}
+	sqlite3_finalize(st);
+	if (err)
+		return err;
+	if (by && by != a->moderator_id && until > a->now) {
+		if (a->held_by)
+			*a->held_by = by;
+		return SL_EBUSY;
+	}
+	if (a->until) {
+		err = prepare_once(
+		    s->wdb,
+		    "UPDATE reports SET claimed_by = ?2, claimed_until = ?3,"
+		    " status = CASE status WHEN 'received' THEN 'under_review'"
+		    "  ELSE status END WHERE id = ?1",
+		    &st);
+		if (err)
+			return err;
+		sqlite3_bind_int64(st, 2, a->moderator_id);
+		sqlite3_bind_int64(st, 3, a->until);
+	} else {
+		err = prepare_once(s->wdb,
+				   "UPDATE reports SET claimed_by = NULL,"
+				   " claimed_until = NULL WHERE id = ?1",
+				   &st);
+		if (err)
+			return err;
+	}
+	sqlite3_bind_int64(st, 1, a->id);
+	return change_rows(s, st, a->until ? "claim" : "release");
+}
+
+static sl_err op_claim(sl_store *base, int64_t id, int64_t moderator_id, int64_t now,
+		       int64_t until, int64_t *held_by)
+{
+	claim_args a = {id, moderator_id, now, until, held_by};
+	return in_write_tx((sqlite_store *)base, claim_body, &a);
+}
+
+static sl_err op_release(sl_store *base, int64_t id, int64_t moderator_id, int64_t now)
+{
+	claim_args a = {id, moderator_id, now, 0, NULL};
+	return in_write_tx((sqlite_store *)base, claim_body, &a);
+}
+
+typedef struct update_args {
+	const sl_report *r;
+	const char *equipment_json;
+} update_args;
+
+static sl_err update_body(sqlite_store *s, void *ud)
+{
+	update_args *a = ud;
+	const sl_report *r = a->r;
+	sqlite3_stmt *st;
+	sl_err err = prepare_once(
+	    s->wdb,
+	    "UPDATE reports SET category = ?2, observed_at = ?3, observed_until = ?4,"
+	    " lat = ?5, lon = ?6, uncertainty_m = ?7, place = ?8, heading_deg = ?9,"
+	    " destination = ?10, equipment = ?11 WHERE id = ?1",
+	    &st);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, r->id);
+	sqlite3_bind_text(st, 2, sl_category_name(r->category), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, r->observed_at);
+	if (r->has_until)
+		sqlite3_bind_int64(st, 4, r->observed_until);
+	if (r->location.has_point) {
+		sqlite3_bind_double(st, 5, r->location.lat);
+		sqlite3_bind_double(st, 6, r->location.lon);
+		sqlite3_bind_double(st, 7, r->location.uncertainty_m);
+	}
+	bind_text(st, 8, r->location.place);
+	if (r->has_heading)
+		sqlite3_bind_double(st, 9, r->heading_deg);
+	bind_text(st, 10, r->destination);
+	bind_text(st, 11, a->equipment_json);
+	return change_rows(s, st, "update report");
+}
+
+static sl_err op_update_report(sl_store *base, const sl_report *r)
+{
+	update_args a = {r, NULL};
+	char *eq = NULL;
+	sl_err err = encode_equipment(r, &eq);
+	if (err)
+		return err;
+	a.equipment_json = eq;
+	err = in_write_tx((sqlite_store *)base, update_body, &a);
+	free(eq);
+	return err;
+}
+
+/* Whether row id exists in table (a fixed name), inside the open write
+ * transaction: SL_OK, SL_ENOTFOUND, SL_ESTORE. */
+static sl_err row_exists(sqlite_store *s, const char *table, int64_t id)
+{
+	char sql[64];
+	snprintf(sql, sizeof(sql), "SELECT 1 FROM %s WHERE id = ?1", table);
+	sqlite3_stmt *st;
+	sl_err err = prepare_once(s->wdb, sql, &st);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		err = SL_ENOTFOUND;
+	else if (rc != SQLITE_ROW)
+		err = fail(s->wdb, "look up row");
+	sqlite3_finalize(st);
+	return err;
+}
+
+/* Attaches report_id to event_id inside the open transaction; both exist. */
+static sl_err attach_one(sqlite_store *s, int64_t event_id, int64_t report_id,
+			 int64_t moderator_id, int64_t now)
+{
+	sqlite3_stmt *st;
+	sl_err err = prepare_once(s->wdb,
+				  "INSERT INTO event_reports (event_id, report_id,"
+				  " attached_by, attached_at) VALUES (?1, ?2, ?3, ?4)"
+				  " ON CONFLICT DO NOTHING",
+				  &st);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, event_id);
+	sqlite3_bind_int64(st, 2, report_id);
+	if (moderator_id)
+		sqlite3_bind_int64(st, 3, moderator_id);
+	sqlite3_bind_int64(st, 4, now);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		err = fail(s->wdb, "attach report");
+	sqlite3_finalize(st);
+	return err;
+}
+
+static sl_err event_create_body(sqlite_store *s, void *ud)
+{
+	sl_event *e = ud;
+	sl_err err = SL_OK;
+	for (size_t i = 0; i < e->n_reports && !err; i++)
+		err = row_exists(s, "reports", e->report_ids[i]);
+	if (err)
+		return err;
+	sqlite3_stmt *st;
+	if ((err = prepare_once(
+		 s->wdb,
+		 "INSERT INTO events (category, created_at, created_by,"
+		 " decided_by_moderator) VALUES (?1, ?2, ?3, 1) RETURNING id",
+		 &st)))
+		return err;
+	if (e->has_category)
+		sqlite3_bind_text(st, 1, sl_category_name(e->category), -1,
+				  SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, e->created_at);
+	if (e->created_by)
+		sqlite3_bind_int64(st, 3, e->created_by);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		e->id = sqlite3_column_int64(st, 0);
+	else
+		err = fail(s->wdb, "create event");
+	sqlite3_finalize(st);
+	for (size_t i = 0; i < e->n_reports && !err; i++)
+		err =
+		    attach_one(s, e->id, e->report_ids[i], e->created_by, e->created_at);
+	return err;
+}
+
+static sl_err op_event_create(sl_store *base, sl_event *e)
+{
+	sl_err err = in_write_tx((sqlite_store *)base, event_create_body, e);
+	if (err)
+		e->id = 0;
+	return err;
+}
+
+typedef struct attach_args {
+	int64_t event_id, report_id, moderator_id, now;
+	bool detach;
+} attach_args;
+
+static sl_err attach_body(sqlite_store *s, void *ud)
+{
+	attach_args *a = ud;
+	sl_err err = row_exists(s, "events", a->event_id);
+	if (!err)
+		err = row_exists(s, "reports", a->report_id);
+	if (err)
+		return err;
+	if (!a->detach)
+		return attach_one(s, a->event_id, a->report_id, a->moderator_id, a->now);
+	sqlite3_stmt *st;
+	if ((err = prepare_once(s->wdb,
+				"DELETE FROM event_reports WHERE event_id = ?1"
+				" AND report_id = ?2",
+				&st)))
+		return err;
+	sqlite3_bind_int64(st, 1, a->event_id);
+	sqlite3_bind_int64(st, 2, a->report_id);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		err = fail(s->wdb, "detach report");
+	sqlite3_finalize(st);
+	return err;
+}
+
+static sl_err op_event_attach(sl_store *base, int64_t event_id, int64_t report_id,
+			      int64_t moderator_id, int64_t now)
+{
+	attach_args a = {event_id, report_id, moderator_id, now, false};
+	return in_write_tx((sqlite_store *)base, attach_body, &a);
+}
+
+static sl_err op_event_detach(sl_store *base, int64_t event_id, int64_t report_id)
+{
+	attach_args a = {event_id, report_id, 0, 0, true};
+	return in_write_tx((sqlite_store *)base, attach_body, &a);
+}
+
+/* The int64 first column of every row of st (bound by the caller) into a.
+ * Caller holds the lock of st's connection; st is finalized. */
+static sl_err collect_ids(sqlite3 *db, sqlite3_stmt *st, sl_arena *a, int64_t **ids,
+			  size_t *n)
+{
+	*ids = NULL;
+	*n = 0;
+	size_t cap = 0;
+	sl_err err = SL_OK;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			int64_t *grown = sl_arena_alloc(a, ncap * sizeof(*grown));
+			if (!grown) {
+				err = SL_ENOMEM;
+				break;
+			}
+			if (cap)
+				memcpy(grown, *ids, cap * sizeof(*grown));
+			*ids = grown;
+			cap = ncap;
+		}
+		(*ids)[(*n)++] = sqlite3_column_int64(st, 0);
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = fail(db, "read ids");
+	sqlite3_finalize(st);
+	return err;
+}
+
+static sl_err op_events(sl_store *base, int64_t id, size_t limit, sl_arena *a,
+			sl_event **out, size_t *n)
+{
+	sqlite_store *s = (sqlite_store *)base;
+	*out = NULL;
+	*n = 0;
+	if (id)
+		limit = 1;
+	sl_event *list = sl_arena_alloc(a, limit * sizeof(*list));
+	if (!list)
+		return SL_ENOMEM;
+	sqlite3_stmt *st;
+	pthread_mutex_lock(&s->rlock);
+	/* One read transaction, so an event and its reports agree. */
+	sqlite3_exec(s->rdb, "BEGIN", NULL, NULL, NULL);
+	sl_err err =
+	    prepare_once(s->rdb,
+			 "SELECT id, category, created_at, created_by FROM events"
+			 " WHERE ?1 = 0 OR id = ?1 ORDER BY id DESC LIMIT ?2",
+			 &st);
+	int rc = SQLITE_DONE;
+	if (!err) {
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+	}
+	while (!err && *n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		sl_event *e = &list[*n];
+		memset(e, 0, sizeof(*e));
+		e->id = sqlite3_column_int64(st, 0);
+		const char *cat = (const char *)sqlite3_column_text(st, 1);
+		if (cat) {
+			if (!sl_category_from_name(cat, &e->category)) {
+				err = SL_ESTORE;
+				break;
+			}
+			e->has_category = true;
+		}
+		e->created_at = sqlite3_column_int64(st, 2);
+		e->created_by = sqlite3_column_int64(st, 3);
+		(*n)++;
+	}
+	if (!err && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		err = fail(s->rdb, "read events");
+	sqlite3_finalize(st);
+	for (size_t i = 0; i < *n && !err; i++) {
+		if ((err = prepare_once(s->rdb,
+					"SELECT report_id FROM event_reports"
+					" WHERE event_id = ?1 ORDER BY report_id",
+					&st)))
+			break;
+		sqlite3_bind_int64(st, 1, list[i].id);
+		int64_t *ids;
+		err = collect_ids(s->rdb, st, a, &ids, &list[i].n_reports);
+		list[i].report_ids = ids;
+	}
+	sqlite3_exec(s->rdb, "COMMIT", NULL, NULL, NULL);
+	pthread_mutex_unlock(&s->rlock);
+	if (err)
+		*n = 0;
+	else
+		*out = list;
+	return err;
+}
+
+static sl_err op_report_events(sl_store *base, int64_t report_id, sl_arena *a,
+			       int64_t **ids, size_t *n)
+{
+	sqlite_store *s = (sqlite_store *)base;
+	*ids = NULL;
+	*n = 0;
+	sqlite3_stmt *st;
+	pthread_mutex_lock(&s->rlock);
+	sl_err err =
+	    prepare_once(s->rdb,
+			 "SELECT event_id FROM event_reports WHERE report_id = ?1"
+			 " ORDER BY event_id",
+			 &st);
+	if (!err) {
+		sqlite3_bind_int64(st, 1, report_id);
+		err = collect_ids(s->rdb, st, a, ids, n);
+	}
+	pthread_mutex_unlock(&s->rlock);
+	return err;
+}
+
 static const sl_store_ops sqlite_ops = {
     .name = "sqlite",
     .close = op_close,
@@ -1741,6 +2325,18 @@ static const sl_store_ops sqlite_ops = {
     .audit_append = op_audit_append,
     .audit_last = op_audit_last,
     .each_audit = op_each_audit,
+    .queue = op_queue,
+    .get_review = op_get_review,
+    .set_status = op_set_status,
+    .set_grade = op_set_grade,
+    .claim = op_claim,
+    .release = op_release,
+    .update_report = op_update_report,
+    .event_create = op_event_create,
+    .event_attach = op_event_attach,
+    .event_detach = op_event_detach,
+    .events = op_events,
+    .report_events = op_report_events,
     .meta_get = op_meta_get,
     .meta_set = op_meta_set,
     .check = op_check,

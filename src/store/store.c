@@ -107,6 +107,91 @@ sl_err sl_store_each_audit(sl_store *s, int64_t after_seq, sl_audit_visit visit,
 	return s->ops->each_audit(s, after_seq, visit, ud);
 }
 
+sl_err sl_store_queue(sl_store *s, bool open_only, int64_t now, size_t limit, sl_arena *a,
+		      sl_queue_item **out, size_t *n)
+{
+	if (!a || !out || !n || limit == 0 || limit > SL_QUEUE_MAX)
+		return SL_EINVAL;
+	return s->ops->queue(s, open_only, now, limit, a, out, n);
+}
+
+sl_err sl_store_get_review(sl_store *s, int64_t id, sl_arena *a, sl_review *out)
+{
+	if (!a || !out)
+		return SL_EINVAL;
+	return s->ops->get_review(s, id, a, out);
+}
+
+sl_err sl_store_set_status(sl_store *s, int64_t id, sl_report_status status,
+			   const char *reason, int64_t moderator_id, int64_t now)
+{
+	if ((unsigned)status >= SL_STATUS_COUNT)
+		return SL_EINVAL;
+	return s->ops->set_status(s, id, status, reason, moderator_id, now);
+}
+
+sl_err sl_store_set_grade(sl_store *s, int64_t id, char reliability, int credibility)
+{
+	if (reliability < 'A' || reliability > 'F' || credibility < 1 || credibility > 6)
+		return SL_EINVAL;
+	return s->ops->set_grade(s, id, reliability, credibility);
+}
+
+sl_err sl_store_claim(sl_store *s, int64_t id, int64_t moderator_id, int64_t now,
+		      int64_t until, int64_t *held_by)
+{
+	if (moderator_id <= 0 || until <= now)
+		return SL_EINVAL;
+	return s->ops->claim(s, id, moderator_id, now, until, held_by);
+}
+
+sl_err sl_store_release(sl_store *s, int64_t id, int64_t moderator_id, int64_t now)
+{
+	return s->ops->release(s, id, moderator_id, now);
+}
+
+sl_err sl_store_update_report(sl_store *s, const sl_report *r)
+{
+	if (!r || r->id <= 0)
+		return SL_EINVAL;
+	return s->ops->update_report(s, r);
+}
+
+sl_err sl_store_event_create(sl_store *s, sl_event *e)
+{
+	if (!e || (e->n_reports && !e->report_ids) ||
+	    (e->has_category && (unsigned)e->category >= SL_CAT_COUNT))
+		return SL_EINVAL;
+	return s->ops->event_create(s, e);
+}
+
+sl_err sl_store_event_attach(sl_store *s, int64_t event_id, int64_t report_id,
+			     int64_t moderator_id, int64_t now)
+{
+	return s->ops->event_attach(s, event_id, report_id, moderator_id, now);
+}
+
+sl_err sl_store_event_detach(sl_store *s, int64_t event_id, int64_t report_id)
+{
+	return s->ops->event_detach(s, event_id, report_id);
+}
+
+sl_err sl_store_events(sl_store *s, int64_t id, size_t limit, sl_arena *a, sl_event **out,
+		       size_t *n)
+{
+	if (!a || !out || !n || (id == 0 && limit == 0))
+		return SL_EINVAL;
+	return s->ops->events(s, id, limit, a, out, n);
+}
+
+sl_err sl_store_report_events(sl_store *s, int64_t report_id, sl_arena *a, int64_t **ids,
+			      size_t *n)
+{
+	if (!a || !ids || !n)
+		return SL_EINVAL;
+	return s->ops->report_events(s, report_id, a, ids, n);
+}
+
 sl_err sl_store_meta_get(sl_store *s, const char *key, char **out)
 {
 	return s->ops->meta_get(s, key, out);

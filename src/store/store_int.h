@@ -37,6 +37,24 @@ typedef struct sl_store_ops {
 	sl_err (*audit_last)(sl_store *s, sl_audit_entry *out, sl_arena *a);
 	sl_err (*each_audit)(sl_store *s, int64_t after_seq, sl_audit_visit visit,
 			     void *ud);
+	sl_err (*queue)(sl_store *s, bool open_only, int64_t now, size_t limit,
+			sl_arena *a, sl_queue_item **out, size_t *n);
+	sl_err (*get_review)(sl_store *s, int64_t id, sl_arena *a, sl_review *out);
+	sl_err (*set_status)(sl_store *s, int64_t id, sl_report_status status,
+			     const char *reason, int64_t moderator_id, int64_t now);
+	sl_err (*set_grade)(sl_store *s, int64_t id, char reliability, int credibility);
+	sl_err (*claim)(sl_store *s, int64_t id, int64_t moderator_id, int64_t now,
+			int64_t until, int64_t *held_by);
+	sl_err (*release)(sl_store *s, int64_t id, int64_t moderator_id, int64_t now);
+	sl_err (*update_report)(sl_store *s, const sl_report *r);
+	sl_err (*event_create)(sl_store *s, sl_event *e);
+	sl_err (*event_attach)(sl_store *s, int64_t event_id, int64_t report_id,
+			       int64_t moderator_id, int64_t now);
+	sl_err (*event_detach)(sl_store *s, int64_t event_id, int64_t report_id);
+	sl_err (*events)(sl_store *s, int64_t id, size_t limit, sl_arena *a,
+			 sl_event **out, size_t *n);
+	sl_err (*report_events)(sl_store *s, int64_t report_id, sl_arena *a,
+				int64_t **ids, size_t *n);
 	sl_err (*meta_get)(sl_store *s, const char *key, char **out);
 	sl_err (*meta_set)(sl_store *s, const char *key, const char *value);
 	sl_err (*check)(sl_store *s);

@@ -1,0 +1,1195 @@
+/*
+ * review.c — the moderators' review API under /api/v1/mod/ (docs/API.md,
+ * "Review API"): the queue, one report opened with the session's key, its
+ * photos, claims, edits, grades, verify/reject, notes, events, and the
+ * admin's view of the audit log.
+ *
+ * mod.c's gate has already checked the session, the Origin, the CSRF token
+ * of a state-changing request and the role before a handler here runs;
+ * each handler checks its input (404 for an unknown report or event, 415
+ * for a body that is not JSON, 400 for malformed JSON, 422 naming the
+ * field), then writes its action to the audit log and only then acts: a
+ * change or an opening of sealed content the log cannot show does not
+ * happen (503). The one order that differs is an edit's answer, which
+ * opens the report again and logs that as a "view" of its own.
+ *
+ * Opening sealed items needs the moderator's unlocked key, which lives in
+ * the session (session.h) for the length of the request. What is opened
+ * lands in the request's arena, which is wiped when freed (arena.c);
+ * jansson's and MHD's copies of the answer are not, which is the price of
+ * answering at all.
+ */
+#include "http/mod_int.h"
+
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "sightline/report_json.h"
+#include "sightline/seal.h"
+#include "sightline/timefmt.h"
+
+#define LIST_DEFAULT 100
+#define NOTE_MAX 2000  /* bytes of a note */
+#define REASON_MAX 500 /* bytes of a rejection's reason */
+#define EVENT_REPORTS_MAX 500
+#define PHOTO_PATH "/api/v1/mod/reports/%" PRId64 "/photos/%zu"
+
+/* ---- answers ---- */
+
+static enum MHD_Result store_failed(mod_ctx *ctx)
+{
+	return sl_http_problem(ctx->conn, 503, "the store failed; try again", NULL, NULL,
+			       5);
+}
+
+static enum MHD_Result audit_failed(mod_ctx *ctx)
+{
+	return sl_http_problem(ctx->conn, 503,
+			       "the audit log cannot record this; nothing was done", NULL,
+			       NULL, 5);
+}
+
+static enum MHD_Result no_report(mod_ctx *ctx)
+{
+	return sl_http_problem(ctx->conn, 404, "no such report", NULL, NULL, 0);
+}
+
+static enum MHD_Result no_event(mod_ctx *ctx)
+{
+	return sl_http_problem(ctx->conn, 404, "no such event", NULL, NULL, 0);
+}
+
+static enum MHD_Result invalid(mod_ctx *ctx, const sl_problems *why)
+{
+	return sl_http_problem(ctx->conn, 422, NULL, why, NULL, 0);
+}
+
+static enum MHD_Result invalid1(mod_ctx *ctx, const char *field, const char *msg)
+{
+	sl_problems why = {0};
+	sl_problems_add(&why, field, "%s", msg);
+	return invalid(ctx, &why);
+}
+
+static enum MHD_Result out_of_memory(mod_ctx *ctx)
+{
+	return sl_http_problem(ctx->conn, 503, "out of memory; try again", NULL, NULL, 5);
+}
+
+/* An answer built from doc (taken); 503 when doc is NULL (out of memory). */
+static enum MHD_Result answer(mod_ctx *ctx, unsigned status, json_t *doc)
+{
+	if (!doc)
+		return out_of_memory(ctx);
+	return sl_http_json(ctx->conn, status, doc);
+}
+
+static json_t *time_json(int64_t t)
+{
+	char buf[SL_TIME_TEXT_MAX];
+	sl_time_format(t, buf);
+	return json_string(buf);
+}
+
+/* ---- input ---- */
+
+/* A positive decimal id of at most 18 digits; false otherwise (the path
+ * names nothing, which is 404). */
+static bool parse_id(const char *s, int64_t *out)
+{
+	size_t n = strspn(s, "0123456789");
+	if (n == 0 || n > 18 || s[n] != '\0' || s[0] == '0')
+		return false;
+	*out = (int64_t)strtoll(s, NULL, 10);
+	return true;
+}
+
+/* ?limit=N: LIST_DEFAULT when absent, at most max. False for anything but
+ * a positive whole number. */
+static bool parse_limit(mod_ctx *ctx, size_t max, size_t *out)
+{
+	const char *v =
+	    MHD_lookup_connection_value(ctx->conn, MHD_GET_ARGUMENT_KIND, "limit");
+	*out = LIST_DEFAULT < max ? LIST_DEFAULT : max;
+	if (!v)
+		return true;
+	size_t n = strspn(v, "0123456789");
+	if (n == 0 || n > 9 || v[n] != '\0')
+		return false;
+	unsigned long l = strtoul(v, NULL, 10);
+	if (l == 0)
+		return false;
+	*out = l > max ? max : (size_t)l;
+	return true;
+}
+
+static bool body_is_json(mod_ctx *ctx)
+{
+	const char *ct = MHD_lookup_connection_value(ctx->conn, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_CONTENT_TYPE);
+	static const char want[] = "application/json";
+	if (!ct || strncasecmp(ct, want, sizeof(want) - 1) != 0)
+		return false;
+	char next = ct[sizeof(want) - 1];
+	return next == '\0' || next == ';' || next == ' ';
+}
+
+/* The request's body as a JSON object in *doc (caller decrefs). An empty
+ * body is {} whatever its type, so that a bare POST .../claim works. False
+ * when the request was answered (415, 400, 422) instead. */
+static bool body_object(mod_ctx *ctx, json_t **doc, enum MHD_Result *ret)
+{
+	*doc = NULL;
+	if (ctx->len == 0) {
+		*doc = json_object();
+		if (!*doc) {
+			*ret = out_of_memory(ctx);
+			return false;
+		}
+		return true;
+	}
+	if (!body_is_json(ctx)) {
+		*ret = sl_http_problem(ctx->conn, 415,
+				       "Content-Type must be application/json", NULL,
+				       NULL, 0);
+		return false;
+	}
+	json_error_t jerr;
+	json_t *d = json_loadb(ctx->body, ctx->len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!d) {
+		sl_problems why = {0};
+		sl_problems_add(&why, "", "malformed JSON at line %d, column %d: %s",
+				jerr.line, jerr.column, jerr.text);
+		*ret = sl_http_problem(ctx->conn, 400, NULL, &why, NULL, 0);
+		return false;
+	}
+	if (!json_is_object(d)) {
+		json_decref(d);
+		*ret = invalid1(ctx, "", "expected a JSON object");
+		return false;
+	}
+	*doc = d;
+	return true;
+}
+
+/* Adds a reason for every member of doc not named in known (NULL-ended). */
+static void only_fields(json_t *doc, const char *const *known, sl_problems *why)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach(doc, key, v)
+	{
+		bool ok = false;
+		for (size_t i = 0; known[i] && !ok; i++)
+			ok = strcmp(key, known[i]) == 0;
+		if (!ok) {
+			char f[64];
+			snprintf(f, sizeof(f), "%.60s", key);
+			sl_problems_add(why, f, "is not a known field");
+		}
+	}
+}
+
+/* A required text member of doc: UTF-8 text, not blank, at most max
+ * bytes; NULL (with a reason) otherwise. */
+static const char *text_field(json_t *doc, const char *name, size_t max, sl_problems *why)
+{
+	json_t *v = json_object_get(doc, name);
+	if (!v) {
+		sl_problems_add(why, name, "is required");
+		return NULL;
+	}
+	if (!json_is_string(v)) {
+		sl_problems_add(why, name, "expected a string");
+		return NULL;
+	}
+	const char *s = json_string_value(v);
+	size_t n = json_string_length(v);
+	if (n > max) {
+		sl_problems_add(why, name, "%zu bytes is longer than the limit of %zu", n,
+				max);
+		return NULL;
+	}
+	if (!sl_utf8_text_ok(s, n) || strspn(s, " \t\r\n") == n) {
+		sl_problems_add(why, name, "is empty or has control characters");
+		return NULL;
+	}
+	return s;
+}
+
+/* ---- who ---- */
+
+/* Moderator names by id, read once per request when first needed; removed
+ * moderators keep their names. */
+typedef struct names {
+	sl_moderator *list;
+	size_t n;
+	bool loaded;
+} names;
+
+static const char *name_of(mod_ctx *ctx, names *nm, int64_t id)
+{
+	if (!nm->loaded) {
+		nm->loaded = true;
+		if (sl_store_list_moderators(ctx->srv->store, true, &nm->list, &nm->n) !=
+		    SL_OK) {
+			nm->list = NULL;
+			nm->n = 0;
+		}
+	}
+	for (size_t i = 0; i < nm->n; i++)
+		if (nm->list[i].id == id)
+			return nm->list[i].name;
+	return "(unknown)";
+}
+
+static void names_free(names *nm)
+{
+	free(nm->list);
+	memset(nm, 0, sizeof(*nm));
+}
+
+/* ---- the audit log ---- */
+
+/* Appends action by the session's moderator on subject, with detail (a
+ * JSON object, taken; may be NULL). Logs a failure to stderr. */
+static sl_err audit(mod_ctx *ctx, const char *action, const char *subject, json_t *detail)
+{
+	char *text = NULL;
+	if (detail) {
+		text = json_dumps(detail, JSON_COMPACT);
+		json_decref(detail);
+		if (!text)
+			return SL_ENOMEM;
+	}
+	sl_err e = sl_audit_append(ctx->srv->audit, sl_session_name(ctx->session), action,
+				   subject, text);
+	free(text);
+	if (e != SL_OK)
+		fprintf(stderr, "sightline: cannot append %s to the audit log: %s\n",
+			action, sl_strerror(e));
+	return e;
+}
+
+static sl_err audit_report(mod_ctx *ctx, const char *action, int64_t id, json_t *detail)
+{
+	char subject[48];
+	snprintf(subject, sizeof(subject), "report:%" PRId64, id);
+	return audit(ctx, action, subject, detail);
+}
+
+/* ---- one report ---- */
+
+/* Room for a report with every photo at its cap and a few hundred
+ * follow-ups; the arena grows only as far as it is used. */
+static size_t report_arena_cap(const sl_server *srv)
+{
+	return 2 * (size_t)MAX_PHOTOS * srv->cfg.photo_cap + ((size_t)64 << 20);
+}
+
+/* The report of the path's {id}: looked up, so that an unknown one is 404
+ * before anything is logged. *ret is the answer when it returns false. */
+static bool report_id(mod_ctx *ctx, int64_t *id, enum MHD_Result *ret)
+{
+	if (!parse_id(ctx->params[0], id)) {
+		*ret = no_report(ctx);
+		return false;
+	}
+	sl_arena *a = sl_arena_new(4096);
+	if (!a) {
+		*ret = out_of_memory(ctx);
+		return false;
+	}
+	sl_review rv;
+	sl_err e = sl_store_get_review(ctx->srv->store, *id, a, &rv);
+	sl_arena_free(a);
+	if (e == SL_ENOTFOUND) {
+		*ret = no_report(ctx);
+		return false;
+	}
+	if (e != SL_OK) {
+		*ret = store_failed(ctx);
+		return false;
+	}
+	return true;
+}
+
+/* Opens every item of r the session's key opens, logs a "view" of report
+ * id, and answers status with the report as docs/API.md shows it. */
+static enum MHD_Result answer_report(mod_ctx *ctx, int64_t id, unsigned status)
+{
+	sl_server *srv = ctx->srv;
+	int64_t me = sl_session_moderator_id(ctx->session);
+	const sl_secret_key *sk = sl_session_key(ctx->session);
+	sl_arena *a = sl_arena_new(report_arena_cap(srv));
+	if (!a)
+		return out_of_memory(ctx);
+	sl_report r;
+	sl_review rv;
+	int64_t *events = NULL;
+	size_t n_events = 0;
+	sl_err e = sl_store_get_report(srv->store, id, me, a, &r);
+	if (e == SL_OK)
+		e = sl_store_get_review(srv->store, id, a, &rv);
+	if (e == SL_OK)
+		e = sl_store_report_events(srv->store, id, a, &events, &n_events);
+	if (e != SL_OK) {
+		sl_arena_free(a);
+		return e == SL_ENOTFOUND ? no_report(ctx)
+		       : e == SL_ENOMEM	 ? out_of_memory(ctx)
+					 : store_failed(ctx);
+	}
+
+	names nm = {0};
+	json_t *followups = json_array(), *photos = json_array(), *notes = json_array();
+	bool ok = followups && photos && notes;
+	size_t opened = 0, not_for_you = 0, n_photo = 0;
+	if (sl_report_unseal_content(&r, sk, a) == SL_OK)
+		opened++;
+	for (size_t i = 0; i < r.n_sealed && ok; i++) {
+		const sl_sealed *it = &r.sealed[i];
+		if (it->kind == SL_SEALED_PHOTO)
+			n_photo++;
+		if (it->n_keys == 0) {
+			not_for_you++;
+			continue;
+		}
+		if (it->kind == SL_SEALED_PHOTO) {
+			char url[96];
+			snprintf(url, sizeof(url), PHOTO_PATH, id, n_photo);
+			ok = json_array_append_new(photos, json_pack("{s:I, s:s}", "n",
+								     (json_int_t)n_photo,
+								     "url", url)) == 0;
+			continue;
+		}
+		if (it->kind != SL_SEALED_FOLLOWUP && it->kind != SL_SEALED_NOTE)
+			continue; /* content: opened above */
+		uint8_t *plain;
+		size_t len;
+		if (sl_sealed_open(it, sk, &plain, &len) != SL_OK) {
+			not_for_you++;
+			continue;
+		}
+		opened++;
+		json_t *text = json_stringn((const char *)plain, len);
+		sl_seal_plain_free(plain, len);
+		json_t *o = text ? json_object() : NULL;
+		if (!o)
+			json_decref(text);
+		else if (json_object_set_new(o, "text", text) != 0) /* takes text */
+			json_decref(o), o = NULL;
+		if (!o) {
+			ok = false;
+			break;
+		}
+		bool built;
+		json_t *into;
+		if (it->kind == SL_SEALED_FOLLOWUP) {
+			into = followups;
+			built = json_object_set_new(o, "received_at",
+						    time_json(it->created_at)) == 0;
+		} else {
+			into = notes;
+			built =
+			    json_object_set_new(
+				o, "author",
+				json_string(name_of(ctx, &nm, it->author_id))) == 0 &&
+			    json_object_set_new(o, "at", time_json(it->created_at)) == 0;
+		}
+		if (!built)
+			json_decref(o);
+		/* json_array_append_new takes o, failing or not. */
+		ok = built && json_array_append_new(into, o) == 0;
+	}
+
+	/* The log before the answer: an opening it cannot show does not
+	 * happen. */
+	enum MHD_Result ret;
+	if (ok && audit_report(ctx, "view", id,
+			       json_pack("{s:I}", "sealed_opened", (json_int_t)opened)) !=
+		      SL_OK) {
+		json_decref(followups);
+		json_decref(photos);
+		json_decref(notes);
+		names_free(&nm);
+		sl_arena_free(a);
+		return audit_failed(ctx);
+	}
+
+	json_t *doc = ok ? sl_report_to_json(&r, SL_JSON_SERVER_FIELDS) : NULL;
+	json_t *ev = json_array();
+	for (size_t i = 0; ev && i < n_events; i++)
+		json_array_append_new(ev, json_integer(events[i]));
+	if (!doc || !ev) {
+		json_decref(followups);
+		json_decref(photos);
+		json_decref(notes);
+		json_decref(ev);
+		ok = false;
+	} else {
+		/* json_object_set_new takes each value, failing or not. */
+		ok = json_object_set_new(doc, "followups", followups) == 0;
+		ok = json_object_set_new(doc, "photos", photos) == 0 && ok;
+		ok = json_object_set_new(doc, "notes", notes) == 0 && ok;
+		ok = json_object_set_new(doc, "events", ev) == 0 && ok;
+		ok = json_object_set_new(doc, "sealed_items_not_for_you",
+					 json_integer((json_int_t)not_for_you)) == 0 &&
+		     ok;
+	}
+	if (ok && rv.reliability)
+		ok = json_object_set_new(doc, "grade",
+					 json_pack("{s:s#, s:i}", "reliability",
+						   &rv.reliability, 1, "credibility",
+						   rv.credibility)) == 0;
+	if (ok && rv.claimed_by && rv.claimed_until > sl_time_now())
+		ok = json_object_set_new(doc, "claimed_by",
+					 json_string(name_of(ctx, &nm, rv.claimed_by))) ==
+			 0 &&
+		     json_object_set_new(doc, "claimed_until",
+					 time_json(rv.claimed_until)) == 0;
+	if (ok && rv.reject_reason)
+		ok = json_object_set_new(doc, "reject_reason",
+					 json_string(rv.reject_reason)) == 0;
+	if (ok)
+		ret = sl_http_json(ctx->conn, status, doc);
+	else {
+		json_decref(doc);
+		ret = out_of_memory(ctx);
+	}
+	names_free(&nm);
+	sl_arena_free(a); /* wipes what was opened */
+	return ret;
+}
+
+enum MHD_Result sl_review_get(mod_ctx *ctx)
+{
+	int64_t id;
+	if (!parse_id(ctx->params[0], &id))
+		return no_report(ctx);
+	return answer_report(ctx, id, 200);
+}
+
+enum MHD_Result sl_review_photo(mod_ctx *ctx)
+{
+	int64_t id, n;
+	if (!parse_id(ctx->params[0], &id) || !parse_id(ctx->params[1], &n))
+		return sl_http_problem(ctx->conn, 404, "no such photo", NULL, NULL, 0);
+	sl_arena *a = sl_arena_new(report_arena_cap(ctx->srv));
+	if (!a)
+		return out_of_memory(ctx);
+	sl_report r;
+	sl_err e = sl_store_get_report(ctx->srv->store, id,
+				       sl_session_moderator_id(ctx->session), a, &r);
+	if (e != SL_OK) {
+		sl_arena_free(a);
+		return e == SL_ENOTFOUND ? no_report(ctx) : store_failed(ctx);
+	}
+	const sl_sealed *photo = NULL;
+	int64_t k = 0;
+	for (size_t i = 0; i < r.n_sealed && !photo; i++)
+		if (r.sealed[i].kind == SL_SEALED_PHOTO && ++k == n)
+			photo = &r.sealed[i];
+	if (!photo || photo->n_keys == 0) {
+		sl_arena_free(a);
+		return sl_http_problem(ctx->conn, 404,
+				       photo ? "this photo was not sealed to you"
+					     : "no such photo",
+				       NULL, NULL, 0);
+	}
+	if (audit_report(ctx, "view_photo", id, json_pack("{s:I}", "n", (json_int_t)n)) !=
+	    SL_OK) {
+		sl_arena_free(a);
+		return audit_failed(ctx);
+	}
+	uint8_t *plain;
+	size_t len;
+	e = sl_sealed_open(photo, sl_session_key(ctx->session), &plain, &len);
+	sl_arena_free(a);
+	if (e != SL_OK)
+		return sl_http_problem(ctx->conn, 404,
+				       "this photo does not open with your key", NULL,
+				       NULL, 0);
+	/* MHD copies it; ours is wiped at once. */
+	struct MHD_Response *resp =
+	    MHD_create_response_from_buffer(len, plain, MHD_RESPMEM_MUST_COPY);
+	sl_seal_plain_free(plain, len);
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, "Content-Type", "image/jpeg");
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(resp, "Content-Security-Policy",
+				"default-src 'none'; frame-ancestors 'none'");
+	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	enum MHD_Result ret = MHD_queue_response(ctx->conn, 200, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* ---- the queue ---- */
+
+enum MHD_Result sl_review_queue(mod_ctx *ctx)
+{
+	const char *status =
+	    MHD_lookup_connection_value(ctx->conn, MHD_GET_ARGUMENT_KIND, "status");
+	bool open_only = true;
+	if (status && strcmp(status, "all") == 0)
+		open_only = false;
+	else if (status && strcmp(status, "open") != 0)
+		return invalid1(ctx, "status", "is not one of open, all");
+	size_t limit;
+	if (!parse_limit(ctx, SL_QUEUE_MAX, &limit))
+		return invalid1(ctx, "limit", "expected a whole number from 1");
+	sl_arena *a = sl_arena_new((size_t)64 << 20);
+	if (!a)
+		return out_of_memory(ctx);
+	int64_t now = sl_time_now();
+	sl_queue_item *items;
+	size_t n;
+	sl_err e = sl_store_queue(ctx->srv->store, open_only, now, limit, a, &items, &n);
+	if (e != SL_OK) {
+		sl_arena_free(a);
+		return e == SL_ENOMEM ? out_of_memory(ctx) : store_failed(ctx);
+	}
+	names nm = {0};
+	json_t *list = json_array();
+	bool ok = list != NULL;
+	for (size_t i = 0; i < n && ok; i++) {
+		const sl_queue_item *it = &items[i];
+		const sl_report *r = &it->report;
+		json_t *full = sl_report_to_json(r, 0);
+		json_t *eq = full ? json_object_get(full, "equipment") : NULL;
+		json_t *o = json_pack(
+		    "{s:I, s:s, s:s, s:o, s:o, s:O, s:I, s:b, s:i}", "id",
+		    (json_int_t)r->id, "category", sl_category_name(r->category),
+		    "status", sl_status_name(r->status), "observed_at",
+		    time_json(r->observed_at), "received_at", time_json(r->received_at),
+		    "equipment", eq ? eq : json_null(), "n_photos",
+		    (json_int_t)it->n_photos, "has_text", it->has_text, "urgency",
+		    it->urgency);
+		json_decref(full);
+		ok = o != NULL;
+		if (ok && r->location.place)
+			ok = json_object_set_new(o, "place",
+						 json_string(r->location.place)) == 0;
+		if (ok && r->location.has_point)
+			ok = json_object_set_new(o, "lat", json_real(r->location.lat)) ==
+				 0 &&
+			     json_object_set_new(o, "lon", json_real(r->location.lon)) ==
+				 0 &&
+			     json_object_set_new(o, "uncertainty_m",
+						 json_real(r->location.uncertainty_m)) ==
+				 0;
+		if (ok && it->review.claimed_by && it->review.claimed_until > now)
+			ok =
+			    json_object_set_new(
+				o, "claimed_by",
+				json_string(name_of(ctx, &nm, it->review.claimed_by))) ==
+				0 &&
+			    json_object_set_new(o, "claimed_until",
+						time_json(it->review.claimed_until)) == 0;
+		if (ok && it->review.reliability)
+			ok = json_object_set_new(o, "grade",
+						 json_pack("{s:s#, s:i}", "reliability",
+							   &it->review.reliability, 1,
+							   "credibility",
+							   it->review.credibility)) == 0;
+		if (ok)
+			ok = json_array_append_new(list, o) == 0;
+		else
+			json_decref(o);
+	}
+	names_free(&nm);
+	sl_arena_free(a);
+	if (!ok) {
+		json_decref(list);
+		return out_of_memory(ctx);
+	}
+	return answer(ctx, 200, json_pack("{s:o}", "reports", list));
+}
+
+/* ---- claims ---- */
+
+enum MHD_Result sl_review_claim(mod_ctx *ctx)
+{
+	enum MHD_Result ret;
+	int64_t id;
+	json_t *doc;
+	if (!report_id(ctx, &id, &ret) || !body_object(ctx, &doc, &ret))
+		return ret;
+	sl_problems why = {0};
+	static const char *const known[] = {NULL};
+	only_fields(doc, known, &why);
+	json_decref(doc);
+	if (why.n)
+		return invalid(ctx, &why);
+	int64_t me = sl_session_moderator_id(ctx->session);
+	int64_t now = sl_time_now();
+	int64_t until = now + SL_CLAIM_SECONDS;
+	names nm = {0};
+	/* A claim refused for another's is not an action: look before logging. */
+	sl_arena *a = sl_arena_new(4096);
+	sl_review rv;
+	sl_err e = a ? sl_store_get_review(ctx->srv->store, id, a, &rv) : SL_ENOMEM;
+	sl_arena_free(a);
+	int64_t holder = 0;
+	if (e == SL_OK && rv.claimed_by && rv.claimed_by != me &&
+	    rv.claimed_until > now) {
+		holder = rv.claimed_by;
+		e = SL_EBUSY;
+	}
+	if (e == SL_OK && audit_report(ctx, "claim", id, NULL) != SL_OK)
+		return audit_failed(ctx);
+	if (e == SL_OK)
+		e = sl_store_claim(ctx->srv->store, id, me, now, until, &holder);
+	if (e == SL_EBUSY) {
+		char d[160];
+		snprintf(d, sizeof(d), "%s has claimed this report",
+			 name_of(ctx, &nm, holder));
+		names_free(&nm);
+		return sl_http_problem(ctx->conn, 409, d, NULL, NULL, 0);
+	}
+	if (e != SL_OK)
+		return e == SL_ENOTFOUND ? no_report(ctx) : store_failed(ctx);
+	return answer(ctx, 200,
+		      json_pack("{s:s, s:o}", "claimed_by", sl_session_name(ctx->session),
+				"claimed_until", time_json(until)));
+}
+
+enum MHD_Result sl_review_release(mod_ctx *ctx)
+{
+	enum MHD_Result ret;
+	int64_t id;
+	json_t *doc;
+	if (!report_id(ctx, &id, &ret) || !body_object(ctx, &doc, &ret))
+		return ret;
+	sl_problems why = {0};
+	static const char *const known[] = {NULL};
+	only_fields(doc, known, &why);
+	json_decref(doc);
+	if (why.n)
+		return invalid(ctx, &why);
+	int64_t me = sl_session_moderator_id(ctx->session);
+	int64_t now = sl_time_now();
+	sl_arena *a = sl_arena_new(4096);
+	sl_review rv;
+	sl_err e = a ? sl_store_get_review(ctx->srv->store, id, a, &rv) : SL_ENOMEM;
+	sl_arena_free(a);
+	if (e == SL_OK && rv.claimed_by && rv.claimed_by != me && rv.claimed_until > now)
+		e = SL_EBUSY;
+	if (e == SL_OK && audit_report(ctx, "release", id, NULL) != SL_OK)
+		return audit_failed(ctx);
+	if (e == SL_OK)
+		e = sl_store_release(ctx->srv->store, id, me, now);
+	if (e == SL_EBUSY)
+		return sl_http_problem(ctx->conn, 409,
+				       "another moderator holds the claim on this report",
+				       NULL, NULL, 0);
+	if (e != SL_OK)
+		return e == SL_ENOTFOUND ? no_report(ctx) : store_failed(ctx);
+	return answer(ctx, 200, json_pack("{s:n}", "claimed_by"));
+}
+
+/* ---- edits, grades, decisions ---- */
+
+/* The fields an edit may change: the clear ones a moderator can check. */
+static const char *const editable[] = {"category", "observed_at", "observed_until",
+				       "location", "equipment",	  "heading",
+				       NULL};
+
+enum MHD_Result sl_review_edit(mod_ctx *ctx)
+{
+	enum MHD_Result ret;
+	int64_t id;
+	json_t *patch;
+	if (!report_id(ctx, &id, &ret) || !body_object(ctx, &patch, &ret))
+		return ret;
+	sl_problems why = {0};
+	only_fields(patch, editable, &why);
+	if (!why.n && json_object_size(patch) == 0)
+		sl_problems_add(&why, "",
+				"nothing to change: give one of category, "
+				"observed_at, observed_until, location, "
+				"equipment, heading");
+	if (why.n) {
+		json_decref(patch);
+		return invalid(ctx, &why);
+	}
+	sl_arena *a = sl_arena_new(report_arena_cap(ctx->srv));
+	if (!a) {
+		json_decref(patch);
+		return out_of_memory(ctx);
+	}
+	/* The report as it is (no key: nothing sealed is opened), in its JSON
+	 * form, with the patch laid over it; a location is merged member by
+	 * member so that moving the point keeps the place name. */
+	sl_report cur;
+	sl_err e = sl_store_get_report(ctx->srv->store, id, 0, a, &cur);
+	json_t *merged = e == SL_OK ? sl_report_to_json(&cur, 0) : NULL;
+	if (e != SL_OK || !merged) {
+		json_decref(patch);
+		sl_arena_free(a);
+		return e == SL_ENOTFOUND ? no_report(ctx)
+		       : e != SL_OK	 ? store_failed(ctx)
+					 : out_of_memory(ctx);
+	}
+	json_t *fields = json_array();
+	const char *key;
+	json_t *v;
+	json_object_foreach(patch, key, v)
+	{
+		json_array_append_new(fields, json_string(key));
+		json_t *old = json_object_get(merged, key);
+		if (strcmp(key, "location") == 0 && json_is_object(v) &&
+		    json_is_object(old)) {
+			json_t *loc = json_deep_copy(old);
+			json_object_update(loc, v);
+			json_object_set_new(merged, key, loc);
+		} else {
+			json_object_set(merged, key, v);
+		}
+	}
+	json_decref(patch);
+	sl_report r;
+	e = sl_report_from_json(merged, 0, sl_time_now(), a, &r, &why);
+	json_decref(merged);
+	if (e != SL_OK) {
+		json_decref(fields);
+		sl_arena_free(a);
+		return e == SL_ENOMEM ? out_of_memory(ctx) : invalid(ctx, &why);
+	}
+	r.id = id;
+	if (audit_report(ctx, "edit", id, json_pack("{s:o}", "fields", fields)) !=
+	    SL_OK) {
+		sl_arena_free(a);
+		return audit_failed(ctx);
+	}
+	e = sl_store_update_report(ctx->srv->store, &r);
+	sl_arena_free(a);
+	if (e != SL_OK)
+		return e == SL_ENOTFOUND ? no_report(ctx) : store_failed(ctx);
+	return answer_report(ctx, id, 200);
+}
+
+enum MHD_Result sl_review_grade(mod_ctx *ctx)
+{
+	enum MHD_Result ret;
+	int64_t id;
+	json_t *doc;
+	if (!report_id(ctx, &id, &ret) || !body_object(ctx, &doc, &ret))
+		return ret;
+	sl_problems why = {0};
+	static const char *const known[] = {"reliability", "credibility", NULL};
+	only_fields(doc, known, &why);
+	json_t *rel = json_object_get(doc, "reliability");
+	json_t *cred = json_object_get(doc, "credibility");
+	const char *rs = json_string_value(rel);
+	if (!rs || strlen(rs) != 1 || rs[0] < 'A' || rs[0] > 'F')
+		sl_problems_add(&why, "reliability",
+				rel ? "is not one of A, B, C, D, E, F" : "is required");
+	if (!json_is_integer(cred) || json_integer_value(cred) < 1 ||
+	    json_integer_value(cred) > 6)
+		sl_problems_add(&why, "credibility",
+				cred ? "is not a whole number from 1 to 6"
+				     : "is required");
+	if (why.n) {
+		json_decref(doc);
+		return invalid(ctx, &why);
+	}
+	char r = rs[0];
+	int c = (int)json_integer_value(cred);
+	json_decref(doc);
+	char rtext[2] = {r, '\0'};
+	if (audit_report(
+		ctx, "grade", id,
+		json_pack("{s:s, s:i}", "reliability", rtext, "credibility", c)) != SL_OK)
+		return audit_failed(ctx);
+	sl_err e = sl_store_set_grade(ctx->srv->store, id, r, c);
+	if (e != SL_OK)
+		return e == SL_ENOTFOUND ? no_report(ctx) : store_failed(ctx);
+	return answer(
+	    ctx, 200,
+	    json_pack("{s:{s:s, s:i}}", "grade", "reliability", rtext, "credibility", c));
+}
+
+/* Verify or reject: status and, for a rejection, its reason. A decision
+ * may be taken again the other way; each one is logged. */
+static enum MHD_Result decide(mod_ctx *ctx, sl_report_status status)
+{
+	enum MHD_Result ret;
+	int64_t id;
+	json_t *doc;
+	if (!report_id(ctx, &id, &ret) || !body_object(ctx, &doc, &ret))
+		return ret;
+	bool reject = status == SL_STATUS_REJECTED;
+	sl_problems why = {0};
+	static const char *const verify_fields[] = {NULL};
+	static const char *const reject_fields[] = {"reason", NULL};
+	only_fields(doc, reject ? reject_fields : verify_fields, &why);
+	const char *reason = reject ? text_field(doc, "reason", REASON_MAX, &why) : NULL;
+	if (why.n) {
+		json_decref(doc);
+		return invalid(ctx, &why);
+	}
+	json_t *detail = reject ? json_pack("{s:s}", "reason", reason) : NULL;
+	sl_err e = reject && !detail
+		       ? SL_ENOMEM
+		       : audit_report(ctx, reject ? "reject" : "verify", id, detail);
+	if (e != SL_OK) {
+		json_decref(doc);
+		return audit_failed(ctx);
+	}
+	e = sl_store_set_status(ctx->srv->store, id, status, reason,
+				sl_session_moderator_id(ctx->session), sl_time_now());
+	json_t *out = json_pack("{s:s}", "status", sl_status_name(status));
+	if (out && reject)
+		json_object_set_new(out, "reject_reason", json_string(reason));
+	json_decref(doc);
+	if (e != SL_OK) {
+		json_decref(out);
+		return e == SL_ENOTFOUND ? no_report(ctx) : store_failed(ctx);
+	}
+	return answer(ctx, 200, out);
+}
+
+enum MHD_Result sl_review_verify(mod_ctx *ctx)
+{
+	return decide(ctx, SL_STATUS_VERIFIED);
+}
+
+enum MHD_Result sl_review_reject(mod_ctx *ctx)
+{
+	return decide(ctx, SL_STATUS_REJECTED);
+}
+
+/* ---- notes ---- */
+
+enum MHD_Result sl_review_note(mod_ctx *ctx)
+{
+	enum MHD_Result ret;
+	int64_t id;
+	json_t *doc;
+	if (!report_id(ctx, &id, &ret) || !body_object(ctx, &doc, &ret))
+		return ret;
+	sl_problems why = {0};
+	static const char *const known[] = {"text", NULL};
+	only_fields(doc, known, &why);
+	const char *text = text_field(doc, "text", NOTE_MAX, &why);
+	if (why.n) {
+		json_decref(doc);
+		return invalid(ctx, &why);
+	}
+	size_t len = strlen(text);
+	sl_server *srv = ctx->srv;
+	int64_t now = sl_time_now();
+	sl_arena *a = sl_arena_new(4 * NOTE_MAX + 16384);
+	sl_sealed item;
+	sl_err e = a ? SL_OK : SL_ENOMEM;
+	if (e == SL_OK) {
+		pthread_rwlock_rdlock(&srv->rc_lock);
+		e = sl_note_seal(text, len, sl_session_moderator_id(ctx->session),
+				 &srv->rc, now, a, &item);
+		pthread_rwlock_unlock(&srv->rc_lock);
+	}
+	sodium_memzero((char *)text, len);
+	json_decref(doc);
+	if (e == SL_OK && audit_report(ctx, "note", id, NULL) != SL_OK) {
+		sl_arena_free(a);
+		return audit_failed(ctx);
+	}
+	if (e == SL_OK)
+		e = sl_store_put_sealed(srv->store, id, &item);
+	sl_arena_free(a);
+	if (e != SL_OK)
+		return e == SL_ECLOSED
+			   ? sl_http_problem(ctx->conn, 503,
+					     "no moderator to seal the note to "
+					     "yet; try again",
+					     NULL, NULL, 5)
+			   : store_failed(ctx);
+	return answer(ctx, 201,
+		      json_pack("{s:s, s:o}", "author", sl_session_name(ctx->session),
+				"at", time_json(item.created_at)));
+}
+
+/* ---- events ---- */
+
+static json_t *event_json(mod_ctx *ctx, names *nm, const sl_event *e)
+{
+	json_t *ids = json_array();
+	for (size_t i = 0; ids && i < e->n_reports; i++)
+		if (json_array_append_new(ids, json_integer(e->report_ids[i])) != 0) {
+			json_decref(ids);
+			ids = NULL;
+		}
+	if (!ids)
+		return NULL;
+	return json_pack("{s:I, s:o, s:o, s:s, s:o}", "id", (json_int_t)e->id, "category",
+			 e->has_category ? json_string(sl_category_name(e->category))
+					 : json_null(),
+			 "created_at", time_json(e->created_at), "created_by",
+			 name_of(ctx, nm, e->created_by), "report_ids", ids);
+}
+
+/* The event named by a body's "event_id" or the path: looked up. */
+static sl_err event_exists(mod_ctx *ctx, int64_t id)
+{
+	sl_arena *a = sl_arena_new(64 * 1024);
+	if (!a)
+		return SL_ENOMEM;
+	sl_event *list;
+	size_t n;
+	sl_err e = sl_store_events(ctx->srv->store, id, 1, a, &list, &n);
+	sl_arena_free(a);
+	if (e == SL_OK && n == 0)
+		e = SL_ENOTFOUND;
+	return e;
+}
+
+enum MHD_Result sl_review_event_create(mod_ctx *ctx)
+{
+	enum MHD_Result ret;
+	json_t *doc;
+	if (!body_object(ctx, &doc, &ret))
+		return ret;
+	sl_problems why = {0};
+	static const char *const known[] = {"report_ids", "category", NULL};
+	only_fields(doc, known, &why);
+	json_t *ids = json_object_get(doc, "report_ids");
+	json_t *cat = json_object_get(doc, "category");
+	sl_event ev = {0};
+	int64_t report_ids[EVENT_REPORTS_MAX];
+	if (!json_is_array(ids)) {
+		sl_problems_add(&why, "report_ids",
+				ids ? "expected an array of report ids" : "is required");
+	} else if (json_array_size(ids) > EVENT_REPORTS_MAX) {
+		sl_problems_add(&why, "report_ids", "more than %d reports",
+				EVENT_REPORTS_MAX);
+	} else {
+		size_t i;
+		json_t *v;
+		json_array_foreach(ids, i, v)
+		{
+			if (!json_is_integer(v) || json_integer_value(v) < 1) {
+				char f[48];
+				snprintf(f, sizeof(f), "report_ids[%zu]", i);
+				sl_problems_add(&why, f, "is not a report id");
+				continue;
+			}
+			report_ids[ev.n_reports++] = json_integer_value(v);
+		}
+	}
+	if (cat && !json_is_null(cat)) {
+		if (!json_is_string(cat) ||
+		    !sl_category_from_name(json_string_value(cat), &ev.category))
+			sl_problems_add(&why, "category", "is not a known category");
+		else
+			ev.has_category = true;
+	}
+	json_decref(doc);
+	if (why.n)
+		return invalid(ctx, &why);
+	ev.report_ids = report_ids;
+	ev.created_at = sl_time_now();
+	ev.created_by = sl_session_moderator_id(ctx->session);
+
+	/* Every report must exist; without a category the event takes the
+	 * first report's. */
+	sl_arena *a = sl_arena_new(report_arena_cap(ctx->srv));
+	if (!a)
+		return out_of_memory(ctx);
+	for (size_t i = 0; i < ev.n_reports; i++) {
+		sl_review rv;
+		sl_report r;
+		sl_err e =
+		    i == 0 && !ev.has_category
+			? sl_store_get_report(ctx->srv->store, report_ids[i], 0, a, &r)
+			: sl_store_get_review(ctx->srv->store, report_ids[i], a, &rv);
+		if (e == SL_OK && i == 0 && !ev.has_category) {
+			ev.category = r.category;
+			ev.has_category = true;
+		}
+		sl_arena_reset(a);
+		if (e != SL_OK) {
+			sl_arena_free(a);
+			if (e != SL_ENOTFOUND)
+				return store_failed(ctx);
+			char d[96];
+			snprintf(d, sizeof(d), "no report %" PRId64, report_ids[i]);
+			return sl_http_problem(ctx->conn, 404, d, NULL, NULL, 0);
+		}
+	}
+	sl_arena_free(a);
+	json_t *ids_json = json_array();
+	for (size_t i = 0; ids_json && i < ev.n_reports; i++)
+		json_array_append_new(ids_json, json_integer(report_ids[i]));
+	/* The event has no id until stored, and nothing is stored unlogged:
+	 * the entry names the reports, which find the event. */
+	if (audit(ctx, "event_create", "event:new",
+		  json_pack("{s:O, s:o}", "report_ids", ids_json, "category",
+			    ev.has_category ? json_string(sl_category_name(ev.category))
+					    : json_null())) != SL_OK) {
+		json_decref(ids_json);
+		return audit_failed(ctx);
+	}
+	sl_err e = sl_store_event_create(ctx->srv->store, &ev);
+	if (e != SL_OK) {
+		json_decref(ids_json);
+		return e == SL_ENOTFOUND ? no_report(ctx) : store_failed(ctx);
+	}
+	return answer(
+	    ctx, 201,
+	    json_pack("{s:I, s:o}", "id", (json_int_t)ev.id, "report_ids", ids_json));
+}
+
+/* attach or detach the path's report to/from the body's event_id. */
+static enum MHD_Result attach_or_detach(mod_ctx *ctx, bool detach)
+{
+	enum MHD_Result ret;
+	int64_t id;
+	json_t *doc;
+	if (!report_id(ctx, &id, &ret) || !body_object(ctx, &doc, &ret))
+		return ret;
+	sl_problems why = {0};
+	static const char *const known[] = {"event_id", NULL};
+	only_fields(doc, known, &why);
+	json_t *ev = json_object_get(doc, "event_id");
+	if (!json_is_integer(ev) || json_integer_value(ev) < 1)
+		sl_problems_add(&why, "event_id",
+				ev ? "is not an event id" : "is required");
+	int64_t event_id = json_integer_value(ev);
+	json_decref(doc);
+	if (why.n)
+		return invalid(ctx, &why);
+	sl_err e = event_exists(ctx, event_id);
+	if (e != SL_OK)
+		return e == SL_ENOTFOUND ? no_event(ctx) : store_failed(ctx);
+	if (audit_report(ctx, detach ? "detach" : "attach", id,
+			 json_pack("{s:I}", "event_id", (json_int_t)event_id)) != SL_OK)
+		return audit_failed(ctx);
+	e = detach ? sl_store_event_detach(ctx->srv->store, event_id, id)
+		   : sl_store_event_attach(ctx->srv->store, event_id, id,
+					   sl_session_moderator_id(ctx->session),
+					   sl_time_now());
+	if (e != SL_OK)
+		return e == SL_ENOTFOUND ? no_event(ctx) : store_failed(ctx);
+	return answer(ctx, 200,
+		      json_pack("{s:I, s:I, s:b}", "event_id", (json_int_t)event_id,
+				"report_id", (json_int_t)id, "attached", !detach));
+}
+
+enum MHD_Result sl_review_attach(mod_ctx *ctx)
+{
+	return attach_or_detach(ctx, false);
+}
+
+enum MHD_Result sl_review_detach(mod_ctx *ctx)
+{
+	return attach_or_detach(ctx, true);
+}
+
+/* GET events (id 0, newest first) or GET events/{id}. */
+static enum MHD_Result list_events(mod_ctx *ctx, int64_t id, size_t limit)
+{
+	sl_arena *a = sl_arena_new((size_t)16 << 20);
+	if (!a)
+		return out_of_memory(ctx);
+	sl_event *list;
+	size_t n;
+	sl_err e = sl_store_events(ctx->srv->store, id, limit, a, &list, &n);
+	if (e != SL_OK) {
+		sl_arena_free(a);
+		return e == SL_ENOMEM ? out_of_memory(ctx) : store_failed(ctx);
+	}
+	if (id && n == 0) {
+		sl_arena_free(a);
+		return no_event(ctx);
+	}
+	names nm = {0};
+	json_t *arr = json_array();
+	for (size_t i = 0; arr && i < n; i++) {
+		json_t *o = event_json(ctx, &nm, &list[i]);
+		if (!o || json_array_append_new(arr, o) != 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	}
+	names_free(&nm);
+	sl_arena_free(a);
+	if (!arr)
+		return out_of_memory(ctx);
+	if (id) {
+		json_t *one = json_incref(json_array_get(arr, 0));
+		json_decref(arr);
+		return answer(ctx, 200, one);
+	}
+	return answer(ctx, 200, json_pack("{s:o}", "events", arr));
+}
+
+enum MHD_Result sl_review_events(mod_ctx *ctx)
+{
+	size_t limit;
+	if (!parse_limit(ctx, SL_QUEUE_MAX, &limit))
+		return invalid1(ctx, "limit", "expected a whole number from 1");
+	return list_events(ctx, 0, limit);
+}
+
+enum MHD_Result sl_review_event(mod_ctx *ctx)
+{
+	int64_t id;
+	if (!parse_id(ctx->params[0], &id))
+		return no_event(ctx);
+	return list_events(ctx, id, 1);
+}
+
+/* ---- the audit log, for admins ---- */
+
+static sl_err collect_entry(void *ud, const sl_audit_entry *e)
+{
+	json_t *arr = ud;
+	json_t *detail = e->detail ? json_loads(e->detail, 0, NULL) : NULL;
+	json_t *o =
+	    json_pack("{s:I, s:o, s:s, s:s, s:s, s:o}", "seq", (json_int_t)e->seq, "at",
+		      time_json(e->at), "actor", e->actor, "action", e->action, "subject",
+		      e->subject, "detail", detail ? detail : json_null());
+	if (!o || json_array_insert_new(arr, 0, o) != 0)
+		return SL_ENOMEM;
+	return SL_OK;
+}
+
+/* Reading the log is not itself logged: it holds nothing sealed, and an
+ * entry per look would drown the actions it is for. */
+enum MHD_Result sl_review_audit(mod_ctx *ctx)
+{
+	size_t limit;
+	if (!parse_limit(ctx, SL_QUEUE_MAX, &limit))
+		return invalid1(ctx, "limit", "expected a whole number from 1");
+	sl_arena *a = sl_arena_new(64 * 1024);
+	if (!a)
+		return out_of_memory(ctx);
+	sl_audit_entry last;
+	sl_err e = sl_store_audit_last(ctx->srv->store, &last, a);
+	int64_t last_seq = e == SL_OK ? last.seq : 0;
+	sl_arena_free(a);
+	if (e != SL_OK && e != SL_ENOTFOUND)
+		return store_failed(ctx);
+	json_t *arr = json_array();
+	if (!arr)
+		return out_of_memory(ctx);
+	int64_t after = last_seq > (int64_t)limit ? last_seq - (int64_t)limit : 0;
+	e = last_seq ? sl_store_each_audit(ctx->srv->store, after, collect_entry, arr)
+		     : SL_OK;
+	if (e != SL_OK) {
+		json_decref(arr);
+		return e == SL_ENOMEM ? out_of_memory(ctx) : store_failed(ctx);
+	}
+	/* Entries appended during the walk come first; keep limit of them. */
+	while (json_array_size(arr) > limit)
+		json_array_remove(arr, json_array_size(arr) - 1);
+	return answer(ctx, 200, json_pack("{s:o}", "entries", arr));
+}

@@ -1,0 +1,167 @@
+/*
+ * web.c — the moderator console's static files: /mod and /static/...
+ *
+ * The console (web/mod.html, mod.js, mod.css; docs/MODERATION.md) is a page
+ * and a little script that speak the moderators' JSON API; everything it
+ * loads comes from this server, so that a moderator's browser talks to no
+ * other origin. Only the files in the table below are served: no directory
+ * listing, no path taken from the request, so no "..". The console's own
+ * files are read from the web root (serve --web, default "web"); the
+ * vendored libraries (Leaflet, topojson-client, and Natural Earth's country
+ * borders from world-atlas) from the npm packages in WEB_ROOT/../node_modules,
+ * where scripts/install-deps puts them in a source tree.
+ *
+ * Files are read at request time (a changed mod.js shows on reload), each
+ * capped at WEB_FILE_CAP. The page gets a Content-Security-Policy that lets
+ * it load its own scripts, styles and images and nothing else; every other
+ * header is the server's common set (no-store, nosniff, no framing).
+ *
+ * The page itself holds no data: the queue and the reports come from the
+ * API after sign-in, behind the session gate (mod.c).
+ */
+#include "http/http_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* The largest file served; world-atlas's countries-50m.json is 740 KB. */
+#define WEB_FILE_CAP (4u << 20)
+
+#define HTML "text/html; charset=utf-8"
+#define JS "text/javascript; charset=utf-8"
+#define CSS "text/css; charset=utf-8"
+#define JSON "application/json"
+#define PNG "image/png"
+
+#define VENDOR "../node_modules/"
+
+/* What the console's page may load: itself, its scripts, styles, images
+ * (data: and blob: for Leaflet's own), and API calls to this origin. */
+static const char page_csp[] =
+    "default-src 'none'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+typedef struct web_file {
+	const char *url;  /* the exact request path */
+	const char *path; /* relative to the web root */
+	const char *type; /* Content-Type */
+	bool page;	  /* HTML: gets page_csp */
+} web_file;
+
+static const web_file files[] = {
+    {"/mod", "mod.html", HTML, true},
+    {"/mod/", "mod.html", HTML, true},
+    {"/static/mod.js", "mod.js", JS, false},
+    {"/static/mod.css", "mod.css", CSS, false},
+    {"/static/vendor/leaflet/leaflet.js", VENDOR "leaflet/dist/leaflet.js", JS, false},
+    {"/static/vendor/leaflet/leaflet.css", VENDOR "leaflet/dist/leaflet.css", CSS, false},
+    {"/static/vendor/leaflet/images/layers.png", VENDOR "leaflet/dist/images/layers.png",
+     PNG, false},
+    {"/static/vendor/leaflet/images/layers-2x.png",
+     VENDOR "leaflet/dist/images/layers-2x.png", PNG, false},
+    {"/static/vendor/leaflet/images/marker-icon.png",
+     VENDOR "leaflet/dist/images/marker-icon.png", PNG, false},
+    {"/static/vendor/leaflet/images/marker-icon-2x.png",
+     VENDOR "leaflet/dist/images/marker-icon-2x.png", PNG, false},
+    {"/static/vendor/leaflet/images/marker-shadow.png",
+     VENDOR "leaflet/dist/images/marker-shadow.png", PNG, false},
+    {"/static/vendor/topojson-client/topojson-client.min.js",
+     VENDOR "topojson-client/dist/topojson-client.min.js", JS, false},
+    {"/static/vendor/world-atlas/countries-50m.json",
+     VENDOR "world-atlas/countries-50m.json", JSON, false},
+};
+
+static const web_file *lookup(const char *url)
+{
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (strcmp(files[i].url, url) == 0)
+			return &files[i];
+	return NULL;
+}
+
+/* Reads root/rel whole into a malloc'd buffer. Returns 0, or an errno:
+ * ENOENT when it is missing (or not a regular file), EFBIG over the cap. */
+static int read_file(const char *root, const char *rel, char **out, size_t *len)
+{
+	char path[PATH_MAX];
+	int n = snprintf(path, sizeof(path), "%s/%s", root, rel);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return ENAMETOOLONG;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return errno == ENOTDIR ? ENOENT : errno;
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return ENOENT;
+	}
+	if (st.st_size > (off_t)WEB_FILE_CAP) {
+		close(fd);
+		return EFBIG;
+	}
+	size_t size = (size_t)st.st_size;
+	char *buf = malloc(size ? size : 1);
+	if (!buf) {
+		close(fd);
+		return ENOMEM;
+	}
+	size_t got = 0;
+	while (got < size) {
+		ssize_t r = read(fd, buf + got, size - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break; /* shrank while read: serve what was there */
+		got += (size_t)r;
+	}
+	close(fd);
+	*out = buf;
+	*len = got;
+	return 0;
+}
+
+enum MHD_Result sl_web_serve(sl_server *srv, struct MHD_Connection *c, const char *url,
+			     const char *method)
+{
+	const web_file *f = lookup(url);
+	if (!f)
+		return sl_http_problem(c, 404, "no such resource", NULL, NULL, 0);
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+		return sl_http_problem(c, 405, "use GET", NULL, "GET, HEAD", 0);
+	const char *root = srv->cfg.web_root;
+	char *body = NULL;
+	size_t len = 0;
+	int e = root && *root ? read_file(root, f->path, &body, &len) : ENOENT;
+	if (e == ENOENT || e == EACCES || e == ENAMETOOLONG) {
+		bool vendored = strncmp(f->path, VENDOR, strlen(VENDOR)) == 0;
+		return sl_http_problem(
+		    c, 404,
+		    vendored ? "the moderator console's libraries are not installed on "
+			       "this server (run scripts/install-deps)"
+			     : "the moderator console is not installed on this server "
+			       "(sightline serve --web DIR names its files)",
+		    NULL, NULL, 0);
+	}
+	if (e == EFBIG)
+		return sl_http_problem(
+		    c, 500, "the file is larger than the server serves", NULL, NULL, 0);
+	if (e != 0)
+		return sl_http_problem(c, 503, "the file could not be read; try again",
+				       NULL, NULL, 5);
+	const char *const page[] = {"Content-Security-Policy",
+				    page_csp,
+				    "Cross-Origin-Opener-Policy",
+				    "same-origin",
+				    "Cross-Origin-Resource-Policy",
+				    "same-origin",
+				    NULL};
+	const char *const asset[] = {"Cross-Origin-Resource-Policy", "same-origin", NULL};
+	return sl_http_respond_bytes(c, 200, f->type, body, len, f->page ? page : asset);
+}
