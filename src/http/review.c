@@ -615,39 +615,52 @@ enum MHD_Result sl_review_queue(mod_ctx *ctx)
 
 /* ---- claims ---- */
 
-enum MHD_Result sl_review_claim(mod_ctx *ctx)
+/* What claim and release begin with: the report's id from the path, an
+ * empty body, and who else holds a live claim on it (*holder, 0 when nobody
+ * or the caller). false when it has answered already (*ret). A refused
+ * claim is not an action, so this looks before anything is logged. */
+static bool claim_start(mod_ctx *ctx, int64_t me, int64_t now, int64_t *id,
+			int64_t *holder, sl_err *e, enum MHD_Result *ret)
 {
-	enum MHD_Result ret;
-	int64_t id;
 	json_t *doc;
-	if (!report_id(ctx, &id, &ret) || !body_object(ctx, &doc, &ret))
-		return ret;
+	if (!report_id(ctx, id, ret) || !body_object(ctx, &doc, ret))
+		return false;
 	sl_problems why = {0};
 	static const char *const known[] = {NULL};
 	only_fields(doc, known, &why);
 	json_decref(doc);
-	if (why.n)
-		return invalid(ctx, &why);
+	if (why.n) {
+		*ret = invalid(ctx, &why);
+		return false;
+	}
+	sl_arena *a = sl_arena_new(4096);
+	sl_review rv;
+	*e = a ? sl_store_get_review(ctx->srv->store, *id, a, &rv) : SL_ENOMEM;
+	sl_arena_free(a);
+	*holder = 0;
+	if (*e == SL_OK && rv.claimed_by && rv.claimed_by != me && rv.claimed_until > now) {
+		*holder = rv.claimed_by;
+		*e = SL_EBUSY;
+	}
+	return true;
+}
+
+enum MHD_Result sl_review_claim(mod_ctx *ctx)
+{
+	enum MHD_Result ret;
+	int64_t id, holder;
+	sl_err e;
 	int64_t me = sl_session_moderator_id(ctx->session);
 	int64_t now = sl_time_now();
 	int64_t until = now + SL_CLAIM_SECONDS;
-	names nm = {0};
-	/* A claim refused for another's is not an action: look before logging. */
-	sl_arena *a = sl_arena_new(4096);
-	sl_review rv;
-	sl_err e = a ? sl_store_get_review(ctx->srv->store, id, a, &rv) : SL_ENOMEM;
-	sl_arena_free(a);
-	int64_t holder = 0;
-	if (e == SL_OK && rv.claimed_by && rv.claimed_by != me &&
-	    rv.claimed_until > now) {
-		holder = rv.claimed_by;
-		e = SL_EBUSY;
-	}
+	if (!claim_start(ctx, me, now, &id, &holder, &e, &ret))
+		return ret;
 	if (e == SL_OK && audit_report(ctx, "claim", id, NULL) != SL_OK)
 		return audit_failed(ctx);
 	if (e == SL_OK)
 		e = sl_store_claim(ctx->srv->store, id, me, now, until, &holder);
 	if (e == SL_EBUSY) {
+		names nm = {0};
 		char d[160];
 		snprintf(d, sizeof(d), "%s has claimed this report",
 			 name_of(ctx, &nm, holder));
@@ -664,24 +677,12 @@ enum MHD_Result sl_review_claim(mod_ctx *ctx)
 enum MHD_Result sl_review_release(mod_ctx *ctx)
 {
 	enum MHD_Result ret;
-	int64_t id;
-	json_t *doc;
-	if (!report_id(ctx, &id, &ret) || !body_object(ctx, &doc, &ret))
-		return ret;
-	sl_problems why = {0};
-	static const char *const known[] = {NULL};
-	only_fields(doc, known, &why);
-	json_decref(doc);
-	if (why.n)
-		return invalid(ctx, &why);
+	int64_t id, holder;
+	sl_err e;
 	int64_t me = sl_session_moderator_id(ctx->session);
 	int64_t now = sl_time_now();
-	sl_arena *a = sl_arena_new(4096);
-	sl_review rv;
-	sl_err e = a ? sl_store_get_review(ctx->srv->store, id, a, &rv) : SL_ENOMEM;
-	sl_arena_free(a);
-	if (e == SL_OK && rv.claimed_by && rv.claimed_by != me && rv.claimed_until > now)
-		e = SL_EBUSY;
+	if (!claim_start(ctx, me, now, &id, &holder, &e, &ret))
+		return ret;
 	if (e == SL_OK && audit_report(ctx, "release", id, NULL) != SL_OK)
 		return audit_failed(ctx);
 	if (e == SL_OK)

@@ -913,10 +913,49 @@ corrupt:
 	return SL_ESTORE;
 }
 
-/* Reads up to PAGE_ROWS reports with id > after into page, strings in a, in
- * one read transaction. *n is how many; *more is false when the table has
+/* Decodes the current row of a statement into the element at out. */
+typedef sl_err (*row_decoder)(sqlite3_stmt *st, sl_arena *a, void *out);
+
+/* Steps st (bound to ?1 = after, ?2 = PAGE_ROWS by the caller, who holds
+ * the read lock) and decodes up to PAGE_ROWS rows into page, elements of
+ * elem bytes, strings in a. *n is how many; *more is false when there are
  * no more rows after them. A page is cut short when a fills up (a row that
- * alone does not fit is SL_ENOMEM). */
+ * alone does not fit is SL_ENOMEM). On a row that does not decode, *n
+ * still counts the good rows before it. */
+static sl_err read_rows(sqlite3 *db, sqlite3_stmt *st, row_decoder decode, void *page,
+			size_t elem, sl_arena *a, const char *what, size_t *n, bool *more)
+{
+	sl_err err = SL_OK;
+	while (*n < PAGE_ROWS) {
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_DONE)
+			break;
+		if (rc != SQLITE_ROW) {
+			err = fail(db, what);
+			break;
+		}
+		err = decode(st, a, (char *)page + *n * elem);
+		if (err == SL_ENOMEM && *n > 0) {
+			err = SL_OK;
+			*more = true;
+			break;
+		}
+		if (err)
+			break;
+		(*n)++;
+	}
+	if (*n == PAGE_ROWS)
+		*more = true;
+	return err;
+}
+
+static sl_err decode_report_row(sqlite3_stmt *st, sl_arena *a, void *out)
+{
+	return decode_row(st, a, out);
+}
+
+/* Reads up to PAGE_ROWS reports with id > after into page, strings in a, in
+ * one read transaction (see read_rows). */
 static sl_err read_page(sqlite_store *s, int64_t after, sl_arena *a, sl_report *page,
 			size_t *n, bool *more)
 {
@@ -925,30 +964,12 @@ static sl_err read_page(sqlite_store *s, int64_t after, sl_arena *a, sl_report *
 	sl_err err = SL_OK;
 	pthread_mutex_lock(&s->rlock);
 	sqlite3_stmt *st = s->page;
-	int rc = sqlite3_bind_int64(st, 1, after);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int(st, 2, PAGE_ROWS);
-	if (rc != SQLITE_OK)
+	if (sqlite3_bind_int64(st, 1, after) != SQLITE_OK ||
+	    sqlite3_bind_int(st, 2, PAGE_ROWS) != SQLITE_OK)
 		err = fail(s->rdb, "bind page");
-	while (!err && *n < PAGE_ROWS) {
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_DONE)
-			break;
-		if (rc != SQLITE_ROW) {
-			err = fail(s->rdb, "read reports");
-			break;
-		}
-		err = decode_row(st, a, &page[*n]);
-		if (err == SL_ENOMEM && *n > 0) {
-			err = SL_OK;
-			*more = true;
-			break;
-		}
-		if (!err)
-			(*n)++;
-	}
-	if (*n == PAGE_ROWS)
-		*more = true;
+	else
+		err = read_rows(s->rdb, st, decode_report_row, page, sizeof(*page), a,
+				"read reports", n, more);
 	done_with(st);
 	pthread_mutex_unlock(&s->rlock);
 	return err;
@@ -1694,12 +1715,17 @@ static sl_err op_audit_last(sl_store *base, sl_audit_entry *out, sl_arena *a)
 
 /* Reads up to PAGE_ROWS entries with seq > after into page, strings in a;
  * as read_page does for reports. */
+static sl_err decode_audit_row(sqlite3_stmt *st, sl_arena *a, void *out)
+{
+	return decode_audit(st, a, out);
+}
+
 static sl_err read_audit_page(sqlite_store *s, int64_t after, sl_arena *a,
 			      sl_audit_entry *page, size_t *n, bool *more)
 {
 	*n = 0;
 	*more = false;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	pthread_mutex_lock(&s->rlock);
 	sl_err err = prepare_once(s->rdb,
 				  "SELECT " AUDIT_COLUMNS " FROM audit WHERE seq > ?1"
@@ -1708,26 +1734,9 @@ static sl_err read_audit_page(sqlite_store *s, int64_t after, sl_arena *a,
 	if (!err) {
 		sqlite3_bind_int64(st, 1, after);
 		sqlite3_bind_int(st, 2, PAGE_ROWS);
+		err = read_rows(s->rdb, st, decode_audit_row, page, sizeof(*page), a,
+				"read audit log", n, more);
 	}
-	while (!err && *n < PAGE_ROWS) {
-		int rc = sqlite3_step(st);
-		if (rc == SQLITE_DONE)
-			break;
-		if (rc != SQLITE_ROW) {
-			err = fail(s->rdb, "read audit log");
-			break;
-		}
-		err = decode_audit(st, a, &page[*n]);
-		if (err == SL_ENOMEM && *n > 0) {
-			err = SL_OK;
-			*more = true;
-			break;
-		}
-		if (!err)
-			(*n)++;
-	}
-	if (*n == PAGE_ROWS)
-		*more = true;
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&s->rlock);
 	return err;
