@@ -4,6 +4,7 @@
  * A small vanilla script over the moderators' JSON API (docs/API.md):
  * sign in, the queue sorted by urgency, one report at a time with its
  * sealed text opened by the server for this session, one-key actions, and
+ * an events view (reports a moderator grouped by hand), and
  * an audit log view for admins. Everything it loads comes from this server
  * (the page's Content-Security-Policy allows nothing else).
  *
@@ -37,7 +38,17 @@
 		keys: '',        /* a grade being typed: "g", "gB" */
 		world: null,     /* country borders, GeoJSON, loaded once */
 		map: null, mapLayer: null,
+		nearLayer: null, /* other reports near in place and time, same event */
+		mapView: null,   /* the bounds the map is fitted to */
+		all: [],         /* the queue with status=all: clear fields only */
+		events: [],      /* the events view's list */
+		evSel: null,     /* the selected event's id */
+		evMode: 'attach', /* what the event form does: attach or detach */
 	};
+
+	/* Nearby reports on a report's map: this far and this close in time. */
+	const NEAR_KM = 50;
+	const NEAR_MS = 24 * 3600 * 1000;
 
 	const $ = (id) => document.getElementById(id);
 
@@ -114,6 +125,7 @@
 		show($('nav'), false);
 		show($('console'), false);
 		show($('audit'), false);
+		show($('events'), false);
 		show($('signin'), true);
 		showError('signin-error', message || null);
 		$('signin-pass').value = '';
@@ -201,32 +213,11 @@
 		const ol = $('queue');
 		ol.replaceChildren();
 		state.queue.forEach((r, i) => {
-			const li = el('li', 'item');
-			li.dataset.id = r.id;
-			li.tabIndex = -1;
+			const li = reportItem(r);
 			if (i === state.sel)
 				li.classList.add('sel');
 			if (state.report && state.report.id === r.id)
 				li.classList.add('open');
-			const top = el('div', 'row1');
-			top.append(el('span', 'cat cat-' + r.category, CATEGORY[r.category] || r.category));
-			top.append(el('span', 'status st-' + r.status, STATUS[r.status] || r.status));
-			top.append(el('span', 'id', '#' + r.id));
-			const mid = el('div', 'row2');
-			mid.append(el('span', 'place', place(r)));
-			mid.append(el('time', 'time', when(r.observed_at)));
-			const badges = el('div', 'badges');
-			if (r.n_photos)
-				badges.append(el('span', 'badge photo', r.n_photos + (r.n_photos === 1 ? ' photo' : ' photos')));
-			if (r.has_text)
-				badges.append(el('span', 'badge text', 'text'));
-			if (r.claimed_by)
-				badges.append(el('span', 'badge claimed', 'claimed: ' + r.claimed_by));
-			if (r.grade)
-				badges.append(el('span', 'badge grade', gradeText(r.grade)));
-			if (typeof r.urgency === 'number')
-				badges.append(el('span', 'urgency', 'urgency ' + Math.round(r.urgency * 100) / 100));
-			li.append(top, mid, badges);
 			li.addEventListener('click', () => {
 				state.sel = i;
 				openReport(r.id);
@@ -235,6 +226,34 @@
 		});
 		$('queue-count').textContent = state.queue.length ? '(' + state.queue.length + ')' : '';
 		show($('queue-empty'), state.queue.length === 0);
+	}
+
+	/* One report as a row of the queue (or of an event's list): its
+	 * clear fields only. */
+	function reportItem(r) {
+		const li = el('li', 'item');
+		li.dataset.id = r.id;
+		li.tabIndex = -1;
+		const top = el('div', 'row1');
+		top.append(el('span', 'cat cat-' + r.category, CATEGORY[r.category] || r.category));
+		top.append(el('span', 'status st-' + r.status, STATUS[r.status] || r.status));
+		top.append(el('span', 'id', '#' + r.id));
+		const mid = el('div', 'row2');
+		mid.append(el('span', 'place', place(r)));
+		mid.append(el('time', 'time', when(r.observed_at)));
+		const badges = el('div', 'badges');
+		if (r.n_photos)
+			badges.append(el('span', 'badge photo', r.n_photos + (r.n_photos === 1 ? ' photo' : ' photos')));
+		if (r.has_text)
+			badges.append(el('span', 'badge text', 'text'));
+		if (r.claimed_by)
+			badges.append(el('span', 'badge claimed', 'claimed: ' + r.claimed_by));
+		if (r.grade)
+			badges.append(el('span', 'badge grade', gradeText(r.grade)));
+		if (typeof r.urgency === 'number')
+			badges.append(el('span', 'urgency', 'urgency ' + Math.round(r.urgency * 100) / 100));
+		li.append(top, mid, badges);
+		return li;
 	}
 
 	function moveSel(d) {
@@ -275,6 +294,64 @@
 		document.body.classList.add('reading'); /* before the map is sized */
 		renderReport();
 		renderQueue();
+		await loadContext(r);
+	}
+
+	/* What the report view shows around the report: its events (with
+	 * their reports) and the other reports of the queue's "all" list —
+	 * clear fields only, so no GET of another report (that would be a
+	 * "view" in the audit log and unseal it). */
+	async function loadContext(r) {
+		const ids = r.events || [];
+		let all, events;
+		try {
+			[all, events] = await Promise.all([loadAll(),
+				Promise.all(ids.map((id) => api('GET', '/mod/events/' + encodeURIComponent(id))))]);
+		} catch (e) {
+			if (state.report === r)
+				$('map-note').textContent = 'Other reports could not be loaded: ' + e.message;
+			return;
+		}
+		if (state.report !== r)
+			return; /* another report was opened meanwhile */
+		renderReportEvents(r, events);
+		drawNeighbours(r, all, events);
+	}
+
+	async function loadAll() {
+		const doc = await api('GET', '/mod/queue?status=all&limit=500');
+		state.all = (doc && doc.reports) || [];
+		return state.all;
+	}
+
+	function renderReportEvents(r, events) {
+		const ul = $('r-events');
+		ul.replaceChildren();
+		const ids = r.events || [];
+		if (!ids.length)
+			ul.append(el('li', 'none', 'not linked to an event'));
+		ids.forEach((id) => {
+			const ev = events && events.find((e) => e.id === id);
+			const li = el('li');
+			li.dataset.event = id;
+			const go = el('button', 'link ev-link', 'event #' + id);
+			go.type = 'button';
+			go.title = 'Open event #' + id;
+			go.addEventListener('click', () => showEvents(id));
+			li.append(go);
+			if (ev) {
+				const n = ev.report_ids.length;
+				li.append(el('span', 'ev-about', (ev.category ? (CATEGORY[ev.category] || ev.category) + ', ' : '') +
+					n + (n === 1 ? ' report' : ' reports')));
+			}
+			const d = el('button', 'small', 'Detach');
+			d.type = 'button';
+			d.title = 'Detach this report from event #' + id;
+			d.addEventListener('click', () => eventAct('detach', id));
+			li.append(d);
+			ul.append(li);
+		});
+		show($('a-detach'), ids.length > 0);
 	}
 
 	function field(dl, name, value) {
@@ -347,7 +424,8 @@
 		});
 		if (!fu.children.length)
 			fu.append(el('li', 'none', 'none'));
-		$('r-events').textContent = r.events && r.events.length ? r.events.map((e) => '#' + e).join(', ') : 'not linked to an event';
+		renderReportEvents(r, null);
+		show($('event-form'), false);
 
 		const ph = $('r-photos');
 		ph.replaceChildren();
@@ -414,6 +492,10 @@
 		}
 		if (state.mapLayer)
 			state.mapLayer.remove();
+		if (state.nearLayer) {
+			state.nearLayer.remove();
+			state.nearLayer = null;
+		}
 		const ll = [loc.lat, loc.lon];
 		const radius = typeof loc.uncertainty_m === 'number' ? loc.uncertainty_m : 1000;
 		const circle = window.L.circle(ll, { radius, color: '#b3261e', weight: 1, fillOpacity: 0.15 });
@@ -422,13 +504,81 @@
 		/* Enough around the point to see where it is in the country
 		 * (the borders are all the map has). */
 		const view = Math.max(radius * 4, 200000);
+		state.mapView = window.L.latLng(ll).toBounds(view * 2);
 		const fit = () => {
 			state.map.invalidateSize();
-			state.map.fitBounds(window.L.latLng(ll).toBounds(view * 2), { maxZoom: 12 });
+			state.map.fitBounds(state.mapView, { maxZoom: 12 });
 		};
 		fit();
 		/* Once the layout has settled (a phone shows the pane just now). */
 		requestAnimationFrame(fit);
+	}
+
+	/* Great-circle distance in km. */
+	function km(lat1, lon1, lat2, lon2) {
+		const rad = Math.PI / 180;
+		const a = Math.sin((lat2 - lat1) * rad / 2) ** 2 +
+			Math.cos(lat1 * rad) * Math.cos(lat2 * rad) * Math.sin((lon2 - lon1) * rad / 2) ** 2;
+		return 12742 * Math.asin(Math.min(1, Math.sqrt(a)));
+	}
+
+	/* Other reports on the report's map: those within NEAR_KM and
+	 * NEAR_MS of it (blue), and those of its events wherever they are
+	 * (purple). A tooltip says which; a click opens one. */
+	function drawNeighbours(r, all, events) {
+		if (state.nearLayer) {
+			state.nearLayer.remove();
+			state.nearLayer = null;
+		}
+		const loc = r.location || r;
+		if (!state.map || !window.L || typeof loc.lat !== 'number' || typeof loc.lon !== 'number')
+			return;
+		const same = new Set();
+		events.forEach((e) => e.report_ids.forEach((id) => { if (id !== r.id) same.add(id); }));
+		const t0 = Date.parse(r.observed_at);
+		const group = window.L.layerGroup();
+		let nNear = 0, nSame = 0;
+		const far = [];
+		all.forEach((o) => {
+			if (o.id === r.id || typeof o.lat !== 'number' || typeof o.lon !== 'number')
+				return;
+			const inEvent = same.has(o.id);
+			const near = km(loc.lat, loc.lon, o.lat, o.lon) <= NEAR_KM &&
+				Math.abs(Date.parse(o.observed_at) - t0) <= NEAR_MS;
+			if (!inEvent && !near)
+				return;
+			const colour = inEvent ? '#6a3d9a' : '#2c5d8a';
+			const m = window.L.circleMarker([o.lat, o.lon], {
+				radius: 5, weight: 1.5, color: colour, fillColor: colour, fillOpacity: 0.75,
+				className: inEvent ? 'mk mk-event' : 'mk mk-near',
+			});
+			m.bindTooltip(el('span', null, '#' + o.id + ' ' + (CATEGORY[o.category] || o.category) +
+				', ' + when(o.observed_at) + (inEvent ? ' (same event)' : '')));
+			m.on('click', () => openReport(o.id));
+			group.addLayer(m);
+			if (inEvent) {
+				nSame++;
+				far.push([o.lat, o.lon]);
+			} else {
+				nNear++;
+			}
+		});
+		state.nearLayer = group.addTo(state.map);
+		if (state.mapLayer)
+			state.mapLayer.eachLayer((l) => l.bringToFront());
+		/* Show the event's other reports too, unless they are a
+		 * country away. */
+		const ok = far.filter((p) => km(loc.lat, loc.lon, p[0], p[1]) <= 1500);
+		if (ok.length && state.mapView) {
+			ok.forEach((p) => state.mapView.extend(p));
+			state.map.fitBounds(state.mapView, { maxZoom: 12, animate: false });
+		}
+		const parts = [];
+		if (nNear)
+			parts.push(nNear + ' other ' + (nNear === 1 ? 'report' : 'reports') + ' within ' + NEAR_KM + ' km and 24 h (blue)');
+		if (nSame)
+			parts.push(nSame + ' of the same event (purple)');
+		$('map-note').textContent = parts.join('; ');
 	}
 
 	/* ---- actions ---- */
@@ -501,10 +651,155 @@
 		$('note-text').value = '';
 	}
 
+	/* ---- events: a moderator's grouping, never undone by the engine ---- */
+
+	function eventAct(verb, id) {
+		return act(verb, { event_id: id },
+			(verb === 'attach' ? 'Attached to event #' : 'Detached from event #') + id + '.');
+	}
+
+	async function newEvent() {
+		const r = state.report;
+		if (!r)
+			return;
+		showError('report-error', null);
+		let doc;
+		try {
+			doc = await api('POST', '/mod/events', { report_ids: [r.id] });
+		} catch (e) {
+			showError('report-error', e);
+			return;
+		}
+		await openReport(r.id);
+		flash('Event #' + doc.id + ' created.');
+	}
+
+	function askEvent(mode) {
+		const r = state.report;
+		if (!r)
+			return;
+		state.evMode = mode;
+		$('event-form-label').textContent = mode === 'attach' ? 'Attach to event #' : 'Detach from event #';
+		$('event-submit').textContent = mode === 'attach' ? 'Attach' : 'Detach';
+		$('event-submit').className = mode === 'attach' ? '' : 'bad';
+		const input = $('event-id');
+		input.value = mode === 'detach' && r.events && r.events.length ? String(r.events[0]) :
+			(mode === 'attach' && state.evSel ? String(state.evSel) : '');
+		show($('event-form'), true);
+		input.focus();
+		input.select();
+	}
+
+	async function submitEvent(ev) {
+		ev.preventDefault();
+		const v = $('event-id').value.trim();
+		if (!/^[1-9][0-9]*$/.test(v)) {
+			showError('report-error', 'give the event\'s number');
+			return;
+		}
+		$('event-id').blur();
+		show($('event-form'), false);
+		await eventAct(state.evMode, Number(v));
+	}
+
+	async function showEvents(selectId) {
+		show($('console'), false);
+		show($('audit'), false);
+		show($('events'), true);
+		showError('events-error', null);
+		if (selectId !== undefined)
+			state.evSel = selectId;
+		let doc;
+		try {
+			[doc] = await Promise.all([api('GET', '/mod/events?limit=200'), loadAll()]);
+		} catch (e) {
+			showError('events-error', e);
+			return;
+		}
+		state.events = (doc && doc.events) || [];
+		if (state.evSel !== null && !state.events.some((e) => e.id === state.evSel)) {
+			/* older than the list: ask for it alone */
+			try {
+				state.events.push(await api('GET', '/mod/events/' + encodeURIComponent(state.evSel)));
+			} catch (e) {
+				showError('events-error', e);
+				state.evSel = null;
+			}
+		}
+		if (state.evSel === null && state.events.length)
+			state.evSel = state.events[0].id;
+		renderEvents();
+	}
+
+	function renderEvents() {
+		const tbody = $('events-table').tBodies[0];
+		tbody.replaceChildren();
+		state.events.forEach((e) => {
+			const tr = el('tr');
+			tr.dataset.id = e.id;
+			if (e.id === state.evSel)
+				tr.classList.add('sel');
+			const td = el('td');
+			const b = el('button', 'link', '#' + e.id);
+			b.type = 'button';
+			td.append(b);
+			tr.append(td, el('td', null, e.category ? CATEGORY[e.category] || e.category : '—'),
+				el('td', null, when(e.created_at)), el('td', null, e.created_by || '—'),
+				el('td', 'num', e.report_ids.length));
+			tr.addEventListener('click', () => {
+				state.evSel = e.id;
+				renderEvents();
+			});
+			tbody.append(tr);
+		});
+		$('events-count').textContent = state.events.length ? '(' + state.events.length + ')' : '';
+		show($('events-empty'), state.events.length === 0);
+
+		const ev = state.events.find((e) => e.id === state.evSel);
+		show($('event-detail'), !!ev);
+		if (!ev)
+			return;
+		$('ev-title').textContent = 'Event #' + ev.id + (ev.category ? ' — ' + (CATEGORY[ev.category] || ev.category) : '');
+		const n = ev.report_ids.length;
+		$('ev-meta').textContent = 'made ' + when(ev.created_at) + ' by ' + (ev.created_by || 'unknown') +
+			'; ' + n + (n === 1 ? ' report' : ' reports') + ' attached by moderators';
+		const ol = $('ev-reports');
+		ol.replaceChildren();
+		ev.report_ids.forEach((id) => {
+			const r = state.all.find((x) => x.id === id);
+			const li = r ? reportItem(r) : el('li', 'item');
+			if (!r) {
+				li.dataset.id = id;
+				li.append(el('div', 'row1', '#' + id));
+			}
+			li.title = 'Open report #' + id;
+			li.addEventListener('click', () => openFromEvent(id));
+			ol.append(li);
+		});
+	}
+
+	function moveEvent(d) {
+		if (!state.events.length)
+			return;
+		let i = state.events.findIndex((e) => e.id === state.evSel) + d;
+		i = Math.max(0, Math.min(state.events.length - 1, i));
+		state.evSel = state.events[i].id;
+		renderEvents();
+	}
+
+	function openFromEvent(id) {
+		showQueueView();
+		const i = state.queue.findIndex((r) => r.id === id);
+		if (i >= 0)
+			state.sel = i;
+		return openReport(id);
+	}
+
 	/* ---- views ---- */
 
 	function showQueueView() {
 		show($('audit'), false);
+		show($('events'), false);
 		show($('console'), true);
 	}
 
@@ -517,6 +812,7 @@
 
 	async function showAudit() {
 		show($('console'), false);
+		show($('events'), false);
 		show($('audit'), true);
 		showError('audit-error', null);
 		const tbody = $('audit-table').tBodies[0];
@@ -557,6 +853,10 @@
 				toggleHelp(false);
 			else if (!$('reject-form').hidden)
 				show($('reject-form'), false);
+			else if (!$('event-form').hidden)
+				show($('event-form'), false);
+			else if (!$('events').hidden)
+				showQueueView();
 			else
 				backToQueue();
 			state.keys = '';
@@ -584,7 +884,27 @@
 			show($('grade-prompt'), false);
 			return;
 		}
+		const inEvents = !$('events').hidden;
+		const onEvents = inEvents && {
+			j: () => moveEvent(1),
+			k: () => moveEvent(-1),
+			ArrowDown: () => moveEvent(1),
+			ArrowUp: () => moveEvent(-1),
+			e: () => showEvents(),
+			'?': () => toggleHelp(),
+		}[k];
+		if (inEvents) {
+			if (onEvents) {
+				ev.preventDefault();
+				onEvents();
+			}
+			return;
+		}
 		const handled = {
+			e: () => showEvents(),
+			N: newEvent,
+			a: () => askEvent('attach'),
+			d: () => askEvent('detach'),
 			j: () => moveSel(1),
 			k: () => moveSel(-1),
 			ArrowDown: () => moveSel(1),
@@ -619,6 +939,13 @@
 		$('sign-out').addEventListener('click', signOut);
 		$('nav-queue').addEventListener('click', () => { showQueueView(); loadQueue(); });
 		$('nav-audit').addEventListener('click', showAudit);
+		$('nav-events').addEventListener('click', () => showEvents());
+		$('events-refresh').addEventListener('click', () => showEvents());
+		$('a-event-new').addEventListener('click', newEvent);
+		$('a-attach').addEventListener('click', () => askEvent('attach'));
+		$('a-detach').addEventListener('click', () => askEvent('detach'));
+		$('event-form').addEventListener('submit', submitEvent);
+		$('event-cancel').addEventListener('click', () => show($('event-form'), false));
 		$('nav-help').addEventListener('click', () => toggleHelp());
 		$('help-close').addEventListener('click', () => toggleHelp(false));
 		$('queue-status').addEventListener('change', loadQueue);

@@ -1,13 +1,16 @@
 // console.test.mjs — the moderator console in a real browser.
 //
 // Starts the real server ($SIGHTLINE_BIN) on a fresh data directory with an
-// admin, sends it two reports with text the way an informant's client does,
-// then drives Debian's chromium through playwright-core: sign in, see both
-// reports in the queue, grade one B2 and verify it, reject the other with a
+// admin, sends it three reports with text the way an informant's client does,
+// then drives Debian's chromium through playwright-core: sign in, see the
+// reports in the queue, grade one B2 and verify it, reject another with a
 // reason, and check that the page and the informants' status endpoint both
-// show the new states. On the way it asserts that the page logs no error and
-// asks no origin but the server for anything, and saves screenshots
-// (console.png, console-phone.png) to $ARTIFACT_DIR.
+// show the new states; then make an event from the first report, attach the
+// second, find both in the events view, and see the third (near the first in
+// place and time) and the second (same event) as markers on the first's map.
+// On the way it asserts that the page logs no error and asks no origin but
+// the server for anything, and saves screenshots (console.png, events.png,
+// console-event.png, console-phone.png) to $ARTIFACT_DIR.
 //
 // Run by meson (tests/meson.build, suite "browser"); by hand:
 //   SIGHTLINE_BIN=build/sightline node --test tests/browser/
@@ -46,7 +49,8 @@ try {
 	skip('node_modules/playwright-core is missing (scripts/install-deps runs npm ci)');
 }
 
-// Two reports an informant might send about a train and a convoy.
+// Reports informants might send about a train and two convoys: the third is
+// 42 km from the first and two and a half hours later (a "nearby" report).
 const REPORTS = [
 	{
 		category: 'rail_transport',
@@ -62,6 +66,13 @@ const REPORTS = [
 		location: { lat: 52.0976, lon: 23.7341, uncertainty_m: 2000 },
 		equipment: [{ type: 'truck', count: 20 }],
 		text: 'Convoy of trucks on the M1 near Brest, photo attached later',
+	},
+	{
+		category: 'road_convoy',
+		observed_at: '2022-02-14T09:15:00Z',
+		location: { lat: 53.1384, lon: 29.2214, uncertainty_m: 1000, place: 'Babruysk' },
+		equipment: [{ type: 'truck', count: 8 }],
+		text: 'Eight army trucks going south through Babruysk',
 	},
 ];
 
@@ -197,7 +208,7 @@ describe('moderator console', { timeout: 240000 }, () => {
 		assert.equal((await fetch(ctx.base + '/mod', { method: 'POST' })).status, 405);
 	});
 
-	it('signs in and shows both reports in the queue', async () => {
+	it('signs in and shows the reports in the queue', async () => {
 		const page = ctx.page;
 		await page.goto(ctx.base + '/mod');
 		await page.locator('#signin-name').fill('ana');
@@ -206,7 +217,7 @@ describe('moderator console', { timeout: 240000 }, () => {
 		await page.locator('#who').filter({ hasText: 'ana (admin)' }).waitFor();
 		for (const id of ctx.ids)
 			await page.locator(item(id)).waitFor();
-		assert.equal(await page.locator('#queue li').count(), 2);
+		assert.equal(await page.locator('#queue li').count(), REPORTS.length);
 		const text = await page.locator(item(ctx.ids[0])).innerText();
 		assert.match(text, /Rail transport/);
 		assert.match(text, /Asipovichy/);
@@ -262,12 +273,68 @@ describe('moderator console', { timeout: 240000 }, () => {
 		await page.screenshot({ path: path.join(ARTIFACTS, 'console.png'), fullPage: true });
 	});
 
+	it('makes an event of two reports and lists them in the events view', async () => {
+		const page = ctx.page;
+		const [first, second, third] = ctx.ids;
+		await page.locator(item(first)).click();
+		await page.locator('#r-title').filter({ hasText: `#${first}` }).waitFor();
+		await page.locator('#r-events li.none').waitFor(); // in no event yet
+		await page.locator('#a-event-new').click();
+		const link = page.locator('#r-events li[data-event]');
+		await link.waitFor();
+		const ev = Number(await link.getAttribute('data-event'));
+		assert.ok(ev > 0, `no event id on ${await link.innerHTML()}`);
+
+		// The second report, attached with the keyboard: a, the number, Enter.
+		await page.locator(item(second)).click();
+		await page.locator('#r-title').filter({ hasText: `#${second}` }).waitFor();
+		await page.keyboard.press('a');
+		await page.locator('#event-id').fill(String(ev));
+		await page.keyboard.press('Enter');
+		await page.locator(`#r-events li[data-event="${ev}"]`).filter({ hasText: '2 reports' }).waitFor();
+		await page.locator('#event-form').waitFor({ state: 'hidden' });
+		assert.equal(await page.locator('#report-error').isVisible(), false,
+			await page.locator('#report-error').innerText());
+
+		// e: the events view, the new event selected with both reports.
+		await page.keyboard.press('e');
+		await page.locator('#events').waitFor();
+		const row = page.locator(`#events-table tr[data-id="${ev}"]`);
+		await row.waitFor();
+		assert.match(await row.innerText(), /Rail transport[\s\S]*ana[\s\S]*2/);
+		await row.click();
+		await page.locator('#ev-title').filter({ hasText: `#${ev}` }).waitFor();
+		for (const id of [first, second])
+			await page.locator(`#ev-reports li[data-id="${id}"]`).waitFor();
+		assert.equal(await page.locator('#ev-reports li').count(), 2);
+		assert.match(await page.locator(`#ev-reports li[data-id="${first}"]`).innerText(), /Asipovichy/);
+		await page.screenshot({ path: path.join(ARTIFACTS, 'events.png'), fullPage: true });
+
+		// From the event to its first report: the third is a nearby
+		// marker on its map, the second one of the same event.
+		await page.locator(`#ev-reports li[data-id="${first}"]`).click();
+		await page.locator('#report').waitFor();
+		await page.locator('#r-title').filter({ hasText: `#${first}` }).waitFor();
+		await page.locator('#map path.mk-near').first().waitFor();
+		await page.locator('#map path.mk-event').first().waitFor();
+		assert.equal(await page.locator('#map path.mk-near').count(), 1);
+		assert.equal(await page.locator('#map path.mk-event').count(), 1);
+		// The tooltip, as a pointer over the dot would open it (a real
+		// hover can miss while the map is still fitting its bounds).
+		await page.locator('#map path.mk-near').dispatchEvent('mouseover');
+		await page.locator('.leaflet-tooltip').filter({ hasText: `#${third}` }).waitFor();
+		await page.locator(`#r-events li[data-event="${ev}"]`).waitFor();
+		await page.screenshot({ path: path.join(ARTIFACTS, 'console-event.png'), fullPage: true });
+	});
+
 	it('shows the audit log to an admin', async () => {
 		const page = ctx.page;
 		await page.locator('#nav-audit').click();
 		await page.locator('#audit-table tbody tr').first().waitFor();
 		const all = await page.locator('#audit-table tbody').innerText();
 		assert.match(all, /sign_in/);
+		assert.match(all, /event_create/);
+		assert.match(all, /attach/);
 		await page.locator('#nav-queue').click();
 	});
 
