@@ -1205,3 +1205,28 @@ void harness_walk_files(const char *dir, void (*visit)(void *ud, const char *pat
 	}
 	closedir(d);
 }
+
+void harness_expect_status(const harness_response *r, long want, const char *ctx)
+{
+	if (r->status != want)
+		fail_msg("%s: status %ld, expected %ld; body: %.800s", ctx, r->status,
+			 want, r->body ? r->body : "");
+}
+
+json_t *harness_body_json(const harness_response *r, const char *ctx)
+{
+	json_error_t err;
+	json_t *doc = json_loadb(r->body ? r->body : "", r->body_len, 0, &err);
+	if (!json_is_object(doc))
+		fail_msg("%s: body is not a JSON object: %.500s", ctx, r->body);
+	return doc;
+}
+
+const char *harness_str_field(json_t *doc, const char *key, const char *ctx)
+{
+	const char *v = json_string_value(json_object_get(doc, key));
+	if (!v)
+		fail_msg("%s: no string \"%s\" in %s", ctx, key,
+			 json_dumps(doc, JSON_COMPACT));
+	return v;
+}

@@ -29,6 +29,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <jansson.h>
+
 typedef struct harness_server {
 	pid_t pid; /* 0 when not running */
 	uint16_t port;
@@ -270,6 +272,15 @@ void harness_write_file(const char *path, const void *data, size_t len);
 /* True when the needle of n bytes occurs anywhere in the file at path
  * (binary-safe). Fails the test when the file cannot be read. */
 bool harness_file_contains(const char *path, const void *needle, size_t n);
+
+/* Fails the test unless r has status want, printing ctx and the body. */
+void harness_expect_status(const harness_response *r, long want, const char *ctx);
+
+/* r's body as a JSON object (caller decrefs); fails the test otherwise. */
+json_t *harness_body_json(const harness_response *r, const char *ctx);
+
+/* The string member key of doc; fails the test when there is none. */
+const char *harness_str_field(json_t *doc, const char *key, const char *ctx);
 
 /* Calls visit for every regular file under dir, recursively. */
 void harness_walk_files(const char *dir, void (*visit)(void *ud, const char *path),

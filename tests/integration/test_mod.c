@@ -75,30 +75,6 @@ static void remember(const char *secret)
 		snprintf(secrets[n_secrets++], sizeof(secrets[0]), "%s", secret);
 }
 
-static void expect_status(const harness_response *r, long want, const char *ctx)
-{
-	if (r->status != want)
-		fail_msg("%s: status %ld, expected %ld; body: %.500s", ctx, r->status,
-			 want, r->body ? r->body : "");
-}
-
-static json_t *body_json(const harness_response *r, const char *ctx)
-{
-	json_error_t err;
-	json_t *doc = json_loadb(r->body, r->body_len, 0, &err);
-	if (!json_is_object(doc))
-		fail_msg("%s: body is not a JSON object: %.500s", ctx, r->body);
-	return doc;
-}
-
-static const char *str_field(json_t *doc, const char *key, const char *ctx)
-{
-	const char *v = json_string_value(json_object_get(doc, key));
-	if (!v)
-		fail_msg("%s: no string \"%s\" in %s", ctx, key,
-			 json_dumps(doc, JSON_COMPACT));
-	return v;
-}
 
 /* POSTs a sign-in with name and passphrase (either may be NULL: left out). */
 static void sign_in_raw(const harness_server *srv, const char *name, const char *pass,
@@ -154,16 +130,16 @@ static void sign_in(const harness_server *srv, const char *name, client *cl)
 	harness_response r;
 	sign_in_raw(srv, name, pass, NULL, &r);
 	snprintf(ctx, sizeof(ctx), "sign-in as %s", name);
-	expect_status(&r, 200, ctx);
+	harness_expect_status(&r, 200, ctx);
 	const char *sc = harness_response_header(&r, "Set-Cookie");
 	if (!sc)
 		fail_msg("%s: no Set-Cookie", ctx);
 	memset(cl, 0, sizeof(*cl));
 	snprintf(cl->set_cookie, sizeof(cl->set_cookie), "%s", sc ? sc : "");
 	token_of(cl->set_cookie, cl->token);
-	json_t *doc = body_json(&r, ctx);
-	assert_string_equal(str_field(doc, "name", ctx), name);
-	const char *csrf = str_field(doc, "csrf", ctx);
+	json_t *doc = harness_body_json(&r, ctx);
+	assert_string_equal(harness_str_field(doc, "name", ctx), name);
+	const char *csrf = harness_str_field(doc, "csrf", ctx);
 	assert_int_equal(strlen(csrf), TOKEN_LEN);
 	snprintf(cl->csrf, sizeof(cl->csrf), "%s", csrf);
 	json_decref(doc);
@@ -258,11 +234,11 @@ static void test_sign_in(void **state)
 
 	harness_response r;
 	as(&shared, &a, false, NULL, "GET", SESSION, &r);
-	expect_status(&r, 200, "GET /api/v1/session");
-	json_t *doc = body_json(&r, "GET /api/v1/session");
-	assert_string_equal(str_field(doc, "name", "session"), "alice");
-	assert_string_equal(str_field(doc, "role", "session"), "moderator");
-	assert_string_equal(str_field(doc, "csrf", "session"), a.csrf);
+	harness_expect_status(&r, 200, "GET /api/v1/session");
+	json_t *doc = harness_body_json(&r, "GET /api/v1/session");
+	assert_string_equal(harness_str_field(doc, "name", "session"), "alice");
+	assert_string_equal(harness_str_field(doc, "role", "session"), "moderator");
+	assert_string_equal(harness_str_field(doc, "csrf", "session"), a.csrf);
 	json_decref(doc);
 	harness_response_free(&r);
 
@@ -282,8 +258,8 @@ static void test_wrong_credentials(void **state)
 	double t1 = now_s();
 	sign_in_raw(&shared, "nobody", "not carol's passphrase", NULL, &unknown);
 	double t2 = now_s();
-	expect_status(&wrong, 401, "wrong passphrase");
-	expect_status(&unknown, 401, "unknown name");
+	harness_expect_status(&wrong, 401, "wrong passphrase");
+	harness_expect_status(&unknown, 401, "unknown name");
 	assert_string_equal(wrong.body, unknown.body);
 	assert_non_null(strstr(wrong.body, "name or passphrase is wrong"));
 	assert_null(harness_response_header(&wrong, "Set-Cookie"));
@@ -299,22 +275,22 @@ static void test_wrong_credentials(void **state)
 	harness_response r;
 	static const char *const json_h[] = {"Content-Type: application/json", NULL};
 	harness_request(&shared, "POST", SESSION, json_h, "{\"name\":", 8, &r);
-	expect_status(&r, 400, "malformed sign-in");
+	harness_expect_status(&r, 400, "malformed sign-in");
 	harness_response_free(&r);
 	sign_in_raw(&shared, "alice", NULL, NULL, &r);
-	expect_status(&r, 422, "sign-in without passphrase");
+	harness_expect_status(&r, 422, "sign-in without passphrase");
 	assert_non_null(strstr(r.body, "passphrase"));
 	harness_response_free(&r);
 	static const char *const text_h[] = {"Content-Type: text/plain", NULL};
 	harness_request(&shared, "POST", SESSION, text_h, "x", 1, &r);
-	expect_status(&r, 415, "sign-in as text/plain");
+	harness_expect_status(&r, 415, "sign-in as text/plain");
 	harness_response_free(&r);
 	/* A sign-in posted from another site's page. */
 	static const char *const evil[] = {"Origin: https://evil.example", NULL};
 	char pass[256];
 	harness_passphrase("alice", pass, sizeof(pass));
 	sign_in_raw(&shared, "alice", pass, evil, &r);
-	expect_status(&r, 403, "sign-in with a foreign Origin");
+	harness_expect_status(&r, 403, "sign-in with a foreign Origin");
 	harness_response_free(&r);
 }
 
@@ -336,20 +312,20 @@ static void test_growing_delay(void **state)
 	harness_passphrase("dave", pass, sizeof(pass));
 	harness_response r;
 	sign_in_raw(&shared, "dave", "wrong one", NULL, &r);
-	expect_status(&r, 401, "dave, first failure");
+	harness_expect_status(&r, 401, "dave, first failure");
 	harness_response_free(&r);
 	sign_in_raw(&shared, "dave", "wrong two", NULL, &r);
-	expect_status(&r, 429, "dave, straight after the first failure");
+	harness_expect_status(&r, 429, "dave, straight after the first failure");
 	unsigned ra = retry_after(&r);
 	assert_in_range(ra, 1, 1);
 	harness_response_free(&r);
 
 	sleep_ms(1100);
 	sign_in_raw(&shared, "dave", "wrong two", NULL, &r);
-	expect_status(&r, 401, "dave, second failure after waiting");
+	harness_expect_status(&r, 401, "dave, second failure after waiting");
 	harness_response_free(&r);
 	sign_in_raw(&shared, "dave", pass, NULL, &r);
-	expect_status(&r, 429, "dave, right passphrase within the delay");
+	harness_expect_status(&r, 429, "dave, right passphrase within the delay");
 	ra = retry_after(&r);
 	assert_in_range(ra, 1, 2); /* 2 s after the second failure */
 	harness_response_free(&r);
@@ -359,10 +335,10 @@ static void test_growing_delay(void **state)
 	sign_in(&shared, "dave", &d);
 	/* Reset: one failure now waits 1 s again, not 4. */
 	sign_in_raw(&shared, "dave", "wrong three", NULL, &r);
-	expect_status(&r, 401, "dave, failure after success");
+	harness_expect_status(&r, 401, "dave, failure after success");
 	harness_response_free(&r);
 	sign_in_raw(&shared, "dave", pass, NULL, &r);
-	expect_status(&r, 429, "dave, straight after that");
+	harness_expect_status(&r, 429, "dave, straight after that");
 	assert_int_equal(retry_after(&r), 1);
 	harness_response_free(&r);
 }
@@ -406,7 +382,7 @@ static void test_gate_without_session(void **state)
 				char ctx[256];
 				snprintf(ctx, sizeof(ctx), "%s %s (cookie %zu)",
 					 methods[m], paths[p], w);
-				expect_status(&r, 401, ctx);
+				harness_expect_status(&r, 401, ctx);
 				const char *ct =
 				    harness_response_header(&r, "Content-Type");
 				if (!ct || strcmp(ct, "application/problem+json") != 0)
@@ -436,10 +412,10 @@ static void test_gate_with_session(void **state)
 
 	harness_response r;
 	as(&shared, &a, false, NULL, "GET", MOD "/whoami", &r);
-	expect_status(&r, 200, "whoami");
-	json_t *doc = body_json(&r, "whoami");
-	assert_string_equal(str_field(doc, "name", "whoami"), "alice");
-	assert_string_equal(str_field(doc, "role", "whoami"), "moderator");
+	harness_expect_status(&r, 200, "whoami");
+	json_t *doc = harness_body_json(&r, "whoami");
+	assert_string_equal(harness_str_field(doc, "name", "whoami"), "alice");
+	assert_string_equal(harness_str_field(doc, "role", "whoami"), "moderator");
 	json_int_t left = json_integer_value(json_object_get(doc, "idle_expires_in"));
 	assert_in_range(left, 1, 1800);
 	json_decref(doc);
@@ -454,7 +430,7 @@ static void test_gate_with_session(void **state)
 
 	/* State-changing methods need the session's own CSRF token. */
 	as(&shared, &a, false, NULL, "POST", MOD "/nope", &r);
-	expect_status(&r, 403, "POST without CSRF");
+	harness_expect_status(&r, 403, "POST without CSRF");
 	assert_non_null(strstr(r.body, "missing or wrong CSRF token"));
 	harness_response_free(&r);
 	char other[96];
@@ -464,7 +440,7 @@ static void test_gate_with_session(void **state)
 	    status_as(&shared, &a, false, "X-CSRF-Token:", "DELETE", MOD "/whoami"), 403);
 	assert_int_equal(status_as(&shared, &a, true, NULL, "POST", MOD "/nope"), 404);
 	as(&shared, &a, true, NULL, "DELETE", MOD "/whoami", &r);
-	expect_status(&r, 405, "DELETE whoami with CSRF");
+	harness_expect_status(&r, 405, "DELETE whoami with CSRF");
 	assert_non_null(harness_response_header(&r, "Allow"));
 	harness_response_free(&r);
 
@@ -483,8 +459,8 @@ static void test_gate_with_session(void **state)
 
 	/* The admin sees the moderators, without key material. */
 	as(&shared, &r0, false, NULL, "GET", MOD "/admin/moderators", &r);
-	expect_status(&r, 200, "admin/moderators as root");
-	doc = body_json(&r, "admin/moderators");
+	harness_expect_status(&r, 200, "admin/moderators as root");
+	doc = harness_body_json(&r, "admin/moderators");
 	json_t *list = json_object_get(doc, "moderators");
 	assert_true(json_is_array(list));
 	assert_int_equal(json_array_size(list), sizeof(mods) / sizeof(mods[0]));
@@ -494,9 +470,9 @@ static void test_gate_with_session(void **state)
 	{
 		assert_int_equal(json_object_size(m), 5);
 		assert_true(json_is_integer(json_object_get(m, "id")));
-		assert_string_equal(str_field(m, "name", "moderator"), mods[i][0]);
-		assert_string_equal(str_field(m, "role", "moderator"), mods[i][1]);
-		assert_non_null(str_field(m, "created_at", "moderator"));
+		assert_string_equal(harness_str_field(m, "name", "moderator"), mods[i][0]);
+		assert_string_equal(harness_str_field(m, "role", "moderator"), mods[i][1]);
+		assert_non_null(harness_str_field(m, "created_at", "moderator"));
 		assert_non_null(json_object_get(m, "removed_at"));
 	}
 	json_decref(doc);
@@ -517,7 +493,7 @@ static void test_sign_out(void **state)
 	assert_int_equal(status_as(&shared, &a, false, NULL, "GET", MOD "/whoami"), 200);
 	harness_response r;
 	as(&shared, &a, true, NULL, "DELETE", SESSION, &r);
-	expect_status(&r, 204, "sign-out");
+	harness_expect_status(&r, 204, "sign-out");
 	const char *sc = harness_response_header(&r, "Set-Cookie");
 	if (!sc || strncmp(sc, "sl_session=;", 12) != 0 || !strstr(sc, "Max-Age=0"))
 		fail_msg("sign-out does not clear the cookie: %s", sc ? sc : "(none)");
@@ -625,8 +601,8 @@ static void test_idle_expiry(void **state)
 	sign_in(&own, "fay", &f);
 	harness_response r;
 	as(&own, &f, false, NULL, "GET", MOD "/whoami", &r);
-	expect_status(&r, 200, "whoami at once");
-	json_t *doc = body_json(&r, "whoami");
+	harness_expect_status(&r, 200, "whoami at once");
+	json_t *doc = harness_body_json(&r, "whoami");
 	assert_in_range(json_integer_value(json_object_get(doc, "idle_expires_in")), 1,
 			2);
 	json_decref(doc);

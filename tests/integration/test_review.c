@@ -49,32 +49,8 @@ static long long id_air, id_rail, id_old;
 static char receipt_air[64], receipt_rail[64];
 static bool have_photo;
 
-/* ---- helpers (sign-in copied from test_mod.c) ---- */
+/* ---- helpers ---- */
 
-static void expect_status(const harness_response *r, long want, const char *ctx)
-{
-	if (r->status != want)
-		fail_msg("%s: status %ld, expected %ld; body: %.800s", ctx, r->status,
-			 want, r->body ? r->body : "");
-}
-
-static json_t *body_json(const harness_response *r, const char *ctx)
-{
-	json_error_t err;
-	json_t *doc = json_loadb(r->body, r->body_len, 0, &err);
-	if (!json_is_object(doc))
-		fail_msg("%s: body is not a JSON object: %.500s", ctx, r->body);
-	return doc;
-}
-
-static const char *str_field(json_t *doc, const char *key, const char *ctx)
-{
-	const char *v = json_string_value(json_object_get(doc, key));
-	if (!v)
-		fail_msg("%s: no string \"%s\" in %s", ctx, key,
-			 json_dumps(doc, JSON_COMPACT));
-	return v;
-}
 
 typedef struct client {
 	char cookie[96]; /* "Cookie: sl_session=TOKEN" */
@@ -90,16 +66,16 @@ static void sign_in(const char *name, client *cl)
 	static const char *const h[] = {"Content-Type: application/json", NULL};
 	harness_response r;
 	harness_request(&srv, "POST", SESSION, h, body, strlen(body), &r);
-	expect_status(&r, 200, name);
+	harness_expect_status(&r, 200, name);
 	const char *sc = harness_response_header(&r, "Set-Cookie");
 	if (!sc || strncmp(sc, "sl_session=", 11) != 0)
 		fail_msg("sign-in as %s: no session cookie", name);
 	memset(cl, 0, sizeof(*cl));
 	snprintf(cl->cookie, sizeof(cl->cookie), "Cookie: sl_session=%.*s", TOKEN_LEN,
 		 sc + 11);
-	json_t *doc = body_json(&r, name);
+	json_t *doc = harness_body_json(&r, name);
 	snprintf(cl->csrf_h, sizeof(cl->csrf_h), "X-CSRF-Token: %s",
-		 str_field(doc, "csrf", name));
+		 harness_str_field(doc, "csrf", name));
 	json_decref(doc);
 	harness_response_free(&r);
 }
@@ -131,7 +107,7 @@ static json_t *call(const client *cl, const char *method, const char *path,
 	req(cl, change, method, path, body, &r);
 	char ctx[256];
 	snprintf(ctx, sizeof(ctx), "%s %s %s", method, path, body ? body : "");
-	expect_status(&r, want, ctx);
+	harness_expect_status(&r, want, ctx);
 	const char *cc = harness_response_header(&r, "Cache-Control");
 	if (!cc || strcmp(cc, "no-store") != 0)
 		fail_msg("%s: Cache-Control %s", ctx, cc ? cc : "(none)");
@@ -209,9 +185,9 @@ static long long post_report(const char *category, long ago_s, double lat,
 	} else {
 		harness_post_json(&srv, "/api/v1/reports", body, &r);
 	}
-	expect_status(&r, 201, category);
-	json_t *doc = body_json(&r, category);
-	snprintf(receipt, 64, "%s", str_field(doc, "receipt", category));
+	harness_expect_status(&r, 201, category);
+	json_t *doc = harness_body_json(&r, category);
+	snprintf(receipt, 64, "%s", harness_str_field(doc, "receipt", category));
 	long long id = json_integer_value(json_object_get(doc, "id"));
 	json_decref(doc);
 	harness_response_free(&r);
@@ -313,13 +289,13 @@ static void test_authorization(void **state)
 		char ctx[300];
 		snprintf(ctx, sizeof(ctx), "%s %s without a session", routes[i].method,
 			 path);
-		expect_status(&r, 401, ctx);
+		harness_expect_status(&r, 401, ctx);
 		harness_response_free(&r);
 		if (change) {
 			req(&mia, false, routes[i].method, path, "{}", &r);
 			snprintf(ctx, sizeof(ctx), "%s %s without CSRF", routes[i].method,
 				 path);
-			expect_status(&r, 403, ctx);
+			harness_expect_status(&r, 403, ctx);
 			harness_response_free(&r);
 		}
 	}
@@ -336,7 +312,7 @@ static void test_authorization(void **state)
 	harness_response r;
 	const char *h[] = {mia.cookie, mia.csrf_h, "Content-Type: text/plain", NULL};
 	harness_request(&srv, "POST", gp, h, "x", 1, &r);
-	expect_status(&r, 415, "grade as text/plain");
+	harness_expect_status(&r, 415, "grade as text/plain");
 	harness_response_free(&r);
 }
 
@@ -361,7 +337,7 @@ static void test_queue(void **state)
 				 want[i], urgency[i], json_dumps(doc, JSON_COMPACT));
 		assert_true(json_is_true(json_object_get(o, "has_text")));
 		assert_true(json_is_array(json_object_get(o, "equipment")));
-		assert_string_equal(str_field(o, "place", "queue"), "Minsk");
+		assert_string_equal(harness_str_field(o, "place", "queue"), "Minsk");
 		assert_null(json_object_get(o, "text"));
 		assert_null(json_object_get(o, "contact"));
 	}
@@ -388,8 +364,8 @@ static void test_open_report(void **state)
 	char p[96];
 	path_of(p, sizeof(p), id_air, "");
 	json_t *doc = call(&mia, "GET", p, NULL, 200);
-	assert_string_equal(str_field(doc, "text", "open"), TEXT_CANARY);
-	assert_string_equal(str_field(doc, "status", "open"), "received");
+	assert_string_equal(harness_str_field(doc, "text", "open"), TEXT_CANARY);
+	assert_string_equal(harness_str_field(doc, "status", "open"), "received");
 	assert_true(json_is_array(json_object_get(doc, "followups")));
 	assert_true(json_is_array(json_object_get(doc, "notes")));
 	assert_true(json_is_array(json_object_get(doc, "events")));
@@ -408,7 +384,7 @@ static void test_open_report(void **state)
 		assert_non_null(url);
 		harness_response r;
 		req(&mia, false, "GET", url, NULL, &r);
-		expect_status(&r, 200, url);
+		harness_expect_status(&r, 200, url);
 		const char *ct = harness_response_header(&r, "Content-Type");
 		assert_non_null(ct);
 		assert_string_equal(ct, "image/jpeg");
@@ -437,8 +413,8 @@ static void test_claim(void **state)
 	char p[96];
 	path_of(p, sizeof(p), id_rail, "/claim");
 	json_t *doc = call(&mia, "POST", p, NULL, 200);
-	assert_string_equal(str_field(doc, "claimed_by", "claim"), "mia");
-	assert_non_null(str_field(doc, "claimed_until", "claim"));
+	assert_string_equal(harness_str_field(doc, "claimed_by", "claim"), "mia");
+	assert_non_null(harness_str_field(doc, "claimed_until", "claim"));
 	json_decref(doc);
 	json_decref(call(&mia, "POST", p, "{}", 200)); /* extends it */
 	json_decref(call(&ned, "POST", p, "{}", 409));
@@ -455,12 +431,12 @@ static void test_claim(void **state)
 			first_rail = o;
 	}
 	assert_non_null(first_rail);
-	assert_string_equal(str_field(first_rail, "claimed_by", "queue"), "mia");
-	assert_string_equal(str_field(first_rail, "status", "queue"), "under_review");
+	assert_string_equal(harness_str_field(first_rail, "claimed_by", "queue"), "mia");
+	assert_string_equal(harness_str_field(first_rail, "status", "queue"), "under_review");
 	json_decref(q);
 	json_decref(call(&mia, "POST", rel, "{}", 200));
 	doc = call(&ned, "POST", p, "{}", 200);
-	assert_string_equal(str_field(doc, "claimed_by", "claim"), "ned");
+	assert_string_equal(harness_str_field(doc, "claimed_by", "claim"), "ned");
 	json_decref(doc);
 	json_decref(call(&ned, "POST", rel, NULL, 200));
 	assert_true(count_action("claim") >= 3);
@@ -493,9 +469,9 @@ static void test_edit(void **state)
 	json_t *loc = json_object_get(doc, "location");
 	assert_true(json_real_value(json_object_get(loc, "lat")) == 52.1);
 	assert_true(json_real_value(json_object_get(loc, "lon")) == 23.7);
-	assert_string_equal(str_field(loc, "place", "edit"), "Minsk");
-	assert_string_equal(str_field(doc, "category", "edit"), "troops");
-	assert_string_equal(str_field(doc, "text", "edit"), TEXT_CANARY);
+	assert_string_equal(harness_str_field(loc, "place", "edit"), "Minsk");
+	assert_string_equal(harness_str_field(doc, "category", "edit"), "troops");
+	assert_string_equal(harness_str_field(doc, "text", "edit"), TEXT_CANARY);
 	json_decref(doc);
 	assert_true(harness_db_integer(
 			&srv, "SELECT count(*) FROM audit WHERE action = 'edit' "
@@ -529,7 +505,7 @@ static void test_grade(void **state)
 	json_t *q = call(&mia, "GET", MOD "/queue", NULL, 200);
 	json_t *g =
 	    json_object_get(json_array_get(json_object_get(q, "reports"), 0), "grade");
-	assert_string_equal(str_field(g, "reliability", "grade"), "B");
+	assert_string_equal(harness_str_field(g, "reliability", "grade"), "B");
 	assert_int_equal(json_integer_value(json_object_get(g, "credibility")), 2);
 	json_decref(q);
 	assert_int_equal(harness_db_integer(&srv, "SELECT count(*) FROM audit WHERE "
@@ -545,9 +521,9 @@ static const char *receipt_status(const char *receipt)
 	snprintf(path, sizeof(path), "/api/v1/reports/%s", receipt);
 	harness_response r;
 	harness_get(&srv, path, &r);
-	expect_status(&r, 200, "receipt status");
-	json_t *doc = body_json(&r, "receipt status");
-	snprintf(st, sizeof(st), "%s", str_field(doc, "status", "receipt"));
+	harness_expect_status(&r, 200, "receipt status");
+	json_t *doc = harness_body_json(&r, "receipt status");
+	snprintf(st, sizeof(st), "%s", harness_str_field(doc, "status", "receipt"));
 	json_decref(doc);
 	harness_response_free(&r);
 	return st;
@@ -580,13 +556,13 @@ static void test_verify_reject(void **state)
 	expect_field(doc, "reason");
 	json_decref(doc);
 	doc = call(&mia, "POST", p, "{\"reason\":\"a passenger train\"}", 200);
-	assert_string_equal(str_field(doc, "status", "reject"), "rejected");
+	assert_string_equal(harness_str_field(doc, "status", "reject"), "rejected");
 	json_decref(doc);
 	assert_string_equal(receipt_status(receipt_rail), "rejected");
 	char g[96];
 	path_of(g, sizeof(g), id_rail, "");
 	doc = call(&mia, "GET", g, NULL, 200);
-	assert_string_equal(str_field(doc, "reject_reason", "get"), "a passenger train");
+	assert_string_equal(harness_str_field(doc, "reject_reason", "get"), "a passenger train");
 	json_decref(doc);
 	/* Open only: the decided reports leave the queue. */
 	json_t *q = call(&mia, "GET", MOD "/queue", NULL, 200);
@@ -611,7 +587,7 @@ static void test_notes(void **state)
 	char p[96];
 	path_of(p, sizeof(p), id_air, "/notes");
 	json_t *doc = call(&mia, "POST", p, "{\"text\":\"" NOTE_CANARY "\"}", 201);
-	assert_string_equal(str_field(doc, "author", "note"), "mia");
+	assert_string_equal(harness_str_field(doc, "author", "note"), "mia");
 	json_decref(doc);
 	doc = call(&mia, "POST", p, "{}", 422);
 	expect_field(doc, "text");
@@ -628,9 +604,9 @@ static void test_notes(void **state)
 	json_t *notes = json_object_get(doc, "notes");
 	assert_int_equal(json_array_size(notes), 1);
 	json_t *n = json_array_get(notes, 0);
-	assert_string_equal(str_field(n, "text", "note"), NOTE_CANARY);
-	assert_string_equal(str_field(n, "author", "note"), "mia");
-	assert_non_null(str_field(n, "at", "note"));
+	assert_string_equal(harness_str_field(n, "text", "note"), NOTE_CANARY);
+	assert_string_equal(harness_str_field(n, "author", "note"), "mia");
+	assert_non_null(harness_str_field(n, "at", "note"));
 	json_decref(doc);
 	assert_int_equal(count_action("note"), 1);
 	assert_int_equal(harness_db_integer(&srv,
@@ -690,9 +666,9 @@ static void test_events(void **state)
 			   id_rail < id_air ? id_air : id_rail};
 	if (!ids_are(json_object_get(doc, "report_ids"), two, 2))
 		fail_msg("event: %s", json_dumps(doc, JSON_COMPACT));
-	assert_string_equal(str_field(doc, "category", "event"), "aircraft");
-	assert_string_equal(str_field(doc, "created_by", "event"), "ned");
-	assert_non_null(str_field(doc, "created_at", "event"));
+	assert_string_equal(harness_str_field(doc, "category", "event"), "aircraft");
+	assert_string_equal(harness_str_field(doc, "created_by", "event"), "ned");
+	assert_non_null(harness_str_field(doc, "created_at", "event"));
 	json_decref(doc);
 
 	doc = call(&ned, "GET", MOD "/events?limit=10", NULL, 200);
@@ -738,10 +714,10 @@ static void test_admin_audit(void **state)
 		if (seq >= prev)
 			fail_msg("audit not newest first at %zu", i);
 		prev = seq;
-		const char *a = str_field(e, "action", "audit");
-		str_field(e, "actor", "audit");
-		str_field(e, "subject", "audit");
-		str_field(e, "at", "audit");
+		const char *a = harness_str_field(e, "action", "audit");
+		harness_str_field(e, "actor", "audit");
+		harness_str_field(e, "subject", "audit");
+		harness_str_field(e, "at", "audit");
 		assert_non_null(json_object_get(e, "detail"));
 		for (size_t k = 0; k < sizeof(actions) / sizeof(actions[0]); k++)
 			if (strcmp(a, actions[k]) == 0)
