@@ -615,6 +615,18 @@ enum MHD_Result sl_review_queue(mod_ctx *ctx)
 
 /* ---- claims ---- */
 
+/* The start every report action shares: the id from the path, the JSON
+ * body (*doc, caller decrefs), and a reason in why for each member not in
+ * known. false when it has answered already (*ret). */
+static bool action_start(mod_ctx *ctx, const char *const *known, int64_t *id,
+			 json_t **doc, sl_problems *why, enum MHD_Result *ret)
+{
+	if (!report_id(ctx, id, ret) || !body_object(ctx, doc, ret))
+		return false;
+	only_fields(*doc, known, why);
+	return true;
+}
+
 /* What claim and release begin with: the report's id from the path, an
  * empty body, and who else holds a live claim on it (*holder, 0 when nobody
  * or the caller). false when it has answered already (*ret). A refused
@@ -623,11 +635,10 @@ static bool claim_start(mod_ctx *ctx, int64_t me, int64_t now, int64_t *id,
 			int64_t *holder, sl_err *e, enum MHD_Result *ret)
 {
 	json_t *doc;
-	if (!report_id(ctx, id, ret) || !body_object(ctx, &doc, ret))
-		return false;
 	sl_problems why = {0};
 	static const char *const known[] = {NULL};
-	only_fields(doc, known, &why);
+	if (!action_start(ctx, known, id, &doc, &why, ret))
+		return false;
 	json_decref(doc);
 	if (why.n) {
 		*ret = invalid(ctx, &why);
@@ -708,10 +719,9 @@ enum MHD_Result sl_review_edit(mod_ctx *ctx)
 	enum MHD_Result ret;
 	int64_t id;
 	json_t *patch;
-	if (!report_id(ctx, &id, &ret) || !body_object(ctx, &patch, &ret))
-		return ret;
 	sl_problems why = {0};
-	only_fields(patch, editable, &why);
+	if (!action_start(ctx, editable, &id, &patch, &why, &ret))
+		return ret;
 	if (!why.n && json_object_size(patch) == 0)
 		sl_problems_add(&why, "",
 				"nothing to change: give one of category, "
@@ -782,11 +792,10 @@ enum MHD_Result sl_review_grade(mod_ctx *ctx)
 	enum MHD_Result ret;
 	int64_t id;
 	json_t *doc;
-	if (!report_id(ctx, &id, &ret) || !body_object(ctx, &doc, &ret))
-		return ret;
 	sl_problems why = {0};
 	static const char *const known[] = {"reliability", "credibility", NULL};
-	only_fields(doc, known, &why);
+	if (!action_start(ctx, known, &id, &doc, &why, &ret))
+		return ret;
 	json_t *rel = json_object_get(doc, "reliability");
 	json_t *cred = json_object_get(doc, "credibility");
 	const char *rs = json_string_value(rel);
@@ -825,13 +834,12 @@ static enum MHD_Result decide(mod_ctx *ctx, sl_report_status status)
 	enum MHD_Result ret;
 	int64_t id;
 	json_t *doc;
-	if (!report_id(ctx, &id, &ret) || !body_object(ctx, &doc, &ret))
-		return ret;
 	bool reject = status == SL_STATUS_REJECTED;
 	sl_problems why = {0};
 	static const char *const verify_fields[] = {NULL};
 	static const char *const reject_fields[] = {"reason", NULL};
-	only_fields(doc, reject ? reject_fields : verify_fields, &why);
+	if (!action_start(ctx, reject ? reject_fields : verify_fields, &id, &doc, &why, &ret))
+		return ret;
 	const char *reason = reject ? text_field(doc, "reason", REASON_MAX, &why) : NULL;
 	if (why.n) {
 		json_decref(doc);
@@ -875,11 +883,10 @@ enum MHD_Result sl_review_note(mod_ctx *ctx)
 	enum MHD_Result ret;
 	int64_t id;
 	json_t *doc;
-	if (!report_id(ctx, &id, &ret) || !body_object(ctx, &doc, &ret))
-		return ret;
 	sl_problems why = {0};
 	static const char *const known[] = {"text", NULL};
-	only_fields(doc, known, &why);
+	if (!action_start(ctx, known, &id, &doc, &why, &ret))
+		return ret;
 	const char *text = text_field(doc, "text", NOTE_MAX, &why);
 	if (why.n) {
 		json_decref(doc);
@@ -1054,11 +1061,10 @@ static enum MHD_Result attach_or_detach(mod_ctx *ctx, bool detach)
 	enum MHD_Result ret;
 	int64_t id;
 	json_t *doc;
-	if (!report_id(ctx, &id, &ret) || !body_object(ctx, &doc, &ret))
-		return ret;
 	sl_problems why = {0};
 	static const char *const known[] = {"event_id", NULL};
-	only_fields(doc, known, &why);
+	if (!action_start(ctx, known, &id, &doc, &why, &ret))
+		return ret;
 	json_t *ev = json_object_get(doc, "event_id");
 	if (!json_is_integer(ev) || json_integer_value(ev) < 1)
 		sl_problems_add(&why, "event_id",
