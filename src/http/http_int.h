@@ -123,6 +123,10 @@ typedef struct request {
 enum MHD_Result sl_http_respond(struct MHD_Connection *c, unsigned status,
 				const char *type, char *body, const char *allow,
 				unsigned retry_after);
+/* doc (taken, decref'd) as an application/json answer, with extra headers
+ * as sl_http_respond_with takes them (may be NULL). */
+enum MHD_Result sl_http_json_with(struct MHD_Connection *c, unsigned status, json_t *doc,
+				  const char *const *headers);
 /* The same with extra headers: pairs of name and value, ending with NULL
  * (may be NULL). type and body may be NULL (no body). */
 enum MHD_Result sl_http_respond_with(struct MHD_Connection *c, unsigned status,

@@ -346,15 +346,6 @@ static sl_session *session_of(sl_server *srv, struct MHD_Connection *c)
 	return sl_sessions_get(srv->mod->sessions, token, mono_ms());
 }
 
-static enum MHD_Result json_with(struct MHD_Connection *c, unsigned status, json_t *doc,
-				 const char *const *headers)
-{
-	char *body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-	json_decref(doc);
-	if (!body)
-		return MHD_NO;
-	return sl_http_respond_with(c, status, "application/json", body, headers);
-}
 
 static void subject_of(const char *name, bool name_ok, char *buf, size_t size)
 {
@@ -491,7 +482,7 @@ static enum MHD_Result answer_signin(mod_request *rq)
 	const char *const h[] = {"Set-Cookie", cookie, NULL};
 	json_t *doc = json_pack("{s:s, s:s, s:s}", "name", rq->name, "role",
 				role_name(rq->role), "csrf", rq->csrf);
-	enum MHD_Result r = json_with(c, 200, doc, h);
+	enum MHD_Result r = sl_http_json_with(c, 200, doc, h);
 	sodium_memzero(cookie, sizeof(cookie));
 	return r;
 }

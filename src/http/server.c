@@ -137,13 +137,23 @@ enum MHD_Result sl_http_respond(struct MHD_Connection *c, unsigned status,
 	return sl_http_respond_with(c, status, type, body, h);
 }
 
-enum MHD_Result sl_http_json(struct MHD_Connection *c, unsigned status, json_t *doc)
+/* Coordinates and other reals print with 15 significant digits: exact for
+ * every decimal of up to 15 digits, without the noise of 17. */
+#define JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15))
+
+enum MHD_Result sl_http_json_with(struct MHD_Connection *c, unsigned status, json_t *doc,
+				  const char *const *headers)
 {
-	char *body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	char *body = doc ? json_dumps(doc, JSON_FLAGS) : NULL;
 	json_decref(doc);
 	if (!body)
 		return MHD_NO;
-	return sl_http_respond(c, status, "application/json", body, NULL, 0);
+	return sl_http_respond_with(c, status, "application/json", body, headers);
+}
+
+enum MHD_Result sl_http_json(struct MHD_Connection *c, unsigned status, json_t *doc)
+{
+	return sl_http_json_with(c, status, doc, NULL);
 }
 
 static const char *status_title(unsigned status)
