@@ -494,11 +494,13 @@ void sl_server_stop(sl_server *srv)
 {
 	if (!srv)
 		return;
-	/* Stop taking connections, let the sign-in workers and the queue finish
-	 * and resume everyone they hold, then let MHD send those answers and
-	 * close. */
-	if (srv->daemon)
-		MHD_quiesce_daemon(srv->daemon);
+	/* Let the sign-in workers and the queue finish and resume everyone they
+	 * hold, wait until MHD has taken every one of them back, then stop.
+	 * No MHD_quiesce_daemon: with a thread pool on epoll, libmicrohttpd
+	 * 0.9.75 races its workers taking the listening socket out of their
+	 * epoll sets and can abort ("Failed to remove listen FD from epoll
+	 * set"). Connections that arrive while stopping are answered 503:
+	 * parking is closed and so is the queue. */
 	sl_mod_close(srv);
 	sl_commitq_close(srv->queue);
 	if (srv->daemon)
