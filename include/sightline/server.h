@@ -37,6 +37,9 @@ typedef struct sl_server_config {
 	unsigned session_max_s;	 /* ... and this long after sign-in in any case */
 	bool secure_cookies;	 /* mark the session cookie Secure (served over
 				    TLS, or behind a TLS proxy) */
+	unsigned engine_interval_ms; /* how often the corroboration engine
+					takes in new reports and changes; 0:
+					no engine in this server */
 	const char *web_root;	 /* the moderator console's files (web/ of the
 				    source tree; its vendored libraries are in
 				    WEB_ROOT/../node_modules); files are read

@@ -201,28 +201,104 @@ sl_err sl_store_release(sl_store *s, int64_t id, int64_t moderator_id, int64_t n
  * r must be valid (sl_report_validate). Nothing else changes. SL_ENOTFOUND. */
 sl_err sl_store_update_report(sl_store *s, const sl_report *r);
 
-/* An event: one real-world occurrence and the reports that support it.
- * Events made here are decided by a moderator; the corroboration engine
- * must never undo them. */
+/* ---- events: real-world occurrences and the reports that support them
+ * (docs/ENGINE.md). The corroboration engine makes and updates events; a
+ * moderator may make, attach, detach, merge and split them. What a
+ * moderator decided is binding: the engine never removes a report a
+ * moderator attached, never puts back one a moderator detached (a "ban"),
+ * never deletes or merges away an event a moderator decided. ---- */
+
+/* One item of an event's equipment estimate: the most likely count and the
+ * range the reports support. */
+typedef struct sl_event_item {
+	sl_equipment_type type;
+	int32_t count;
+	int32_t count_min, count_max;
+} sl_event_item;
+
+#define SL_EVENT_MAX_ITEMS SL_EQ_COUNT
+
+/* An event. Events made or changed by a moderator have by_moderator; the
+ * estimate (has_estimate) is the engine's, from the reports. */
 typedef struct sl_event {
 	int64_t id; /* 0 until stored */
 	bool has_category;
 	sl_category category;
 	int64_t created_at; /* Unix seconds */
-	int64_t created_by; /* moderator id */
+	int64_t created_by; /* moderator id; 0 for the engine */
+	bool by_moderator;
 	size_t n_reports;
 	const int64_t *report_ids; /* ascending when read back */
+	const char *const *refs;   /* when asked for: refs[i] of report_ids[i],
+				      NULL for a report without one */
+	/* The estimate. */
+	bool has_estimate;
+	int64_t t_start, t_end;	       /* the time window, Unix seconds */
+	bool has_point;
+	double lat, lon, uncertainty_m; /* location and radius, metres */
+	bool has_heading;
+	double heading_deg;
+	double confidence; /* 0..1 */
+	size_t n_items;
+	const sl_event_item *items;
+	int64_t updated_at;
 } sl_event;
 
-/* Stores e with its reports (each attached by created_by at created_at);
- * sets e->id. SL_ENOTFOUND when a report does not exist (nothing stored). */
+/* Stores e with its reports (each attached by created_by at created_at), as
+ * a moderator's event; sets e->id. SL_ENOTFOUND when a report does not
+ * exist (nothing stored). */
 sl_err sl_store_event_create(sl_store *s, sl_event *e);
 
-/* Attaches report_id to event_id (again is fine) / detaches it (not
- * attached is fine). SL_ENOTFOUND when either does not exist. */
+/* A moderator attaches report_id to event_id (again is fine) / detaches it
+ * (not attached is fine). Either makes the event the moderator's; a detach
+ * also bans the report from the event, an attach lifts such a ban.
+ * SL_ENOTFOUND when either does not exist. */
 sl_err sl_store_event_attach(sl_store *s, int64_t event_id, int64_t report_id,
 			     int64_t moderator_id, int64_t now);
-sl_err sl_store_event_detach(sl_store *s, int64_t event_id, int64_t report_id);
+sl_err sl_store_event_detach(sl_store *s, int64_t event_id, int64_t report_id,
+			     int64_t moderator_id, int64_t now);
+
+/* A moderator merges event from into event into: every report of from is
+ * attached to into by moderator_id, and from is deleted. SL_ENOTFOUND when
+ * either does not exist, SL_EINVAL when they are the same. */
+sl_err sl_store_event_merge(sl_store *s, int64_t into, int64_t from,
+			    int64_t moderator_id, int64_t now);
+
+/* A moderator splits the n reports (each must be in event from, n >= 1 and
+ * fewer than all of them) out of from into a new event of the same
+ * category, *new_id; they are detached from and banned from from.
+ * SL_ENOTFOUND when from or a report does not exist, SL_EVALID when a report
+ * is not in from or would leave from empty. */
+sl_err sl_store_event_split(sl_store *s, int64_t from, const int64_t *report_ids,
+			    size_t n, int64_t moderator_id, int64_t now,
+			    int64_t *new_id /* OUT */);
+
+#define SL_EVENTS_MAX 1000 /* the most events one read returns */
+#define SL_ORIGIN_ENGINE 1
+#define SL_ORIGIN_MODERATOR 2
+
+/* Which events to read: all conditions given must hold. */
+typedef struct sl_event_filter {
+	int64_t id;		/* only this one; 0 for any */
+	bool has_bbox;		/* its location inside the box */
+	double min_lat, min_lon, max_lat, max_lon;
+	bool has_from;		/* its window ends at or after from */
+	int64_t from;
+	bool has_to;		/* its window starts at or before to */
+	int64_t to;
+	bool has_category;
+	sl_category category;
+	int64_t min_reports;	/* at least this many reports (0: any) */
+	int origin;		/* 0 any, SL_ORIGIN_ENGINE or SL_ORIGIN_MODERATOR */
+	bool ascending;		/* id order; newest (highest id) first otherwise */
+	int64_t cursor;		/* ids after (ascending) or before it; 0 none */
+	bool with_refs;		/* fill refs */
+	size_t limit;		/* 1..SL_EVENTS_MAX */
+} sl_event_filter;
+
+/* The events matching f, in a; *n how many (0 is fine). */
+sl_err sl_store_find_events(sl_store *s, const sl_event_filter *f, sl_arena *a,
+			    sl_event **out /* OUT */, size_t *n /* OUT */);
 
 /* Event id, or (id 0) the newest limit events, newest first, in a; *n is 0
  * when event id does not exist. */
@@ -232,6 +308,77 @@ sl_err sl_store_events(sl_store *s, int64_t id, size_t limit, sl_arena *a,
 /* The ids of the events report_id belongs to, ascending, in a. */
 sl_err sl_store_report_events(sl_store *s, int64_t report_id, sl_arena *a,
 			      int64_t **ids /* OUT */, size_t *n /* OUT */);
+
+/* ---- what the engine reads and writes (src/engine/, docs/ENGINE.md) ---- */
+
+/* Calls visit for every report with id > after_id in id order, with its
+ * review and photo count (a queue item without urgency), paging like
+ * sl_store_each_report. */
+typedef sl_err (*sl_item_visit)(void *ud, const sl_queue_item *it);
+sl_err sl_store_each_item(sl_store *s, int64_t after_id, sl_item_visit visit, void *ud);
+
+/* The same for one report. SL_ENOTFOUND. */
+sl_err sl_store_get_item(sl_store *s, int64_t id, sl_arena *a, sl_queue_item *out);
+
+/* Something a moderator changed that the engine must look at again: a
+ * report's clear fields, grade or status (report_id), or an event's reports
+ * (event_id, with report_id when one report is concerned). Every review
+ * write appends one in its own transaction. */
+typedef struct sl_change {
+	int64_t seq;
+	int64_t report_id; /* 0 when none */
+	int64_t event_id;  /* 0 when none */
+} sl_change;
+
+/* Up to max changes with seq > after, in seq order, into out; *n. */
+sl_err sl_store_changes(sl_store *s, int64_t after, size_t max, sl_change *out,
+			size_t *n /* OUT */);
+
+/* One report in one event: who attached it (0: the engine). As a ban: the
+ * moderator who detached it. */
+typedef struct sl_event_link {
+	int64_t event_id, report_id;
+	int64_t by;
+} sl_event_link;
+
+/* Every event with its category and whether it is a moderator's (only the
+ * moderators' events unless engine_links), every link (only the moderators'
+ * unless engine_links) and every ban, read
+ * in one transaction, and the newest change seq then. The arrays are
+ * malloc'd: free with sl_engine_state_free. */
+typedef struct sl_engine_state {
+	size_t n_events;
+	sl_event *events; /* no reports, no estimate */
+	size_t n_links;
+	sl_event_link *links;
+	size_t n_bans;
+	sl_event_link *bans;
+	int64_t last_change;
+	int64_t last_report; /* the engine's mark: reports after it are new */
+} sl_engine_state;
+
+sl_err sl_store_engine_state(sl_store *s, bool engine_links, sl_engine_state *out);
+void sl_engine_state_free(sl_engine_state *st);
+
+/* What the engine writes after a step, in one transaction: for each event
+ * its estimate and the reports the engine put in it (a new event when its
+ * id is 0: the id is set), the engine events it no longer has (deleted
+ * unless a moderator decided them meanwhile), and its marks. */
+typedef struct sl_engine_save {
+	size_t n_events;
+	sl_event *events; /* report_ids: the engine's reports only */
+	size_t n_deleted;
+	const int64_t *deleted;
+	int64_t last_report, last_change;
+	int64_t now;
+} sl_engine_save;
+
+sl_err sl_store_engine_save(sl_store *s, sl_engine_save *save);
+
+/* Takes the engine's lock, which one process at a time holds (the SQLite
+ * backend: a lock on DATA_DIR/engine.lock, released when the store is
+ * closed). *got is false when another holds it. */
+sl_err sl_store_engine_lock(sl_store *s, bool *got /* OUT */);
 
 /* Small named settings kept with the data (schema facts, flags). get returns
  * SL_ENOTFOUND when the key is unset; *out is malloc'd, caller frees. */

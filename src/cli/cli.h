@@ -28,6 +28,9 @@ typedef struct options {
 	bool all;
 	const char *expect_head;
 	unsigned long long limit; /* audit show: last N entries, 0 = all */
+	const char *truth;	  /* evaluate */
+	const char *events_file;
+	const char *tracks_file;
 	sl_server_config server;
 	char host[256];
 	char *owned[32]; /* strings from the config file, freed at exit */
@@ -57,6 +60,11 @@ int open_audit(const options *o, sl_store *store, sl_audit **audit);
  * could not be recorded. */
 int audit_append(sl_audit *audit, const char *actor, const char *action,
 		 const char *subject, const char *detail_json);
+
+/* corroborate.c: brings the events of store up to date (unless a running
+ * server does it); 0, or 2 after saying why. And `evaluate`. */
+int catch_up_events(sl_store *store, bool quiet);
+int cmd_evaluate(options *o, int argc, char **argv);
 
 /* The subcommands of audit.c. verify returns 1 when the log is damaged. */
 int cmd_audit_verify(options *o, int argc, char **argv);

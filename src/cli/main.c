@@ -3,7 +3,8 @@
  *
  *   sightline serve   --data DIR --listen HOST:PORT   the HTTP API
  *   sightline import  --data DIR --format F FILE      bulk intake
- *   sightline export  --data DIR --what reports       reports as JSON lines
+ *   sightline export  --data DIR --what reports|events  as JSON lines
+ *   sightline evaluate --truth FILE --events FILE    grouping accuracy
  *   sightline audit verify | show                      the audit log
  *   sightline version | help [COMMAND]
  *
@@ -26,6 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sightline/event_json.h"
 #include "sightline/import.h"
 #include "sightline/media.h"
 #include "sightline/receipt.h"
@@ -170,6 +172,12 @@ static int set_option(options *o, const char *name, const char *value)
 		o->quiet = true;
 	else if (strcmp(name, "expect-head") == 0)
 		o->expect_head = value;
+	else if (strcmp(name, "truth") == 0)
+		o->truth = value;
+	else if (strcmp(name, "events") == 0)
+		o->events_file = value;
+	else if (strcmp(name, "tracks") == 0)
+		o->tracks_file = value;
 	else if (strcmp(name, "listen") == 0) {
 		if (!parse_listen(o, value))
 			return fail("--listen: \"%s\" is not HOST:PORT", value);
@@ -184,6 +192,7 @@ static int set_option(options *o, const char *name, const char *value)
 		UINT_OPT("batch", s->batch_max, 1u << 16)
 		UINT_OPT("session-idle", s->session_idle_s, 86400)
 		UINT_OPT("session-max", s->session_max_s, 7 * 86400)
+		UINT_OPT("engine-interval", s->engine_interval_ms, 3600000)
 		UINT_OPT("limit", o->limit, 1000000000)
 		RATE_OPT("rate-per-client", s->rate.per_client_per_min)
 		RATE_OPT("rate-burst", s->rate.per_client_burst)
@@ -216,6 +225,7 @@ static const option_doc serve_opts[] = {
 	{"session-max", true, "SECONDS  a moderator's session ends after this long in any case (default: 43200)"},
 	{"web", true, "DIR              the moderator console's files, served at /mod (default: web)"},
 	{"secure-cookies", false, "     mark the session cookie Secure (behind a TLS proxy)"},
+	{"engine-interval", true, "MS   how often events follow new reports and changes, 0 = no engine here (default: 1000)"},
 	{NULL, false, NULL},
 };
 
@@ -230,7 +240,7 @@ static const option_doc import_opts[] = {
 static const option_doc export_opts[] = {
 	{"data", true, "DIR        the data directory (default: var/data)"},
 	{"config", true, "FILE     a JSON file of options"},
-	{"what", true, "reports    what to export (only reports so far)"},
+	{"what", true, "reports|events  what to export (default: reports)"},
 	{"format", true, "jsonl    one JSON object per line (the default)"},
 	{"out", true, "FILE        write there instead of standard output"},
 	{NULL, false, NULL},
@@ -285,6 +295,13 @@ static const option_doc audit_verify_opts[] = {
 static const option_doc audit_show_opts[] = {
 	DATA_OPTS,
 	{"limit", true, "N         the last N entries, 0 = all (default: 20)"},
+	{NULL, false, NULL},
+};
+
+static const option_doc evaluate_opts[] = {
+	{"truth", true, "FILE      the simulator's ground truth (simulate --truth)"},
+	{"events", true, "FILE     events as export --what events writes them"},
+	{"tracks", true, "FILE     tracks as export --what tracks writes them"},
 	{NULL, false, NULL},
 };
 
@@ -526,20 +543,24 @@ static int cmd_import(options *o, int argc, char **argv)
 	sl_err e = sl_import(store, fmt, in, sl_time_now(), on_reject, &ctx, &st);
 	if (in && in != stdin)
 		fclose(in);
-	sl_store_close(store);
 	fprintf(stderr, "sightline: imported %zu, duplicates %zu, rejected %zu of %zu records\n",
 		st.imported, st.duplicate, st.rejected, st.records);
+	/* What was stored is corroborated into events now, even after a read
+	 * error: it is stored. */
+	rc = st.imported ? catch_up_events(store, o->quiet) : 0;
+	sl_store_close(store);
 	if (e != SL_OK)
 		return fail("import stopped: %s", sl_strerror(e));
-	return 0;
+	return rc;
 }
 
 static int cmd_export(options *o, int argc, char **argv)
 {
 	if (argc > 0)
 		return fail("export: unexpected argument \"%s\"", argv[0]);
-	if (o->what && strcmp(o->what, "reports") != 0)
-		return fail("export: --what \"%s\" is not known (reports)", o->what);
+	bool events = o->what && strcmp(o->what, "events") == 0;
+	if (o->what && !events && strcmp(o->what, "reports") != 0)
+		return fail("export: --what \"%s\" is not known (reports, events)", o->what);
 	if (o->format && strcmp(o->format, "jsonl") != 0)
 		return fail("export: --format \"%s\" is not known (jsonl)", o->format);
 	sl_store *store;
@@ -551,8 +572,15 @@ static int cmd_export(options *o, int argc, char **argv)
 		sl_store_close(store);
 		return fail("export: cannot write %s: %s", o->out, strerror(errno));
 	}
+	if (events && (rc = catch_up_events(store, true))) {
+		if (out != stdout)
+			fclose(out);
+		sl_store_close(store);
+		return rc;
+	}
 	size_t n = 0;
-	sl_err e = sl_export_reports_jsonl(store, out, &n);
+	sl_err e = events ? sl_export_events_jsonl(store, out, &n)
+			  : sl_export_reports_jsonl(store, out, &n);
 	if (fflush(out) != 0 && e == SL_OK)
 		e = SL_EIO;
 	if (out != stdout)
@@ -560,7 +588,7 @@ static int cmd_export(options *o, int argc, char **argv)
 	sl_store_close(store);
 	if (e != SL_OK)
 		return fail("export failed: %s", sl_strerror(e));
-	fprintf(stderr, "sightline: exported %zu reports\n", n);
+	fprintf(stderr, "sightline: exported %zu %s\n", n, events ? "events" : "reports");
 	return 0;
 }
 
@@ -583,10 +611,15 @@ static const command commands[] = {
 	 "generated demo set). Unusable records are listed as FILE:LINE: reason.\n"
 	 "Reports whose ref is already stored are skipped.",
 	 import_opts, cmd_import},
-	{"export", "export [--data DIR] [--what reports] [--format jsonl] [--out FILE]",
-	 "Writes every report as one JSON object per line; import --format jsonl\n"
-	 "reads it back.",
+	{"export", "export [--data DIR] [--what reports|events] [--format jsonl] [--out FILE]",
+	 "Writes every report (or, with --what events, every event with the refs of\n"
+	 "its reports) as one JSON object per line; import --format jsonl reads\n"
+	 "reports back. Events are brought up to date first (docs/ENGINE.md).",
 	 export_opts, cmd_export},
+	{"evaluate", "evaluate --truth FILE --events FILE",
+	 "Scores events against the simulator's ground truth: pairwise and B-cubed\n"
+	 "precision, recall and F1 of the grouping (docs/ENGINE.md).",
+	 evaluate_opts, cmd_evaluate},
 	{"moderator add", "moderator add NAME [--role admin|moderator] [--passphrase-file F]",
 	 "Creates a moderator's key pair; the secret half is stored only wrapped\n"
 	 "under their passphrase (Argon2id). Prints a recovery key once. They can\n"

@@ -11,7 +11,8 @@ double sl_geo_distance_m(double lat1, double lon1, double lat2, double lon2)
 {
 	double p1 = lat1 * RAD, p2 = lat2 * RAD;
 	double dp = (lat2 - lat1) * RAD, dl = (lon2 - lon1) * RAD;
-	double a = sin(dp / 2) * sin(dp / 2) + cos(p1) * cos(p2) * sin(dl / 2) * sin(dl / 2);
+	double a =
+	    sin(dp / 2) * sin(dp / 2) + cos(p1) * cos(p2) * sin(dl / 2) * sin(dl / 2);
 	if (a > 1)
 		a = 1;
 	return 2 * SL_GEO_EARTH_M * asin(sqrt(a));

@@ -45,6 +45,13 @@ struct sl_server {
 	size_t parked;
 	bool parking_closed;
 
+	/* The corroboration engine's thread (engine.c). */
+	pthread_t engine;
+	bool engine_started;
+	pthread_mutex_t engine_lock;
+	pthread_cond_t engine_wake;
+	bool engine_stopping;
+
 	/* The maintenance thread: recipients, retention purges, sessions. */
 	pthread_t maint;
 	bool maint_started;
@@ -176,6 +183,12 @@ enum MHD_Result sl_mod_gate(sl_server *srv, struct MHD_Connection *c, const char
 			    const char *method, void **con_cls);
 enum MHD_Result sl_mod_continue(mod_request *rq, const char *data, size_t *size);
 void sl_mod_request_free(mod_request *rq);
+
+/* engine.c: the thread that keeps events up to date (sl_engine_sync every
+ * cfg.engine_interval_ms) when this process holds the engine's lock; stop
+ * runs a last sync and joins it. */
+sl_err sl_http_engine_start(sl_server *srv);
+void sl_http_engine_stop(sl_server *srv);
 
 /* GET or HEAD of /mod, /mod/ or /static/...: one of the moderator console's
  * files (web.c), read from srv->cfg.web_root at request time. */

@@ -776,6 +776,8 @@ static const mod_route routes[] = {
     {"POST", API_MOD "/events", SL_ROLE_MODERATOR, sl_review_event_create},
     {"GET", API_MOD "/events", SL_ROLE_MODERATOR, sl_review_events},
     {"GET", API_MOD "/events/{id}", SL_ROLE_MODERATOR, sl_review_event},
+    {"POST", API_MOD "/events/{id}/merge", SL_ROLE_MODERATOR, sl_review_event_merge},
+    {"POST", API_MOD "/events/{id}/split", SL_ROLE_MODERATOR, sl_review_event_split},
 };
 
 /* Matches path against pattern; on a match the "{x}" segments are cut out

@@ -42,6 +42,8 @@ enum MHD_Result sl_review_detach(mod_ctx *ctx);	      /* POST .../detach */
 enum MHD_Result sl_review_event_create(mod_ctx *ctx); /* POST events */
 enum MHD_Result sl_review_events(mod_ctx *ctx);	      /* GET events */
 enum MHD_Result sl_review_event(mod_ctx *ctx);	      /* GET events/{id} */
+enum MHD_Result sl_review_event_merge(mod_ctx *ctx);  /* POST events/{id}/merge */
+enum MHD_Result sl_review_event_split(mod_ctx *ctx);  /* POST events/{id}/split */
 enum MHD_Result sl_review_audit(mod_ctx *ctx);	      /* GET admin/audit */
 
 #endif

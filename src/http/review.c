@@ -21,6 +21,9 @@
  */
 #include "http/mod_int.h"
 
+#include "sightline/event_json.h"
+#include "sightline/geo.h"
+
 #include <inttypes.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -927,21 +930,19 @@ enum MHD_Result sl_review_note(mod_ctx *ctx)
 
 /* ---- events ---- */
 
+/* An event as the moderators' API shows it: its JSON form (event_json.h)
+ * with who made it and when. */
 static json_t *event_json(mod_ctx *ctx, names *nm, const sl_event *e)
 {
-	json_t *ids = json_array();
-	for (size_t i = 0; ids && i < e->n_reports; i++)
-		if (json_array_append_new(ids, json_integer(e->report_ids[i])) != 0) {
-			json_decref(ids);
-			ids = NULL;
-		}
-	if (!ids)
+	json_t *o = sl_event_to_json(e);
+	if (o && (json_object_set_new(o, "created_at", time_json(e->created_at)) ||
+		  json_object_set_new(o, "created_by",
+				      e->created_by ? json_string(name_of(ctx, nm, e->created_by))
+						    : json_null()))) {
+		json_decref(o);
 		return NULL;
-	return json_pack("{s:I, s:o, s:o, s:s, s:o}", "id", (json_int_t)e->id, "category",
-			 e->has_category ? json_string(sl_category_name(e->category))
-					 : json_null(),
-			 "created_at", time_json(e->created_at), "created_by",
-			 name_of(ctx, nm, e->created_by), "report_ids", ids);
+	}
+	return o;
 }
 
 /* The event named by a body's "event_id" or the path: looked up. */
@@ -1079,10 +1080,9 @@ static enum MHD_Result attach_or_detach(mod_ctx *ctx, bool detach)
 	if (audit_report(ctx, detach ? "detach" : "attach", id,
 			 json_pack("{s:I}", "event_id", (json_int_t)event_id)) != SL_OK)
 		return audit_failed(ctx);
-	e = detach ? sl_store_event_detach(ctx->srv->store, event_id, id)
-		   : sl_store_event_attach(ctx->srv->store, event_id, id,
-					   sl_session_moderator_id(ctx->session),
-					   sl_time_now());
+	int64_t me = sl_session_moderator_id(ctx->session), now = sl_time_now();
+	e = detach ? sl_store_event_detach(ctx->srv->store, event_id, id, me, now)
+		   : sl_store_event_attach(ctx->srv->store, event_id, id, me, now);
 	if (e != SL_OK)
 		return e == SL_ENOTFOUND ? no_event(ctx) : store_failed(ctx);
 	return answer(ctx, 200,
@@ -1100,20 +1100,22 @@ enum MHD_Result sl_review_detach(mod_ctx *ctx)
 	return attach_or_detach(ctx, true);
 }
 
-/* GET events (id 0, newest first) or GET events/{id}. */
-static enum MHD_Result list_events(mod_ctx *ctx, int64_t id, size_t limit)
+/* Answers the events f selects: one (f->id) or a page {"events": [...],
+ * "next": cursor or null}. */
+static enum MHD_Result list_events(mod_ctx *ctx, const sl_event_filter *f,
+				   unsigned status)
 {
-	sl_arena *a = sl_arena_new((size_t)16 << 20);
+	sl_arena *a = sl_arena_new((size_t)32 << 20);
 	if (!a)
 		return out_of_memory(ctx);
 	sl_event *list;
 	size_t n;
-	sl_err e = sl_store_events(ctx->srv->store, id, limit, a, &list, &n);
+	sl_err e = sl_store_find_events(ctx->srv->store, f, a, &list, &n);
 	if (e != SL_OK) {
 		sl_arena_free(a);
 		return e == SL_ENOMEM ? out_of_memory(ctx) : store_failed(ctx);
 	}
-	if (id && n == 0) {
+	if (f->id && n == 0) {
 		sl_arena_free(a);
 		return no_event(ctx);
 	}
@@ -1127,31 +1129,208 @@ static enum MHD_Result list_events(mod_ctx *ctx, int64_t id, size_t limit)
 		}
 	}
 	names_free(&nm);
+	int64_t next = n == f->limit ? list[n - 1].id : 0;
 	sl_arena_free(a);
 	if (!arr)
 		return out_of_memory(ctx);
-	if (id) {
+	if (f->id) {
 		json_t *one = json_incref(json_array_get(arr, 0));
 		json_decref(arr);
-		return answer(ctx, 200, one);
+		return answer(ctx, status, one);
 	}
-	return answer(ctx, 200, json_pack("{s:o}", "events", arr));
+	return answer(ctx, status,
+		      json_pack("{s:o, s:o}", "events", arr, "next",
+				next ? json_integer(next) : json_null()));
 }
 
+static const char *arg(mod_ctx *ctx, const char *name)
+{
+	return MHD_lookup_connection_value(ctx->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+/* ?bbox=min_lon,min_lat,max_lon,max_lat (the GeoJSON order). */
+static void parse_bbox(const char *v, sl_event_filter *f, sl_problems *why)
+{
+	double x0, y0, x1, y1;
+	char tail;
+	if (sscanf(v, "%lf,%lf,%lf,%lf%c", &x0, &y0, &x1, &y1, &tail) != 4) {
+		sl_problems_add(why, "bbox", "expected min_lon,min_lat,max_lon,max_lat");
+		return;
+	}
+	if (!sl_geo_valid(y0, x0) || !sl_geo_valid(y1, x1) || x0 > x1 || y0 > y1) {
+		sl_problems_add(why, "bbox",
+				"corners must be longitudes -180..180 and latitudes -90..90, "
+				"the first south-west of the second");
+		return;
+	}
+	f->has_bbox = true;
+	f->min_lon = x0, f->min_lat = y0, f->max_lon = x1, f->max_lat = y1;
+}
+
+static void parse_time_arg(const char *name, const char *v, bool *has, int64_t *t,
+			   sl_problems *why)
+{
+	if (!v)
+		return;
+	if (sl_time_parse(v, t) != SL_OK)
+		sl_problems_add(why, name, "is not an RFC 3339 time such as 2022-10-10T08:30:00Z");
+	else
+		*has = true;
+}
+
+/* GET events: ?bbox, ?from, ?to, ?category, ?min_reports, ?origin, ?limit and
+ * ?before (the "next" of the previous page); newest first. */
 enum MHD_Result sl_review_events(mod_ctx *ctx)
 {
-	size_t limit;
-	if (!parse_limit(ctx, SL_QUEUE_MAX, &limit))
-		return invalid1(ctx, "limit", "expected a whole number from 1");
-	return list_events(ctx, 0, limit);
+	sl_event_filter f = {0};
+	sl_problems why = {0};
+	if (!parse_limit(ctx, SL_EVENTS_MAX, &f.limit))
+		sl_problems_add(&why, "limit", "expected a whole number from 1");
+	const char *v;
+	if ((v = arg(ctx, "bbox")))
+		parse_bbox(v, &f, &why);
+	parse_time_arg("from", arg(ctx, "from"), &f.has_from, &f.from, &why);
+	parse_time_arg("to", arg(ctx, "to"), &f.has_to, &f.to, &why);
+	if (f.has_from && f.has_to && f.from > f.to)
+		sl_problems_add(&why, "to", "is before from");
+	if ((v = arg(ctx, "category"))) {
+		if (!sl_category_from_name(v, &f.category))
+			sl_problems_add(&why, "category", "is not a known category");
+		else
+			f.has_category = true;
+	}
+	if ((v = arg(ctx, "min_reports"))) {
+		size_t n = strspn(v, "0123456789");
+		if (n == 0 || n > 6 || v[n])
+			sl_problems_add(&why, "min_reports", "expected a whole number");
+		else
+			f.min_reports = strtol(v, NULL, 10);
+	}
+	if ((v = arg(ctx, "origin"))) {
+		if (strcmp(v, "engine") == 0)
+			f.origin = SL_ORIGIN_ENGINE;
+		else if (strcmp(v, "moderator") == 0)
+			f.origin = SL_ORIGIN_MODERATOR;
+		else
+			sl_problems_add(&why, "origin", "expected engine or moderator");
+	}
+	if ((v = arg(ctx, "before")) && !parse_id(v, &f.cursor))
+		sl_problems_add(&why, "before", "is not an event id");
+	if (why.n)
+		return invalid(ctx, &why);
+	return list_events(ctx, &f, 200);
 }
 
 enum MHD_Result sl_review_event(mod_ctx *ctx)
 {
-	int64_t id;
-	if (!parse_id(ctx->params[0], &id))
+	sl_event_filter f = {.limit = 1, .with_refs = true};
+	if (!parse_id(ctx->params[0], &f.id))
 		return no_event(ctx);
-	return list_events(ctx, id, 1);
+	return list_events(ctx, &f, 200);
+}
+
+/* The event of the path, which must exist; false when answered (*ret). */
+static bool event_id(mod_ctx *ctx, int64_t *id, enum MHD_Result *ret)
+{
+	sl_err e = parse_id(ctx->params[0], id) ? event_exists(ctx, *id) : SL_ENOTFOUND;
+	if (e == SL_OK)
+		return true;
+	*ret = e == SL_ENOTFOUND ? no_event(ctx) : store_failed(ctx);
+	return false;
+}
+
+/* POST events/{id}/merge {"event_id": other}: other's reports join id and
+ * other is deleted. */
+enum MHD_Result sl_review_event_merge(mod_ctx *ctx)
+{
+	enum MHD_Result ret;
+	int64_t into, from = 0;
+	json_t *doc;
+	if (!event_id(ctx, &into, &ret) || !body_object(ctx, &doc, &ret))
+		return ret;
+	sl_problems why = {0};
+	static const char *const known[] = {"event_id", NULL};
+	only_fields(doc, known, &why);
+	json_t *o = json_object_get(doc, "event_id");
+	if (!json_is_integer(o) || json_integer_value(o) < 1)
+		sl_problems_add(&why, "event_id", o ? "is not an event id" : "is required");
+	else if ((from = json_integer_value(o)) == into)
+		sl_problems_add(&why, "event_id", "is the event itself");
+	json_decref(doc);
+	if (why.n)
+		return invalid(ctx, &why);
+	sl_err e = event_exists(ctx, from);
+	if (e != SL_OK)
+		return e == SL_ENOTFOUND ? no_event(ctx) : store_failed(ctx);
+	char subject[48];
+	snprintf(subject, sizeof(subject), "event:%" PRId64, into);
+	if (audit(ctx, "event_merge", subject,
+		  json_pack("{s:I}", "merged", (json_int_t)from)) != SL_OK)
+		return audit_failed(ctx);
+	e = sl_store_event_merge(ctx->srv->store, into, from,
+				 sl_session_moderator_id(ctx->session), sl_time_now());
+	if (e != SL_OK)
+		return e == SL_ENOTFOUND ? no_event(ctx) : store_failed(ctx);
+	sl_event_filter f = {.id = into, .limit = 1, .with_refs = true};
+	return list_events(ctx, &f, 200);
+}
+
+/* POST events/{id}/split {"report_ids": [...]}: those reports become a new
+ * event (201 with it). */
+enum MHD_Result sl_review_event_split(mod_ctx *ctx)
+{
+	enum MHD_Result ret;
+	int64_t from;
+	json_t *doc;
+	if (!event_id(ctx, &from, &ret) || !body_object(ctx, &doc, &ret))
+		return ret;
+	sl_problems why = {0};
+	static const char *const known[] = {"report_ids", NULL};
+	only_fields(doc, known, &why);
+	json_t *ids = json_object_get(doc, "report_ids");
+	int64_t report_ids[EVENT_REPORTS_MAX];
+	size_t n = 0;
+	if (!json_is_array(ids) || json_array_size(ids) == 0)
+		sl_problems_add(&why, "report_ids",
+				ids ? "expected a non-empty array of report ids" : "is required");
+	else if (json_array_size(ids) > EVENT_REPORTS_MAX)
+		sl_problems_add(&why, "report_ids", "more than %d reports", EVENT_REPORTS_MAX);
+	else {
+		size_t i;
+		json_t *v;
+		json_array_foreach(ids, i, v)
+		{
+			if (!json_is_integer(v) || json_integer_value(v) < 1) {
+				char fld[48];
+				snprintf(fld, sizeof(fld), "report_ids[%zu]", i);
+				sl_problems_add(&why, fld, "is not a report id");
+				continue;
+			}
+			report_ids[n++] = json_integer_value(v);
+		}
+	}
+	json_t *ids_json = json_incref(ids);
+	json_decref(doc);
+	if (why.n) {
+		json_decref(ids_json);
+		return invalid(ctx, &why);
+	}
+	char subject[48];
+	snprintf(subject, sizeof(subject), "event:%" PRId64, from);
+	if (audit(ctx, "event_split", subject, json_pack("{s:o}", "report_ids", ids_json)) !=
+	    SL_OK)
+		return audit_failed(ctx);
+	int64_t new_id = 0;
+	sl_err e = sl_store_event_split(ctx->srv->store, from, report_ids, n,
+					sl_session_moderator_id(ctx->session), sl_time_now(),
+					&new_id);
+	if (e == SL_EVALID)
+		return invalid1(ctx, "report_ids",
+				"every report must be in the event, and at least one must stay");
+	if (e != SL_OK)
+		return e == SL_ENOTFOUND ? no_report(ctx) : store_failed(ctx);
+	sl_event_filter f = {.id = new_id, .limit = 1, .with_refs = true};
+	return list_events(ctx, &f, 201);
 }
 
 /* ---- the audit log, for admins ---- */

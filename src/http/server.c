@@ -65,6 +65,7 @@ void sl_server_config_default(sl_server_config *cfg)
 	cfg->session_idle_s = 30 * 60;
 	cfg->session_max_s = 12 * 3600;
 	cfg->secure_cookies = false;
+	cfg->engine_interval_ms = 1000;
 	cfg->web_root = "web";
 }
 
@@ -439,6 +440,8 @@ sl_err sl_server_start(const sl_server_config *cfg, sl_store *store,
 	pthread_mutex_init(&srv->park_lock, NULL);
 	pthread_mutex_init(&srv->maint_lock, NULL);
 	pthread_cond_init(&srv->maint_wake, NULL);
+	pthread_mutex_init(&srv->engine_lock, NULL);
+	pthread_cond_init(&srv->engine_wake, NULL);
 	sl_err e = sl_recipients_load(store, &srv->rc);
 	if (e == SL_OK)
 		e = sl_ratelimit_new(&cfg->rate, &srv->rate);
@@ -446,6 +449,8 @@ sl_err sl_server_start(const sl_server_config *cfg, sl_store *store,
 		e = sl_mod_start(srv);
 	if (e == SL_OK)
 		e = sl_commitq_start(store, cfg->queue_cap, cfg->batch_max, &srv->queue);
+	if (e == SL_OK)
+		e = sl_http_engine_start(srv);
 	if (e == SL_OK) {
 		if (pthread_create(&srv->maint, NULL, maintenance, srv) == 0)
 			srv->maint_started = true;
@@ -508,6 +513,7 @@ void sl_server_stop(sl_server *srv)
 	if (srv->daemon)
 		MHD_stop_daemon(srv->daemon);
 	sl_commitq_stop(srv->queue);
+	sl_http_engine_stop(srv);
 	if (srv->maint_started) {
 		pthread_mutex_lock(&srv->maint_lock);
 		srv->stopping = true;
@@ -520,6 +526,8 @@ void sl_server_stop(sl_server *srv)
 	sl_recipients_free(&srv->rc);
 	pthread_cond_destroy(&srv->maint_wake);
 	pthread_mutex_destroy(&srv->maint_lock);
+	pthread_cond_destroy(&srv->engine_wake);
+	pthread_mutex_destroy(&srv->engine_lock);
 	pthread_rwlock_destroy(&srv->rc_lock);
 	pthread_mutex_destroy(&srv->park_lock);
 	free(srv);

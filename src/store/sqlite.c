@@ -32,7 +32,7 @@
  * columns and constraints but never a bound value: no report content ever
  * reaches the log.
  */
-#include "store/store_int.h"
+#include "store/sqlite_int.h"
 
 #include "sightline/audit.h"
 
@@ -43,11 +43,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <sqlite3.h>
 
-#define LOG_PREFIX "sightline: store: "
 
 /* How long a connection waits for another one holding the lock (another
  * process, a checkpoint) before giving up with SQLITE_BUSY. */
@@ -199,36 +199,40 @@ static const char *const migrations[] = {
     " PRIMARY KEY (event_id, report_id)"
     ") WITHOUT ROWID;"
     "CREATE INDEX event_reports_report ON event_reports(report_id);",
+    /* 1 -> 2: the corroboration engine (docs/ENGINE.md). Events get the
+     * engine's estimate; a moderator's detach leaves a ban the engine
+     * respects; every review write leaves a change row that tells the
+     * engine (in this process or another) what to look at again. */
+    "ALTER TABLE events ADD COLUMN t_start INTEGER;"
+    "ALTER TABLE events ADD COLUMN t_end INTEGER;"
+    "ALTER TABLE events ADD COLUMN lat REAL CHECK (lat BETWEEN -90 AND 90);"
+    "ALTER TABLE events ADD COLUMN lon REAL CHECK (lon BETWEEN -180 AND 180);"
+    "ALTER TABLE events ADD COLUMN uncertainty_m REAL CHECK (uncertainty_m >= 0);"
+    "ALTER TABLE events ADD COLUMN heading_deg REAL"
+    " CHECK (heading_deg >= 0 AND heading_deg < 360);"
+    "ALTER TABLE events ADD COLUMN confidence REAL"
+    " CHECK (confidence BETWEEN 0 AND 1);"
+    "ALTER TABLE events ADD COLUMN equipment TEXT;"
+    "ALTER TABLE events ADD COLUMN n_reports INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE events ADD COLUMN updated_at INTEGER;"
+    "UPDATE events SET n_reports ="
+    " (SELECT count(*) FROM event_reports WHERE event_id = events.id);"
+    "CREATE INDEX events_time ON events(t_end);"
+    "CREATE TABLE event_bans ("
+    " event_id INTEGER NOT NULL REFERENCES events(id) ON DELETE CASCADE,"
+    " report_id INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,"
+    " banned_by INTEGER REFERENCES moderators(id),"
+    " banned_at INTEGER NOT NULL,"
+    " PRIMARY KEY (event_id, report_id)"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE changes ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " report_id INTEGER,"
+    " event_id INTEGER"
+    ");",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
-
-/* The columns of reports in the order SELECTs return them. For the INSERT,
- * parameter ?N binds column N (id, column 0, is never bound). */
-enum {
-	COL_ID,
-	COL_RECEIPT_HASH,
-	COL_STATUS,
-	COL_RECEIVED_AT,
-	COL_CATEGORY,
-	COL_OBSERVED_AT,
-	COL_OBSERVED_UNTIL,
-	COL_LAT,
-	COL_LON,
-	COL_UNCERTAINTY_M,
-	COL_PLACE,
-	COL_HEADING_DEG,
-	COL_DESTINATION,
-	COL_EQUIPMENT,
-	COL_LANGUAGE,
-	COL_REF,
-	COL_COUNT
-};
-
-#define REPORT_COLUMNS                                                                   \
-	"id, receipt_hash, status, received_at, category, observed_at, observed_until, " \
-	"lat, lon, uncertainty_m, place, heading_deg, destination, equipment, "          \
-	"language, ref"
 
 /* A duplicate ref is not an error: the conflict target names the partial
  * index, so DO NOTHING covers it and only it; any other constraint failure
@@ -242,26 +246,12 @@ static const char sql_insert[] =
     " ON CONFLICT (ref) WHERE ref IS NOT NULL DO NOTHING"
     " RETURNING id";
 
-typedef struct sqlite_store {
-	struct sl_store base;
-
-	pthread_mutex_t wlock; /* guards wdb and its statements */
-	sqlite3 *wdb;
-	sqlite3_stmt *begin, *commit, *rollback, *insert, *meta_set;
-	sqlite3_stmt *insert_sealed, *insert_key;
-
-	pthread_mutex_t rlock; /* guards rdb and its statements */
-	sqlite3 *rdb;
-	sqlite3_stmt *status, *page, *count, *meta_get;
-
-	char *path; /* of the database file, for check's own connection */
-} sqlite_store;
 
 static const sl_store_ops sqlite_ops;
 
 /* Logs what failed with SQLite's own words; the caller holds db's mutex so
  * the message is the one for its call. Returns SL_ESTORE for convenience. */
-static sl_err fail(sqlite3 *db, const char *what)
+sl_err sq_fail(sqlite3 *db, const char *what)
 {
 	fprintf(stderr, LOG_PREFIX "%s: %s (code %d)\n", what, sqlite3_errmsg(db),
 		sqlite3_extended_errcode(db));
@@ -270,18 +260,18 @@ static sl_err fail(sqlite3 *db, const char *what)
 
 /* Makes st reusable and drops its bindings, which may point into a caller's
  * report. Its error (already reported by sqlite3_step) is not looked at. */
-static void done_with(sqlite3_stmt *st)
+void sq_done_with(sqlite3_stmt *st)
 {
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 }
 
 /* Runs a statement that returns no rows (BEGIN, COMMIT ...). */
-static sl_err run(sqlite3 *db, sqlite3_stmt *st, const char *what)
+sl_err sq_run(sqlite3 *db, sqlite3_stmt *st, const char *what)
 {
 	int rc = sqlite3_step(st);
-	sl_err err = rc == SQLITE_DONE || rc == SQLITE_ROW ? SL_OK : fail(db, what);
-	done_with(st);
+	sl_err err = rc == SQLITE_DONE || rc == SQLITE_ROW ? SL_OK : sq_fail(db, what);
+	sq_done_with(st);
 	return err;
 }
 
@@ -292,11 +282,11 @@ static sl_err pragma(sqlite3 *db, const char *sql, const char *want)
 {
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		return fail(db, sql);
+		return sq_fail(db, sql);
 	int rc = sqlite3_step(st);
 	sl_err err = SL_OK;
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		err = fail(db, sql);
+		err = sq_fail(db, sql);
 	} else if (want) {
 		const char *got =
 		    rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
@@ -310,11 +300,11 @@ static sl_err pragma(sqlite3 *db, const char *sql, const char *want)
 	return err;
 }
 
-static sl_err prepare(sqlite3 *db, const char *sql, sqlite3_stmt **out)
+sl_err sq_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **out)
 {
 	if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, out, NULL) !=
 	    SQLITE_OK)
-		return fail(db, "prepare");
+		return sq_fail(db, "prepare");
 	return SL_OK;
 }
 
@@ -327,7 +317,7 @@ static sl_err open_conn(const char *path, int flags, sqlite3 **out)
 	if (rc != SQLITE_OK) {
 		if (!db)
 			return SL_ENOMEM;
-		fail(db, "open");
+		sq_fail(db, "open");
 		sqlite3_close(db);
 		return SL_ESTORE;
 	}
@@ -345,7 +335,7 @@ static sl_err migrate(sqlite3 *db)
 {
 	for (;;) {
 		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-			return fail(db, "begin migration");
+			return sq_fail(db, "begin migration");
 		sqlite3_stmt *st;
 		int version = -1;
 		if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) ==
@@ -355,7 +345,7 @@ static sl_err migrate(sqlite3 *db)
 			sqlite3_finalize(st);
 		}
 		if (version < 0) {
-			fail(db, "read user_version");
+			sq_fail(db, "read user_version");
 			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 			return SL_ESTORE;
 		}
@@ -377,7 +367,7 @@ static sl_err migrate(sqlite3 *db)
 		    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 			fprintf(stderr, LOG_PREFIX "migration to version %d failed\n",
 				version + 1);
-			fail(db, "migrate");
+			sq_fail(db, "migrate");
 			if (!sqlite3_get_autocommit(db))
 				sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 			return SL_ESTORE;
@@ -442,11 +432,13 @@ static void destroy(sqlite_store *s)
 	/* Reader first: the last connection to close checkpoints the WAL into
 	 * the main file and removes it, which a read-only one cannot do. */
 	if (s->rdb && sqlite3_close(s->rdb) != SQLITE_OK)
-		fail(s->rdb, "close reader");
+		sq_fail(s->rdb, "close reader");
 	if (s->wdb && sqlite3_close(s->wdb) != SQLITE_OK)
-		fail(s->wdb, "close writer");
+		sq_fail(s->wdb, "close writer");
 	pthread_mutex_destroy(&s->rlock);
 	pthread_mutex_destroy(&s->wlock);
+	if (s->engine_lock_fd >= 0)
+		close(s->engine_lock_fd); /* releases the engine's lock */
 	free(s->path);
 	free(s);
 }
@@ -474,15 +466,15 @@ static sl_err setup(sqlite_store *s)
 	    (err = pragma(s->rdb, "PRAGMA foreign_keys = ON", NULL)))
 		return err;
 
-	if ((err = prepare(s->wdb, "BEGIN IMMEDIATE", &s->begin)) ||
-	    (err = prepare(s->wdb, "COMMIT", &s->commit)) ||
-	    (err = prepare(s->wdb, "ROLLBACK", &s->rollback)) ||
-	    (err = prepare(s->wdb, sql_insert, &s->insert)) ||
-	    (err = prepare(s->wdb,
+	if ((err = sq_prepare(s->wdb, "BEGIN IMMEDIATE", &s->begin)) ||
+	    (err = sq_prepare(s->wdb, "COMMIT", &s->commit)) ||
+	    (err = sq_prepare(s->wdb, "ROLLBACK", &s->rollback)) ||
+	    (err = sq_prepare(s->wdb, sql_insert, &s->insert)) ||
+	    (err = sq_prepare(s->wdb,
 			   "INSERT INTO sealed (report_id, kind, created_at, cipher,"
 			   " author_id) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
 			   &s->insert_sealed)) ||
-	    (err = prepare(s->wdb,
+	    (err = sq_prepare(s->wdb,
 			   /* Only for a moderator still active: a report sealed
 			    * just before a removal must not give the removed one a
 			    * key after it. */
@@ -491,20 +483,20 @@ static sl_err setup(sqlite_store *s)
 			   "  WHERE id = ?2 AND removed_at IS NULL)"
 			   " ON CONFLICT DO NOTHING",
 			   &s->insert_key)) ||
-	    (err = prepare(s->wdb,
+	    (err = sq_prepare(s->wdb,
 			   "INSERT INTO meta (key, value) VALUES (?1, ?2)"
 			   " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 			   &s->meta_set)) ||
 	    (err =
-		 prepare(s->rdb, "SELECT status, id FROM reports WHERE receipt_hash = ?1",
+		 sq_prepare(s->rdb, "SELECT status, id FROM reports WHERE receipt_hash = ?1",
 			 &s->status)) ||
-	    (err = prepare(s->rdb,
+	    (err = sq_prepare(s->rdb,
 			   "SELECT " REPORT_COLUMNS " FROM reports WHERE id > ?1"
 			   " ORDER BY id LIMIT ?2",
 			   &s->page)) ||
-	    (err = prepare(s->rdb, "SELECT count(*) FROM reports", &s->count)) ||
+	    (err = sq_prepare(s->rdb, "SELECT count(*) FROM reports", &s->count)) ||
 	    (err =
-		 prepare(s->rdb, "SELECT value FROM meta WHERE key = ?1", &s->meta_get)))
+		 sq_prepare(s->rdb, "SELECT value FROM meta WHERE key = ?1", &s->meta_get)))
 		return err;
 	/* The column enum, REPORT_COLUMNS and sql_insert must agree. */
 	if (sqlite3_column_count(s->page) != COL_COUNT ||
@@ -538,6 +530,7 @@ sl_err sl_store_sqlite_open(const char *data_dir, sl_store **out)
 	}
 	snprintf(path, len, "%s/sightline.db", data_dir);
 	s->path = path;
+	s->engine_lock_fd = -1;
 	s->base.ops = &sqlite_ops;
 	pthread_mutex_init(&s->wlock, NULL);
 	pthread_mutex_init(&s->rlock, NULL);
@@ -560,7 +553,7 @@ static void op_close(sl_store *base)
  * [{"type":"tank","model":"T-72","count":3,"count_max":5}, ...] with model and
  * count_max left out when absent. *out is malloc'd (free it). SL_EINVAL when a
  * name is not UTF-8, which validation should have caught. */
-static sl_err encode_equipment(const sl_report *r, char **out)
+sl_err sq_encode_equipment(const sl_report *r, char **out)
 {
 	json_t *arr = json_array();
 	if (!arr)
@@ -595,7 +588,7 @@ static sl_err encode_equipment(const sl_report *r, char **out)
 	return err;
 }
 
-static int bind_text(sqlite3_stmt *st, int col, const char *s)
+int sq_bind_text(sqlite3_stmt *st, int col, const char *s)
 {
 	return s ? sqlite3_bind_text(st, col, s, -1, SQLITE_STATIC)
 		 : sqlite3_bind_null(st, col);
@@ -637,17 +630,17 @@ static int bind_report(sqlite3_stmt *st, const sl_report *r, const char *equipme
 		B(sqlite3_bind_null(st, COL_LON));
 		B(sqlite3_bind_null(st, COL_UNCERTAINTY_M));
 	}
-	B(bind_text(st, COL_PLACE, r->location.place));
+	B(sq_bind_text(st, COL_PLACE, r->location.place));
 	if (r->has_heading)
 		B(sqlite3_bind_double(st, COL_HEADING_DEG, r->heading_deg));
 	else
 		B(sqlite3_bind_null(st, COL_HEADING_DEG));
-	B(bind_text(st, COL_DESTINATION, r->destination));
-	B(bind_text(st, COL_EQUIPMENT, equipment_json));
+	B(sq_bind_text(st, COL_DESTINATION, r->destination));
+	B(sq_bind_text(st, COL_EQUIPMENT, equipment_json));
 	/* r->text and r->contact are never bound: they reach the disk only
 	 * sealed, as r->sealed items (insert_sealed). */
-	B(bind_text(st, COL_LANGUAGE, r->language));
-	B(bind_text(st, COL_REF, r->ref));
+	B(sq_bind_text(st, COL_LANGUAGE, r->language));
+	B(sq_bind_text(st, COL_REF, r->ref));
 #undef B
 	return rc;
 }
@@ -664,8 +657,8 @@ static sl_err insert_key(sqlite_store *s, int64_t sealed_id, int64_t moderator_i
 	    sqlite3_bind_blob(st, 3, wrapped, SL_WRAPPED_KEY_BYTES, SQLITE_STATIC) !=
 		SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_DONE)
-		err = fail(s->wdb, "insert sealed key");
-	done_with(st);
+		err = sq_fail(s->wdb, "insert sealed key");
+	sq_done_with(st);
 	return err;
 }
 
@@ -687,13 +680,13 @@ static sl_err insert_sealed(sqlite_store *s, int64_t report_id, sl_sealed *item)
 	    (item->author_id ? sqlite3_bind_int64(st, 5, item->author_id)
 			     : sqlite3_bind_null(st, 5)) != SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_ROW) {
-		err = fail(s->wdb, "insert sealed");
+		err = sq_fail(s->wdb, "insert sealed");
 	} else {
 		item->id = sqlite3_column_int64(st, 0);
 		if (sqlite3_step(st) != SQLITE_DONE)
-			err = fail(s->wdb, "insert sealed");
+			err = sq_fail(s->wdb, "insert sealed");
 	}
-	done_with(st);
+	sq_done_with(st);
 	for (size_t k = 0; k < item->n_keys && !err; k++)
 		err = insert_key(s, item->id, item->moderator_ids[k],
 				 item->wrapped + k * SL_WRAPPED_KEY_BYTES);
@@ -704,12 +697,12 @@ static sl_err insert_sealed(sqlite_store *s, int64_t report_id, sl_sealed *item)
 static sl_err insert_one(sqlite_store *s, sl_report *r, sl_put_result *result)
 {
 	char *eq = NULL;
-	sl_err err = encode_equipment(r, &eq);
+	sl_err err = sq_encode_equipment(r, &eq);
 	if (err)
 		return err;
 	sqlite3_stmt *st = s->insert;
 	if (bind_report(st, r, eq) != SQLITE_OK) {
-		err = fail(s->wdb, "bind report");
+		err = sq_fail(s->wdb, "bind report");
 	} else {
 		int rc = sqlite3_step(st);
 		if (rc == SQLITE_ROW) {
@@ -721,9 +714,9 @@ static sl_err insert_one(sqlite_store *s, sl_report *r, sl_put_result *result)
 			*result = SL_PUT_DUPLICATE;
 		}
 		if (rc != SQLITE_DONE)
-			err = fail(s->wdb, "insert report");
+			err = sq_fail(s->wdb, "insert report");
 	}
-	done_with(st);
+	sq_done_with(st);
 	free(eq);
 	if (!err && *result == SL_PUT_INSERTED)
 		for (size_t i = 0; i < r->n_sealed && !err; i++)
@@ -742,16 +735,16 @@ static sl_err op_put_reports(sl_store *base, sl_report *const *reports, size_t n
 			return SL_EINVAL;
 
 	pthread_mutex_lock(&s->wlock);
-	sl_err err = run(s->wdb, s->begin, "begin");
+	sl_err err = sq_run(s->wdb, s->begin, "begin");
 	for (size_t i = 0; i < n && !err; i++)
 		err = insert_one(s, reports[i], &results[i]);
 	if (!err)
-		err = run(s->wdb, s->commit, "commit");
+		err = sq_run(s->wdb, s->commit, "commit");
 	if (err) {
 		/* SQLite may have rolled back already (I/O error, full disk);
 		 * a failed COMMIT leaves the transaction open. */
 		if (!sqlite3_get_autocommit(s->wdb))
-			run(s->wdb, s->rollback, "rollback");
+			sq_run(s->wdb, s->rollback, "rollback");
 		for (size_t i = 0; i < n; i++)
 			reports[i]->id = 0;
 	}
@@ -782,15 +775,15 @@ static sl_err op_report_status(sl_store *base, const uint8_t hash[32], int64_t *
 	} else if (rc == SQLITE_DONE) {
 		err = SL_ENOTFOUND;
 	} else {
-		err = fail(s->rdb, "report status");
+		err = sq_fail(s->rdb, "report status");
 	}
-	done_with(st);
+	sq_done_with(st);
 	pthread_mutex_unlock(&s->rlock);
 	return err;
 }
 
 /* Copies text column col into a, or NULL when it is NULL. */
-static sl_err column_str(sqlite3_stmt *st, int col, sl_arena *a, const char **out)
+sl_err sq_column_str(sqlite3_stmt *st, int col, sl_arena *a, const char **out)
 {
 	*out = NULL;
 	if (sqlite3_column_type(st, col) == SQLITE_NULL)
@@ -816,7 +809,7 @@ static bool json_int32(json_t *v, int32_t lo, int32_t *out)
 /* Parses the equipment column (see encode_equipment) into a. SL_ESTORE when
  * it is not what we write; jansson's message is not logged since it may
  * quote the text. */
-static sl_err decode_equipment(const char *json, size_t len, sl_arena *a, sl_report *r)
+sl_err sq_decode_equipment(const char *json, size_t len, sl_arena *a, sl_report *r)
 {
 	json_t *arr = json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL);
 	if (!json_is_array(arr)) {
@@ -859,7 +852,7 @@ static sl_err decode_equipment(const char *json, size_t len, sl_arena *a, sl_rep
 /* Decodes the current row of a SELECT REPORT_COLUMNS into r, its strings in
  * a. SL_ENOMEM when a is full, SL_ESTORE when the row holds something we never
  * write. The other place that knows the columns (see bind_report). */
-static sl_err decode_row(sqlite3_stmt *st, sl_arena *a, sl_report *r)
+sl_err sq_decode_row(sqlite3_stmt *st, sl_arena *a, sl_report *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->id = sqlite3_column_int64(st, COL_ID);
@@ -894,16 +887,16 @@ static sl_err decode_row(sqlite3_stmt *st, sl_arena *a, sl_report *r)
 	}
 
 	sl_err err;
-	if ((err = column_str(st, COL_PLACE, a, &r->location.place)) ||
-	    (err = column_str(st, COL_DESTINATION, a, &r->destination)) ||
-	    (err = column_str(st, COL_LANGUAGE, a, &r->language)) ||
-	    (err = column_str(st, COL_REF, a, &r->ref)))
+	if ((err = sq_column_str(st, COL_PLACE, a, &r->location.place)) ||
+	    (err = sq_column_str(st, COL_DESTINATION, a, &r->destination)) ||
+	    (err = sq_column_str(st, COL_LANGUAGE, a, &r->language)) ||
+	    (err = sq_column_str(st, COL_REF, a, &r->ref)))
 		return err;
 
 	const char *eq = (const char *)sqlite3_column_text(st, COL_EQUIPMENT);
 	if (!eq)
 		goto corrupt;
-	err = decode_equipment(eq, (size_t)sqlite3_column_bytes(st, COL_EQUIPMENT), a, r);
+	err = sq_decode_equipment(eq, (size_t)sqlite3_column_bytes(st, COL_EQUIPMENT), a, r);
 	if (err == SL_ESTORE)
 		goto corrupt;
 	return err;
@@ -931,7 +924,7 @@ static sl_err read_rows(sqlite3 *db, sqlite3_stmt *st, row_decoder decode, void 
 		if (rc == SQLITE_DONE)
 			break;
 		if (rc != SQLITE_ROW) {
-			err = fail(db, what);
+			err = sq_fail(db, what);
 			break;
 		}
 		err = decode(st, a, (char *)page + *n * elem);
@@ -951,7 +944,7 @@ static sl_err read_rows(sqlite3 *db, sqlite3_stmt *st, row_decoder decode, void 
 
 static sl_err decode_report_row(sqlite3_stmt *st, sl_arena *a, void *out)
 {
-	return decode_row(st, a, out);
+	return sq_decode_row(st, a, out);
 }
 
 /* Reads up to PAGE_ROWS reports with id > after into page, strings in a, in
@@ -966,11 +959,11 @@ static sl_err read_page(sqlite_store *s, int64_t after, sl_arena *a, sl_report *
 	sqlite3_stmt *st = s->page;
 	if (sqlite3_bind_int64(st, 1, after) != SQLITE_OK ||
 	    sqlite3_bind_int(st, 2, PAGE_ROWS) != SQLITE_OK)
-		err = fail(s->rdb, "bind page");
+		err = sq_fail(s->rdb, "bind page");
 	else
 		err = read_rows(s->rdb, st, decode_report_row, page, sizeof(*page), a,
 				"read reports", n, more);
-	done_with(st);
+	sq_done_with(st);
 	pthread_mutex_unlock(&s->rlock);
 	return err;
 }
@@ -1018,8 +1011,8 @@ static sl_err op_count_reports(sl_store *base, int64_t *out)
 	if (sqlite3_step(s->count) == SQLITE_ROW)
 		*out = sqlite3_column_int64(s->count, 0);
 	else
-		err = fail(s->rdb, "count reports");
-	done_with(s->count);
+		err = sq_fail(s->rdb, "count reports");
+	sq_done_with(s->count);
 	pthread_mutex_unlock(&s->rlock);
 	return err;
 }
@@ -1049,9 +1042,9 @@ static sl_err op_meta_get(sl_store *base, const char *key, char **out)
 	} else if (rc == SQLITE_DONE) {
 		err = SL_ENOTFOUND;
 	} else {
-		err = fail(s->rdb, "meta get");
+		err = sq_fail(s->rdb, "meta get");
 	}
-	done_with(st);
+	sq_done_with(st);
 	pthread_mutex_unlock(&s->rlock);
 	return err;
 }
@@ -1066,10 +1059,10 @@ static sl_err op_meta_set(sl_store *base, const char *key, const char *value)
 	sl_err err;
 	if (sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC) != SQLITE_OK) {
-		err = fail(s->wdb, "bind meta");
-		done_with(st);
+		err = sq_fail(s->wdb, "bind meta");
+		sq_done_with(st);
 	} else {
-		err = run(s->wdb, st, "meta set"); /* its own durable transaction */
+		err = sq_run(s->wdb, st, "meta set"); /* its own durable transaction */
 	}
 	pthread_mutex_unlock(&s->wlock);
 	return err;
@@ -1089,7 +1082,7 @@ static sl_err op_check(sl_store *base)
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL) !=
 	    SQLITE_OK) {
-		err = fail(db, "integrity check");
+		err = sq_fail(db, "integrity check");
 		sqlite3_close(db);
 		return err;
 	}
@@ -1105,7 +1098,7 @@ static sl_err op_check(sl_store *base)
 				line ? line : "?");
 	}
 	if (rc != SQLITE_DONE)
-		err = fail(db, "integrity check");
+		err = sq_fail(db, "integrity check");
 	else if (rows == 0)
 		err = SL_ESTORE;
 	sqlite3_finalize(st);
@@ -1118,10 +1111,10 @@ static sl_err op_check(sl_store *base)
  * cached statements stay the hot path's. */
 
 /* Prepares sql on db; logs and returns SL_ESTORE on failure. */
-static sl_err prepare_once(sqlite3 *db, const char *sql, sqlite3_stmt **st)
+sl_err sq_prepare_once(sqlite3 *db, const char *sql, sqlite3_stmt **st)
 {
 	if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK)
-		return fail(db, "prepare");
+		return sq_fail(db, "prepare");
 	return SL_OK;
 }
 
@@ -1150,7 +1143,7 @@ static sl_err read_sealed(sqlite_store *s, int64_t moderator_id, sl_arena *a,
 			  sl_report *r)
 {
 	sqlite3_stmt *st;
-	sl_err err = prepare_once(
+	sl_err err = sq_prepare_once(
 	    s->rdb,
 	    "SELECT s.id, s.kind, s.created_at, s.cipher, k.wrapped, s.author_id"
 	    " FROM sealed s LEFT JOIN sealed_keys k"
@@ -1202,7 +1195,7 @@ static sl_err read_sealed(sqlite_store *s, int64_t moderator_id, sl_arena *a,
 			r->n_sealed++;
 	}
 	if (!err && rc != SQLITE_DONE)
-		err = fail(s->rdb, "read sealed");
+		err = sq_fail(s->rdb, "read sealed");
 	sqlite3_finalize(st);
 	return err;
 }
@@ -1215,17 +1208,17 @@ static sl_err op_get_report(sl_store *base, int64_t id, int64_t moderator_id,
 	pthread_mutex_lock(&s->rlock);
 	/* One read transaction, so the report and its items agree. */
 	sqlite3_exec(s->rdb, "BEGIN", NULL, NULL, NULL);
-	sl_err err = prepare_once(s->rdb,
+	sl_err err = sq_prepare_once(s->rdb,
 				  "SELECT " REPORT_COLUMNS " FROM reports WHERE id = ?1", &st);
 	if (!err) {
 		sqlite3_bind_int64(st, 1, id);
 		int rc = sqlite3_step(st);
 		if (rc == SQLITE_ROW)
-			err = decode_row(st, a, out);
+			err = sq_decode_row(st, a, out);
 		else if (rc == SQLITE_DONE)
 			err = SL_ENOTFOUND;
 		else
-			err = fail(s->rdb, "get report");
+			err = sq_fail(s->rdb, "get report");
 		sqlite3_finalize(st);
 	}
 	if (!err)
@@ -1236,17 +1229,17 @@ static sl_err op_get_report(sl_store *base, int64_t id, int64_t moderator_id,
 }
 
 /* Runs body(s, ud) inside one write transaction, rolled back on error. */
-static sl_err in_write_tx(sqlite_store *s, sl_err (*body)(sqlite_store *, void *),
+sl_err sq_in_write_tx(sqlite_store *s, sl_err (*body)(sqlite_store *, void *),
 			  void *ud)
 {
 	pthread_mutex_lock(&s->wlock);
-	sl_err err = run(s->wdb, s->begin, "begin");
+	sl_err err = sq_run(s->wdb, s->begin, "begin");
 	if (!err)
 		err = body(s, ud);
 	if (!err)
-		err = run(s->wdb, s->commit, "commit");
+		err = sq_run(s->wdb, s->commit, "commit");
 	if (err && !sqlite3_get_autocommit(s->wdb))
-		run(s->wdb, s->rollback, "rollback");
+		sq_run(s->wdb, s->rollback, "rollback");
 	pthread_mutex_unlock(&s->wlock);
 	return err;
 }
@@ -1267,7 +1260,7 @@ static sl_err op_put_sealed(sl_store *base, int64_t report_id, sl_sealed *item)
 	if (!item)
 		return SL_EINVAL;
 	put_sealed_args a = {report_id, item};
-	return in_write_tx((sqlite_store *)base, put_sealed_body, &a);
+	return sq_in_write_tx((sqlite_store *)base, put_sealed_body, &a);
 }
 
 static sl_err op_keys_since(sl_store *base, int64_t since, int64_t holder_id, size_t *n,
@@ -1279,7 +1272,7 @@ static sl_err op_keys_since(sl_store *base, int64_t since, int64_t holder_id, si
 	*wrapped = NULL;
 	sqlite3_stmt *st;
 	pthread_mutex_lock(&s->rlock);
-	sl_err err = prepare_once(s->rdb,
+	sl_err err = sq_prepare_once(s->rdb,
 				  "SELECT k.sealed_id, k.wrapped FROM sealed_keys k"
 				  " JOIN sealed s ON s.id = k.sealed_id"
 				  " WHERE k.moderator_id = ?1 AND s.created_at >= ?2"
@@ -1315,7 +1308,7 @@ static sl_err op_keys_since(sl_store *base, int64_t since, int64_t holder_id, si
 		(*n)++;
 	}
 	if (!err && rc != SQLITE_DONE)
-		err = fail(s->rdb, "keys since");
+		err = sq_fail(s->rdb, "keys since");
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&s->rlock);
 	if (err) {
@@ -1349,7 +1342,7 @@ static sl_err op_add_keys(sl_store *base, int64_t moderator_id, size_t n,
 			  const int64_t *sealed_ids, const uint8_t *wrapped)
 {
 	add_keys_args a = {moderator_id, n, sealed_ids, wrapped};
-	return in_write_tx((sqlite_store *)base, add_keys_body, &a);
+	return sq_in_write_tx((sqlite_store *)base, add_keys_body, &a);
 }
 
 /* After a delete of secrets (purged items, a removed moderator's keys), the
@@ -1362,7 +1355,7 @@ static void forget_deleted(sqlite_store *s)
 {
 	if (sqlite3_wal_checkpoint_v2(s->wdb, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) !=
 	    SQLITE_OK)
-		fail(s->wdb, "checkpoint after delete");
+		sq_fail(s->wdb, "checkpoint after delete");
 }
 
 static sl_err op_purge_sealed(sl_store *base, int64_t before, int64_t *n)
@@ -1370,11 +1363,11 @@ static sl_err op_purge_sealed(sl_store *base, int64_t before, int64_t *n)
 	sqlite_store *s = (sqlite_store *)base;
 	sqlite3_stmt *st;
 	pthread_mutex_lock(&s->wlock);
-	sl_err err = prepare_once(s->wdb, "DELETE FROM sealed WHERE created_at < ?1", &st);
+	sl_err err = sq_prepare_once(s->wdb, "DELETE FROM sealed WHERE created_at < ?1", &st);
 	if (!err) {
 		sqlite3_bind_int64(st, 1, before);
 		if (sqlite3_step(st) != SQLITE_DONE)
-			err = fail(s->wdb, "purge sealed");
+			err = sq_fail(s->wdb, "purge sealed");
 		else if (n)
 			*n = sqlite3_changes64(s->wdb);
 		sqlite3_finalize(st);
@@ -1427,7 +1420,7 @@ static sl_err add_moderator_body(sqlite_store *s, void *ud)
 {
 	sl_moderator *m = ud;
 	sqlite3_stmt *st;
-	sl_err err = prepare_once(
+	sl_err err = sq_prepare_once(
 		s->wdb,
 		"INSERT INTO moderators (name, role, created_at, public_key, salt,"
 		" opslimit, memlimit, wrapped, recovery_wrapped)"
@@ -1454,7 +1447,7 @@ static sl_err add_moderator_body(sqlite_store *s, void *ud)
 	else if (rc == SQLITE_DONE)
 		err = SL_EVALID; /* an active moderator has the name */
 	else
-		err = fail(s->wdb, "add moderator");
+		err = sq_fail(s->wdb, "add moderator");
 	sqlite3_finalize(st);
 	return err;
 }
@@ -1463,7 +1456,7 @@ static sl_err op_add_moderator(sl_store *base, sl_moderator *m)
 {
 	if (!m || !m->name[0])
 		return SL_EINVAL;
-	return in_write_tx((sqlite_store *)base, add_moderator_body, m);
+	return sq_in_write_tx((sqlite_store *)base, add_moderator_body, m);
 }
 
 /* Runs a moderators SELECT (bound by bind) on the reader; collects rows. */
@@ -1477,7 +1470,7 @@ static sl_err query_moderators(sqlite_store *s, const char *where, const char *n
 	*n = 0;
 	sqlite3_stmt *st = NULL;
 	pthread_mutex_lock(&s->rlock);
-	sl_err err = prepare_once(s->rdb, sql, &st);
+	sl_err err = sq_prepare_once(s->rdb, sql, &st);
 	if (!err && name)
 		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	size_t cap = 0;
@@ -1497,7 +1490,7 @@ static sl_err query_moderators(sqlite_store *s, const char *where, const char *n
 			(*n)++;
 	}
 	if (!err && rc != SQLITE_DONE)
-		err = fail(s->rdb, "read moderators");
+		err = sq_fail(s->rdb, "read moderators");
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&s->rlock);
 	if (err) {
@@ -1540,7 +1533,7 @@ static sl_err remove_body(sqlite_store *s, void *ud)
 {
 	remove_args *a = ud;
 	sqlite3_stmt *st;
-	sl_err err = prepare_once(s->wdb,
+	sl_err err = sq_prepare_once(s->wdb,
 				  "UPDATE moderators SET removed_at = ?2"
 				  " WHERE name = ?1 AND removed_at IS NULL RETURNING id",
 				  &st);
@@ -1555,16 +1548,16 @@ static sl_err remove_body(sqlite_store *s, void *ud)
 	else if (rc == SQLITE_DONE)
 		err = SL_ENOTFOUND;
 	else
-		err = fail(s->wdb, "remove moderator");
+		err = sq_fail(s->wdb, "remove moderator");
 	sqlite3_finalize(st);
 	if (err)
 		return err;
-	if ((err = prepare_once(s->wdb, "DELETE FROM sealed_keys WHERE moderator_id = ?1",
+	if ((err = sq_prepare_once(s->wdb, "DELETE FROM sealed_keys WHERE moderator_id = ?1",
 				&st)))
 		return err;
 	sqlite3_bind_int64(st, 1, id);
 	if (sqlite3_step(st) != SQLITE_DONE)
-		err = fail(s->wdb, "remove moderator keys");
+		err = sq_fail(s->wdb, "remove moderator keys");
 	sqlite3_finalize(st);
 	return err;
 }
@@ -1573,7 +1566,7 @@ static sl_err op_remove_moderator(sl_store *base, const char *name, int64_t now)
 {
 	sqlite_store *s = (sqlite_store *)base;
 	remove_args a = {name, now};
-	sl_err err = in_write_tx(s, remove_body, &a);
+	sl_err err = sq_in_write_tx(s, remove_body, &a);
 	if (!err) {
 		pthread_mutex_lock(&s->wlock);
 		forget_deleted(s);
@@ -1635,7 +1628,7 @@ static sl_err audit_append_body(sqlite_store *s, void *ud)
 	sqlite3_stmt *st;
 	/* Inside BEGIN IMMEDIATE: no other connection, in this process or
 	 * another, can write between this read and the insert below. */
-	sl_err err = prepare_once(s->wdb,
+	sl_err err = sq_prepare_once(s->wdb,
 				  "SELECT seq, hash FROM audit"
 				  " ORDER BY seq DESC LIMIT 1",
 				  &st);
@@ -1649,7 +1642,7 @@ static sl_err audit_append_body(sqlite_store *s, void *ud)
 		if (!blob_into(st, 1, last_hash, sizeof(last_hash)))
 			err = SL_ESTORE;
 	} else if (rc != SQLITE_DONE) {
-		err = fail(s->wdb, "read last audit entry");
+		err = sq_fail(s->wdb, "read last audit entry");
 	}
 	sqlite3_finalize(st);
 	if (err)
@@ -1657,7 +1650,7 @@ static sl_err audit_append_body(sqlite_store *s, void *ud)
 	if (e->seq != last + 1 || memcmp(e->prev_hash, last_hash, sizeof(last_hash)) != 0)
 		return SL_EVALID;
 
-	if ((err = prepare_once(s->wdb,
+	if ((err = sq_prepare_once(s->wdb,
 				"INSERT INTO audit (" AUDIT_COLUMNS ")"
 				" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 				&st)))
@@ -1667,7 +1660,7 @@ static sl_err audit_append_body(sqlite_store *s, void *ud)
 	    sqlite3_bind_text(st, 3, e->actor, -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_text(st, 4, e->action, -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_text(st, 5, e->subject, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    bind_text(st, 6, e->detail) != SQLITE_OK ||
+	    sq_bind_text(st, 6, e->detail) != SQLITE_OK ||
 	    sqlite3_bind_blob(st, 7, e->prev_hash, sizeof(e->prev_hash), SQLITE_STATIC) !=
 		SQLITE_OK ||
 	    sqlite3_bind_blob(st, 8, e->hash, sizeof(e->hash), SQLITE_STATIC) !=
@@ -1675,7 +1668,7 @@ static sl_err audit_append_body(sqlite_store *s, void *ud)
 	    sqlite3_bind_blob(st, 9, e->sig, sizeof(e->sig), SQLITE_STATIC) !=
 		SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_DONE)
-		err = fail(s->wdb, "append audit entry");
+		err = sq_fail(s->wdb, "append audit entry");
 	sqlite3_finalize(st);
 	return err;
 }
@@ -1685,7 +1678,7 @@ static sl_err op_audit_append(sl_store *base, const sl_audit_entry *e)
 	if (!e || !e->actor || !e->action || !e->subject || e->seq < 1)
 		return SL_EINVAL;
 	/* The body only reads e; in_write_tx's ud is not const. */
-	return in_write_tx((sqlite_store *)base, audit_append_body, (void *)e);
+	return sq_in_write_tx((sqlite_store *)base, audit_append_body, (void *)e);
 }
 
 static sl_err op_audit_last(sl_store *base, sl_audit_entry *out, sl_arena *a)
@@ -1695,7 +1688,7 @@ static sl_err op_audit_last(sl_store *base, sl_audit_entry *out, sl_arena *a)
 		return SL_EINVAL;
 	sqlite3_stmt *st;
 	pthread_mutex_lock(&s->rlock);
-	sl_err err = prepare_once(s->rdb,
+	sl_err err = sq_prepare_once(s->rdb,
 				  "SELECT " AUDIT_COLUMNS " FROM audit"
 				  " ORDER BY seq DESC LIMIT 1",
 				  &st);
@@ -1706,7 +1699,7 @@ static sl_err op_audit_last(sl_store *base, sl_audit_entry *out, sl_arena *a)
 		else if (rc == SQLITE_DONE)
 			err = SL_ENOTFOUND;
 		else
-			err = fail(s->rdb, "read last audit entry");
+			err = sq_fail(s->rdb, "read last audit entry");
 		sqlite3_finalize(st);
 	}
 	pthread_mutex_unlock(&s->rlock);
@@ -1727,7 +1720,7 @@ static sl_err read_audit_page(sqlite_store *s, int64_t after, sl_arena *a,
 	*more = false;
 	sqlite3_stmt *st = NULL;
 	pthread_mutex_lock(&s->rlock);
-	sl_err err = prepare_once(s->rdb,
+	sl_err err = sq_prepare_once(s->rdb,
 				  "SELECT " AUDIT_COLUMNS " FROM audit WHERE seq > ?1"
 				  " ORDER BY seq LIMIT ?2",
 				  &st);
@@ -1775,13 +1768,9 @@ static sl_err op_each_audit(sl_store *base, int64_t after_seq, sl_audit_visit vi
 
 /* ---- review ------------------------------------------------------------- */
 
-/* The review columns, selected after REPORT_COLUMNS (decode_review). */
-#define REVIEW_COLUMNS                                                                   \
-	"grade_reliability, grade_credibility, claimed_by, claimed_until, "              \
-	"reject_reason, decided_by, decided_at"
 
 /* Decodes the REVIEW_COLUMNS starting at column col0, strings in a. */
-static sl_err decode_review(sqlite3_stmt *st, int col0, sl_arena *a, sl_review *out)
+sl_err sq_decode_review(sqlite3_stmt *st, int col0, sl_arena *a, sl_review *out)
 {
 	memset(out, 0, sizeof(*out));
 	const char *rel = (const char *)sqlite3_column_text(st, col0);
@@ -1793,16 +1782,26 @@ static sl_err decode_review(sqlite3_stmt *st, int col0, sl_arena *a, sl_review *
 	out->claimed_until = sqlite3_column_int64(st, col0 + 3);
 	out->decided_by = sqlite3_column_int64(st, col0 + 5);
 	out->decided_at = sqlite3_column_int64(st, col0 + 6);
-	return column_str(st, col0 + 4, a, &out->reject_reason);
+	return sq_column_str(st, col0 + 4, a, &out->reject_reason);
+}
+
+sl_err sq_decode_item(sqlite3_stmt *st, sl_arena *a, sl_queue_item *it)
+{
+	memset(it, 0, sizeof(*it));
+	sl_err err = sq_decode_row(st, a, &it->report);
+	if (!err)
+		err = sq_decode_review(st, COL_COUNT, a, &it->review);
+	if (err)
+		return err;
+	it->n_photos = (size_t)sqlite3_column_int64(st, COL_COUNT + 7);
+	it->has_text = sqlite3_column_int(st, COL_COUNT + 8) != 0;
+	return SL_OK;
 }
 
 /* Urgency is computed by SQLite so that the sort and the limit happen
  * there: the time an observation ended (or began) against now (?1). */
 static const char sql_queue[] =
-    "SELECT " REPORT_COLUMNS ", " REVIEW_COLUMNS ","
-    " (SELECT count(*) FROM sealed s WHERE s.report_id = r.id AND s.kind = 'photo'),"
-    " EXISTS (SELECT 1 FROM sealed s WHERE s.report_id = r.id"
-    "  AND s.kind = 'content'),"
+    "SELECT " ITEM_COLUMNS ","
     " CASE"
     "  WHEN category IN ('aircraft', 'helicopter')"
     "   AND coalesce(observed_until, observed_at) >= ?1 - 7200 THEN 3"
@@ -1825,7 +1824,7 @@ static sl_err op_queue(sl_store *base, bool open_only, int64_t now, size_t limit
 		return SL_ENOMEM;
 	sqlite3_stmt *st;
 	pthread_mutex_lock(&s->rlock);
-	sl_err err = prepare_once(s->rdb, sql_queue, &st);
+	sl_err err = sq_prepare_once(s->rdb, sql_queue, &st);
 	int rc = SQLITE_DONE;
 	if (!err) {
 		sqlite3_bind_int64(st, 1, now);
@@ -1834,19 +1833,13 @@ static sl_err op_queue(sl_store *base, bool open_only, int64_t now, size_t limit
 	}
 	while (!err && *n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		sl_queue_item *it = &items[*n];
-		memset(it, 0, sizeof(*it));
-		err = decode_row(st, a, &it->report);
-		if (!err)
-			err = decode_review(st, COL_COUNT, a, &it->review);
-		if (err)
+		if ((err = sq_decode_item(st, a, it)))
 			break;
-		it->n_photos = (size_t)sqlite3_column_int64(st, COL_COUNT + 7);
-		it->has_text = sqlite3_column_int(st, COL_COUNT + 8) != 0;
 		it->urgency = sqlite3_column_int(st, COL_COUNT + 9);
 		(*n)++;
 	}
 	if (!err && rc != SQLITE_DONE && rc != SQLITE_ROW)
-		err = fail(s->rdb, "read queue");
+		err = sq_fail(s->rdb, "read queue");
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&s->rlock);
 	if (err)
@@ -1861,17 +1854,17 @@ static sl_err op_get_review(sl_store *base, int64_t id, sl_arena *a, sl_review *
 	sqlite_store *s = (sqlite_store *)base;
 	sqlite3_stmt *st;
 	pthread_mutex_lock(&s->rlock);
-	sl_err err = prepare_once(
+	sl_err err = sq_prepare_once(
 	    s->rdb, "SELECT " REVIEW_COLUMNS " FROM reports WHERE id = ?1", &st);
 	if (!err) {
 		sqlite3_bind_int64(st, 1, id);
 		int rc = sqlite3_step(st);
 		if (rc == SQLITE_ROW)
-			err = decode_review(st, 0, a, out);
+			err = sq_decode_review(st, 0, a, out);
 		else if (rc == SQLITE_DONE)
 			err = SL_ENOTFOUND;
 		else
-			err = fail(s->rdb, "get review");
+			err = sq_fail(s->rdb, "get review");
 		sqlite3_finalize(st);
 	}
 	pthread_mutex_unlock(&s->rlock);
@@ -1880,11 +1873,11 @@ static sl_err op_get_review(sl_store *base, int64_t id, sl_arena *a, sl_review *
 
 /* Runs an UPDATE or DELETE prepared by the caller (bindings done) inside
  * the open transaction; SL_ENOTFOUND when it touched no row. Finalizes st. */
-static sl_err change_rows(sqlite_store *s, sqlite3_stmt *st, const char *what)
+sl_err sq_change_rows(sqlite_store *s, sqlite3_stmt *st, const char *what)
 {
 	sl_err err = SL_OK;
 	if (sqlite3_step(st) != SQLITE_DONE)
-		err = fail(s->wdb, what);
+		err = sq_fail(s->wdb, what);
 	else if (sqlite3_changes64(s->wdb) == 0)
 		err = SL_ENOTFOUND;
 	sqlite3_finalize(st);
@@ -1902,7 +1895,7 @@ static sl_err set_status_body(sqlite_store *s, void *ud)
 {
 	status_args *a = ud;
 	sqlite3_stmt *st;
-	sl_err err = prepare_once(s->wdb,
+	sl_err err = sq_prepare_once(s->wdb,
 				  "UPDATE reports SET status = ?2, reject_reason = ?3,"
 				  " decided_by = ?4, decided_at = ?5 WHERE id = ?1",
 				  &st);
@@ -1910,20 +1903,21 @@ static sl_err set_status_body(sqlite_store *s, void *ud)
 		return err;
 	sqlite3_bind_int64(st, 1, a->id);
 	sqlite3_bind_text(st, 2, sl_status_name(a->status), -1, SQLITE_STATIC);
-	bind_text(st, 3, a->status == SL_STATUS_REJECTED ? a->reason : NULL);
+	sq_bind_text(st, 3, a->status == SL_STATUS_REJECTED ? a->reason : NULL);
 	if (a->moderator_id)
 		sqlite3_bind_int64(st, 4, a->moderator_id);
 	else
 		sqlite3_bind_null(st, 4);
 	sqlite3_bind_int64(st, 5, a->now);
-	return change_rows(s, st, "set status");
+	err = sq_change_rows(s, st, "set status");
+	return err ? err : sq_note_change(s, a->id, 0);
 }
 
 static sl_err op_set_status(sl_store *base, int64_t id, sl_report_status status,
 			    const char *reason, int64_t moderator_id, int64_t now)
 {
 	status_args a = {id, status, reason, moderator_id, now};
-	return in_write_tx((sqlite_store *)base, set_status_body, &a);
+	return sq_in_write_tx((sqlite_store *)base, set_status_body, &a);
 }
 
 typedef struct grade_args {
@@ -1936,7 +1930,7 @@ static sl_err set_grade_body(sqlite_store *s, void *ud)
 {
 	grade_args *a = ud;
 	sqlite3_stmt *st;
-	sl_err err = prepare_once(s->wdb,
+	sl_err err = sq_prepare_once(s->wdb,
 				  "UPDATE reports SET grade_reliability = ?2,"
 				  " grade_credibility = ?3 WHERE id = ?1",
 				  &st);
@@ -1946,13 +1940,14 @@ static sl_err set_grade_body(sqlite_store *s, void *ud)
 	sqlite3_bind_int64(st, 1, a->id);
 	sqlite3_bind_text(st, 2, rel, 1, SQLITE_TRANSIENT);
 	sqlite3_bind_int(st, 3, a->credibility);
-	return change_rows(s, st, "set grade");
+	err = sq_change_rows(s, st, "set grade");
+	return err ? err : sq_note_change(s, a->id, 0);
 }
 
 static sl_err op_set_grade(sl_store *base, int64_t id, char reliability, int credibility)
 {
 	grade_args a = {id, reliability, credibility};
-	return in_write_tx((sqlite_store *)base, set_grade_body, &a);
+	return sq_in_write_tx((sqlite_store *)base, set_grade_body, &a);
 }
 
 typedef struct claim_args {
@@ -1966,7 +1961,7 @@ static sl_err claim_body(sqlite_store *s, void *ud)
 {
 	claim_args *a = ud;
 	sqlite3_stmt *st;
-	sl_err err = prepare_once(
+	sl_err err = sq_prepare_once(
 	    s->wdb, "SELECT claimed_by, claimed_until FROM reports WHERE id = ?1", &st);
 	if (err)
 		return err;
@@ -1979,7 +1974,7 @@ static sl_err claim_body(sqlite_store *s, void *ud)
 	} else if (rc == SQLITE_DONE) {
 		err = SL_ENOTFOUND;
 	} else {
-		err = fail(s->wdb, "read claim");
+		err = sq_fail(s->wdb, "read claim");
 	}
 	sqlite3_finalize(st);
 	if (err)
@@ -1990,7 +1985,7 @@ static sl_err claim_body(sqlite_store *s, void *ud)
 		return SL_EBUSY;
 	}
 	if (a->until) {
-		err = prepare_once(
+		err = sq_prepare_once(
 		    s->wdb,
 		    "UPDATE reports SET claimed_by = ?2, claimed_until = ?3,"
 		    " status = CASE status WHEN 'received' THEN 'under_review'"
@@ -2001,7 +1996,7 @@ static sl_err claim_body(sqlite_store *s, void *ud)
 		sqlite3_bind_int64(st, 2, a->moderator_id);
 		sqlite3_bind_int64(st, 3, a->until);
 	} else {
-		err = prepare_once(s->wdb,
+		err = sq_prepare_once(s->wdb,
 				   "UPDATE reports SET claimed_by = NULL,"
 				   " claimed_until = NULL WHERE id = ?1",
 				   &st);
@@ -2009,20 +2004,20 @@ static sl_err claim_body(sqlite_store *s, void *ud)
 			return err;
 	}
 	sqlite3_bind_int64(st, 1, a->id);
-	return change_rows(s, st, a->until ? "claim" : "release");
+	return sq_change_rows(s, st, a->until ? "claim" : "release");
 }
 
 static sl_err op_claim(sl_store *base, int64_t id, int64_t moderator_id, int64_t now,
 		       int64_t until, int64_t *held_by)
 {
 	claim_args a = {id, moderator_id, now, until, held_by};
-	return in_write_tx((sqlite_store *)base, claim_body, &a);
+	return sq_in_write_tx((sqlite_store *)base, claim_body, &a);
 }
 
 static sl_err op_release(sl_store *base, int64_t id, int64_t moderator_id, int64_t now)
 {
 	claim_args a = {id, moderator_id, now, 0, NULL};
-	return in_write_tx((sqlite_store *)base, claim_body, &a);
+	return sq_in_write_tx((sqlite_store *)base, claim_body, &a);
 }
 
 typedef struct update_args {
@@ -2035,7 +2030,7 @@ static sl_err update_body(sqlite_store *s, void *ud)
 	update_args *a = ud;
 	const sl_report *r = a->r;
 	sqlite3_stmt *st;
-	sl_err err = prepare_once(
+	sl_err err = sq_prepare_once(
 	    s->wdb,
 	    "UPDATE reports SET category = ?2, observed_at = ?3, observed_until = ?4,"
 	    " lat = ?5, lon = ?6, uncertainty_m = ?7, place = ?8, heading_deg = ?9,"
@@ -2053,265 +2048,25 @@ static sl_err update_body(sqlite_store *s, void *ud)
 		sqlite3_bind_double(st, 6, r->location.lon);
 		sqlite3_bind_double(st, 7, r->location.uncertainty_m);
 	}
-	bind_text(st, 8, r->location.place);
+	sq_bind_text(st, 8, r->location.place);
 	if (r->has_heading)
 		sqlite3_bind_double(st, 9, r->heading_deg);
-	bind_text(st, 10, r->destination);
-	bind_text(st, 11, a->equipment_json);
-	return change_rows(s, st, "update report");
+	sq_bind_text(st, 10, r->destination);
+	sq_bind_text(st, 11, a->equipment_json);
+	err = sq_change_rows(s, st, "update report");
+	return err ? err : sq_note_change(s, r->id, 0);
 }
 
 static sl_err op_update_report(sl_store *base, const sl_report *r)
 {
 	update_args a = {r, NULL};
 	char *eq = NULL;
-	sl_err err = encode_equipment(r, &eq);
+	sl_err err = sq_encode_equipment(r, &eq);
 	if (err)
 		return err;
 	a.equipment_json = eq;
-	err = in_write_tx((sqlite_store *)base, update_body, &a);
+	err = sq_in_write_tx((sqlite_store *)base, update_body, &a);
 	free(eq);
-	return err;
-}
-
-/* Whether row id exists in table (a fixed name), inside the open write
- * transaction: SL_OK, SL_ENOTFOUND, SL_ESTORE. */
-static sl_err row_exists(sqlite_store *s, const char *table, int64_t id)
-{
-	char sql[64];
-	snprintf(sql, sizeof(sql), "SELECT 1 FROM %s WHERE id = ?1", table);
-	sqlite3_stmt *st;
-	sl_err err = prepare_once(s->wdb, sql, &st);
-	if (err)
-		return err;
-	sqlite3_bind_int64(st, 1, id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		err = SL_ENOTFOUND;
-	else if (rc != SQLITE_ROW)
-		err = fail(s->wdb, "look up row");
-	sqlite3_finalize(st);
-	return err;
-}
-
-/* Attaches report_id to event_id inside the open transaction; both exist. */
-static sl_err attach_one(sqlite_store *s, int64_t event_id, int64_t report_id,
-			 int64_t moderator_id, int64_t now)
-{
-	sqlite3_stmt *st;
-	sl_err err = prepare_once(s->wdb,
-				  "INSERT INTO event_reports (event_id, report_id,"
-				  " attached_by, attached_at) VALUES (?1, ?2, ?3, ?4)"
-				  " ON CONFLICT DO NOTHING",
-				  &st);
-	if (err)
-		return err;
-	sqlite3_bind_int64(st, 1, event_id);
-	sqlite3_bind_int64(st, 2, report_id);
-	if (moderator_id)
-		sqlite3_bind_int64(st, 3, moderator_id);
-	sqlite3_bind_int64(st, 4, now);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		err = fail(s->wdb, "attach report");
-	sqlite3_finalize(st);
-	return err;
-}
-
-static sl_err event_create_body(sqlite_store *s, void *ud)
-{
-	sl_event *e = ud;
-	sl_err err = SL_OK;
-	for (size_t i = 0; i < e->n_reports && !err; i++)
-		err = row_exists(s, "reports", e->report_ids[i]);
-	if (err)
-		return err;
-	sqlite3_stmt *st;
-	if ((err = prepare_once(
-		 s->wdb,
-		 "INSERT INTO events (category, created_at, created_by,"
-		 " decided_by_moderator) VALUES (?1, ?2, ?3, 1) RETURNING id",
-		 &st)))
-		return err;
-	if (e->has_category)
-		sqlite3_bind_text(st, 1, sl_category_name(e->category), -1,
-				  SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, e->created_at);
-	if (e->created_by)
-		sqlite3_bind_int64(st, 3, e->created_by);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		e->id = sqlite3_column_int64(st, 0);
-	else
-		err = fail(s->wdb, "create event");
-	sqlite3_finalize(st);
-	for (size_t i = 0; i < e->n_reports && !err; i++)
-		err =
-		    attach_one(s, e->id, e->report_ids[i], e->created_by, e->created_at);
-	return err;
-}
-
-static sl_err op_event_create(sl_store *base, sl_event *e)
-{
-	sl_err err = in_write_tx((sqlite_store *)base, event_create_body, e);
-	if (err)
-		e->id = 0;
-	return err;
-}
-
-typedef struct attach_args {
-	int64_t event_id, report_id, moderator_id, now;
-	bool detach;
-} attach_args;
-
-static sl_err attach_body(sqlite_store *s, void *ud)
-{
-	attach_args *a = ud;
-	sl_err err = row_exists(s, "events", a->event_id);
-	if (!err)
-		err = row_exists(s, "reports", a->report_id);
-	if (err)
-		return err;
-	if (!a->detach)
-		return attach_one(s, a->event_id, a->report_id, a->moderator_id, a->now);
-	sqlite3_stmt *st;
-	if ((err = prepare_once(s->wdb,
-				"DELETE FROM event_reports WHERE event_id = ?1"
-				" AND report_id = ?2",
-				&st)))
-		return err;
-	sqlite3_bind_int64(st, 1, a->event_id);
-	sqlite3_bind_int64(st, 2, a->report_id);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		err = fail(s->wdb, "detach report");
-	sqlite3_finalize(st);
-	return err;
-}
-
-static sl_err op_event_attach(sl_store *base, int64_t event_id, int64_t report_id,
-			      int64_t moderator_id, int64_t now)
-{
-	attach_args a = {event_id, report_id, moderator_id, now, false};
-	return in_write_tx((sqlite_store *)base, attach_body, &a);
-}
-
-static sl_err op_event_detach(sl_store *base, int64_t event_id, int64_t report_id)
-{
-	attach_args a = {event_id, report_id, 0, 0, true};
-	return in_write_tx((sqlite_store *)base, attach_body, &a);
-}
-
-/* The int64 first column of every row of st (bound by the caller) into a.
- * Caller holds the lock of st's connection; st is finalized. */
-static sl_err collect_ids(sqlite3 *db, sqlite3_stmt *st, sl_arena *a, int64_t **ids,
-			  size_t *n)
-{
-	*ids = NULL;
-	*n = 0;
-	size_t cap = 0;
-	sl_err err = SL_OK;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			int64_t *grown = sl_arena_alloc(a, ncap * sizeof(*grown));
-			if (!grown) {
-				err = SL_ENOMEM;
-				break;
-			}
-			if (cap)
-				memcpy(grown, *ids, cap * sizeof(*grown));
-			*ids = grown;
-			cap = ncap;
-		}
-		(*ids)[(*n)++] = sqlite3_column_int64(st, 0);
-	}
-	if (!err && rc != SQLITE_DONE)
-		err = fail(db, "read ids");
-	sqlite3_finalize(st);
-	return err;
-}
-
-static sl_err op_events(sl_store *base, int64_t id, size_t limit, sl_arena *a,
-			sl_event **out, size_t *n)
-{
-	sqlite_store *s = (sqlite_store *)base;
-	*out = NULL;
-	*n = 0;
-	if (id)
-		limit = 1;
-	sl_event *list = sl_arena_alloc(a, limit * sizeof(*list));
-	if (!list)
-		return SL_ENOMEM;
-	sqlite3_stmt *st;
-	pthread_mutex_lock(&s->rlock);
-	/* One read transaction, so an event and its reports agree. */
-	sqlite3_exec(s->rdb, "BEGIN", NULL, NULL, NULL);
-	sl_err err =
-	    prepare_once(s->rdb,
-			 "SELECT id, category, created_at, created_by FROM events"
-			 " WHERE ?1 = 0 OR id = ?1 ORDER BY id DESC LIMIT ?2",
-			 &st);
-	int rc = SQLITE_DONE;
-	if (!err) {
-		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
-	}
-	while (!err && *n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		sl_event *e = &list[*n];
-		memset(e, 0, sizeof(*e));
-		e->id = sqlite3_column_int64(st, 0);
-		const char *cat = (const char *)sqlite3_column_text(st, 1);
-		if (cat) {
-			if (!sl_category_from_name(cat, &e->category)) {
-				err = SL_ESTORE;
-				break;
-			}
-			e->has_category = true;
-		}
-		e->created_at = sqlite3_column_int64(st, 2);
-		e->created_by = sqlite3_column_int64(st, 3);
-		(*n)++;
-	}
-	if (!err && rc != SQLITE_DONE && rc != SQLITE_ROW)
-		err = fail(s->rdb, "read events");
-	sqlite3_finalize(st);
-	for (size_t i = 0; i < *n && !err; i++) {
-		if ((err = prepare_once(s->rdb,
-					"SELECT report_id FROM event_reports"
-					" WHERE event_id = ?1 ORDER BY report_id",
-					&st)))
-			break;
-		sqlite3_bind_int64(st, 1, list[i].id);
-		int64_t *ids;
-		err = collect_ids(s->rdb, st, a, &ids, &list[i].n_reports);
-		list[i].report_ids = ids;
-	}
-	sqlite3_exec(s->rdb, "COMMIT", NULL, NULL, NULL);
-	pthread_mutex_unlock(&s->rlock);
-	if (err)
-		*n = 0;
-	else
-		*out = list;
-	return err;
-}
-
-static sl_err op_report_events(sl_store *base, int64_t report_id, sl_arena *a,
-			       int64_t **ids, size_t *n)
-{
-	sqlite_store *s = (sqlite_store *)base;
-	*ids = NULL;
-	*n = 0;
-	sqlite3_stmt *st;
-	pthread_mutex_lock(&s->rlock);
-	sl_err err =
-	    prepare_once(s->rdb,
-			 "SELECT event_id FROM event_reports WHERE report_id = ?1"
-			 " ORDER BY event_id",
-			 &st);
-	if (!err) {
-		sqlite3_bind_int64(st, 1, report_id);
-		err = collect_ids(s->rdb, st, a, ids, n);
-	}
-	pthread_mutex_unlock(&s->rlock);
 	return err;
 }
 
@@ -2341,11 +2096,19 @@ static const sl_store_ops sqlite_ops = {
     .claim = op_claim,
     .release = op_release,
     .update_report = op_update_report,
-    .event_create = op_event_create,
-    .event_attach = op_event_attach,
-    .event_detach = op_event_detach,
-    .events = op_events,
-    .report_events = op_report_events,
+    .event_create = sq_event_create,
+    .event_attach = sq_event_attach,
+    .event_detach = sq_event_detach,
+    .event_merge = sq_event_merge,
+    .event_split = sq_event_split,
+    .find_events = sq_find_events,
+    .report_events = sq_report_events,
+    .each_item = sq_each_item,
+    .get_item = sq_get_item,
+    .changes = sq_changes,
+    .engine_state = sq_engine_state,
+    .engine_save = sq_engine_save,
+    .engine_lock = sq_engine_lock,
     .meta_get = op_meta_get,
     .meta_set = op_meta_set,
     .check = op_check,

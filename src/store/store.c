@@ -3,6 +3,9 @@
  */
 #include "store/store_int.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 sl_err sl_store_open(const char *data_dir, sl_store **out)
 {
 	if (!data_dir || !out)
@@ -171,9 +174,35 @@ sl_err sl_store_event_attach(sl_store *s, int64_t event_id, int64_t report_id,
 	return s->ops->event_attach(s, event_id, report_id, moderator_id, now);
 }
 
-sl_err sl_store_event_detach(sl_store *s, int64_t event_id, int64_t report_id)
+sl_err sl_store_event_detach(sl_store *s, int64_t event_id, int64_t report_id,
+			     int64_t moderator_id, int64_t now)
 {
-	return s->ops->event_detach(s, event_id, report_id);
+	return s->ops->event_detach(s, event_id, report_id, moderator_id, now);
+}
+
+sl_err sl_store_event_merge(sl_store *s, int64_t into, int64_t from, int64_t moderator_id,
+			    int64_t now)
+{
+	if (into == from)
+		return SL_EINVAL;
+	return s->ops->event_merge(s, into, from, moderator_id, now);
+}
+
+sl_err sl_store_event_split(sl_store *s, int64_t from, const int64_t *report_ids,
+			    size_t n, int64_t moderator_id, int64_t now, int64_t *new_id)
+{
+	if (!report_ids || n == 0 || !new_id)
+		return SL_EINVAL;
+	return s->ops->event_split(s, from, report_ids, n, moderator_id, now, new_id);
+}
+
+sl_err sl_store_find_events(sl_store *s, const sl_event_filter *f, sl_arena *a,
+			    sl_event **out, size_t *n)
+{
+	if (!f || !a || !out || !n || f->limit == 0 || f->limit > SL_EVENTS_MAX ||
+	    (f->has_category && (unsigned)f->category >= SL_CAT_COUNT))
+		return SL_EINVAL;
+	return s->ops->find_events(s, f, a, out, n);
 }
 
 sl_err sl_store_events(sl_store *s, int64_t id, size_t limit, sl_arena *a, sl_event **out,
@@ -181,7 +210,63 @@ sl_err sl_store_events(sl_store *s, int64_t id, size_t limit, sl_arena *a, sl_ev
 {
 	if (!a || !out || !n || (id == 0 && limit == 0))
 		return SL_EINVAL;
-	return s->ops->events(s, id, limit, a, out, n);
+	sl_event_filter f = {.id = id, .limit = id ? 1 : limit};
+	if (f.limit > SL_EVENTS_MAX)
+		f.limit = SL_EVENTS_MAX;
+	return s->ops->find_events(s, &f, a, out, n);
+}
+
+sl_err sl_store_each_item(sl_store *s, int64_t after_id, sl_item_visit visit, void *ud)
+{
+	if (!visit)
+		return SL_EINVAL;
+	return s->ops->each_item(s, after_id, visit, ud);
+}
+
+sl_err sl_store_get_item(sl_store *s, int64_t id, sl_arena *a, sl_queue_item *out)
+{
+	if (!a || !out)
+		return SL_EINVAL;
+	return s->ops->get_item(s, id, a, out);
+}
+
+sl_err sl_store_changes(sl_store *s, int64_t after, size_t max, sl_change *out, size_t *n)
+{
+	if (!out || !n || max == 0)
+		return SL_EINVAL;
+	return s->ops->changes(s, after, max, out, n);
+}
+
+sl_err sl_store_engine_state(sl_store *s, bool engine_links, sl_engine_state *out)
+{
+	if (!out)
+		return SL_EINVAL;
+	return s->ops->engine_state(s, engine_links, out);
+}
+
+void sl_engine_state_free(sl_engine_state *st)
+{
+	if (!st)
+		return;
+	free(st->events);
+	free(st->links);
+	free(st->bans);
+	memset(st, 0, sizeof(*st));
+}
+
+sl_err sl_store_engine_save(sl_store *s, sl_engine_save *save)
+{
+	if (!save || (save->n_events && !save->events) ||
+	    (save->n_deleted && !save->deleted))
+		return SL_EINVAL;
+	return s->ops->engine_save(s, save);
+}
+
+sl_err sl_store_engine_lock(sl_store *s, bool *got)
+{
+	if (!got)
+		return SL_EINVAL;
+	return s->ops->engine_lock(s, got);
 }
 
 sl_err sl_store_report_events(sl_store *s, int64_t report_id, sl_arena *a, int64_t **ids,

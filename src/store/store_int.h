@@ -50,9 +50,23 @@ typedef struct sl_store_ops {
 	sl_err (*event_create)(sl_store *s, sl_event *e);
 	sl_err (*event_attach)(sl_store *s, int64_t event_id, int64_t report_id,
 			       int64_t moderator_id, int64_t now);
-	sl_err (*event_detach)(sl_store *s, int64_t event_id, int64_t report_id);
-	sl_err (*events)(sl_store *s, int64_t id, size_t limit, sl_arena *a,
-			 sl_event **out, size_t *n);
+	sl_err (*event_detach)(sl_store *s, int64_t event_id, int64_t report_id,
+			       int64_t moderator_id, int64_t now);
+	sl_err (*event_merge)(sl_store *s, int64_t into, int64_t from,
+			      int64_t moderator_id, int64_t now);
+	sl_err (*event_split)(sl_store *s, int64_t from, const int64_t *report_ids,
+			      size_t n, int64_t moderator_id, int64_t now,
+			      int64_t *new_id);
+	sl_err (*find_events)(sl_store *s, const sl_event_filter *f, sl_arena *a,
+			      sl_event **out, size_t *n);
+	sl_err (*each_item)(sl_store *s, int64_t after_id, sl_item_visit visit,
+			    void *ud);
+	sl_err (*get_item)(sl_store *s, int64_t id, sl_arena *a, sl_queue_item *out);
+	sl_err (*changes)(sl_store *s, int64_t after, size_t max, sl_change *out,
+			  size_t *n);
+	sl_err (*engine_state)(sl_store *s, bool engine_links, sl_engine_state *out);
+	sl_err (*engine_save)(sl_store *s, sl_engine_save *save);
+	sl_err (*engine_lock)(sl_store *s, bool *got);
 	sl_err (*report_events)(sl_store *s, int64_t report_id, sl_arena *a,
 				int64_t **ids, size_t *n);
 	sl_err (*meta_get)(sl_store *s, const char *key, char **out);

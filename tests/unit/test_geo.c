@@ -26,7 +26,8 @@ static void test_distance(void **state)
 	near(d, 199400, 1500, "Minsk-Orsha");
 	near(sl_geo_distance_m(53, 27, 54, 27), 111195, 5, "one degree of latitude");
 	near(sl_geo_distance_m(54, 30, 54, 30), 0, 1e-9, "same point");
-	near(sl_geo_distance_m(0, 179.5, 0, -179.5), 111195, 5, "across the antimeridian");
+	near(sl_geo_distance_m(0, 179.5, 0, -179.5), 111195, 5,
+	     "across the antimeridian");
 }
 
 static void test_bearing_and_destination(void **state)
@@ -39,9 +40,10 @@ static void test_bearing_and_destination(void **state)
 	for (double b = 0; b < 360; b += 37) {
 		double lat, lon;
 		sl_geo_destination(53.9, 27.56, b, 25000, &lat, &lon);
-		near(sl_geo_distance_m(53.9, 27.56, lat, lon), 25000, 0.01, "destination distance");
-		near(sl_geo_angle_diff(sl_geo_bearing_deg(53.9, 27.56, lat, lon), b), 0, 1e-6,
-		     "destination bearing");
+		near(sl_geo_distance_m(53.9, 27.56, lat, lon), 25000, 0.01,
+		     "destination distance");
+		near(sl_geo_angle_diff(sl_geo_bearing_deg(53.9, 27.56, lat, lon), b), 0,
+		     1e-6, "destination bearing");
 	}
 	near(sl_geo_angle_diff(350, 10), 20, 1e-12, "angle across north");
 	near(sl_geo_angle_diff(0, 180), 180, 1e-12, "opposite");
@@ -53,7 +55,8 @@ static void test_local_frame(void **state)
 	sl_geo_frame f = sl_geo_local(54.5, 30.4);
 	double x, y, lat, lon;
 	sl_geo_to_xy(&f, 54.6, 30.55, &x, &y);
-	near(hypot(x, y), sl_geo_distance_m(54.5, 30.4, 54.6, 30.55), 20, "frame distance");
+	near(hypot(x, y), sl_geo_distance_m(54.5, 30.4, 54.6, 30.55), 20,
+	     "frame distance");
 	sl_geo_from_xy(&f, x, y, &lat, &lon);
 	near(lat, 54.6, 1e-9, "frame round trip lat");
 	near(lon, 30.55, 1e-9, "frame round trip lon");

@@ -1,0 +1,165 @@
+/*
+ * engine_int.h — what the files of the corroboration engine share:
+ * corroborate.c (reports, events, the cell index, placing and merging),
+ * estimate.c (an event's location, time, equipment and confidence) and
+ * sync.c (loading from and saving to a store, moderators' decisions).
+ *
+ * Reports and events live in two growing arrays and refer to each other by
+ * index (int32), which keeps a report at about 80 bytes and lets the arrays
+ * move when they grow. An event slot is reused once its event is dead.
+ */
+#ifndef SIGHTLINE_ENGINE_INT_H
+#define SIGHTLINE_ENGINE_INT_H
+
+#include "sightline/engine.h"
+
+#define NONE (-1)
+
+/* Report flags. */
+#define R_POINT 1u    /* has a location */
+#define R_REJECTED 2u /* a moderator rejected it */
+#define R_VERIFIED 4u /* a moderator verified it */
+#define R_PINNED 8u   /* a moderator linked it to one or more events */
+
+/* One equipment item of a report, compactly. */
+typedef struct eqi {
+	int32_t count, count_max;
+	uint8_t type;
+} eqi;
+
+typedef struct rep {
+	int64_t id;
+	double lat, lon;
+	int64_t t0, t1; /* the observed window */
+	float sigma;	/* metres */
+	float heading;	/* degrees, < 0 when none */
+	int32_t home;	/* the event the engine placed it in, or NONE */
+	uint32_t eq_at; /* its equipment in sl_engine.eq */
+	uint16_t types; /* bit per equipment type it names */
+	uint8_t n_eq;
+	uint8_t cat;
+	uint8_t flags;
+	char reliability;    /* 'A'..'F', 0 when ungraded */
+	uint8_t credibility; /* 1..6, 0 */
+	uint8_t photos;	     /* capped at 255 */
+} rep;
+
+/* Event flags. */
+#define E_LIVE 1u
+#define E_DECIDED 2u /* a moderator's: never deleted or merged away */
+#define E_DIRTY 4u   /* changed since the last save */
+#define E_HAS_CAT 8u
+
+typedef struct ev {
+	int64_t store_id; /* 0 until saved */
+	int32_t *m;	  /* members: report indices, engine's and
+			     moderators' links alike */
+	uint32_t n, cap;
+	/* Sums over members with a point and not rejected, for the centroid
+	 * and the gates; recomputed from m after a removal. */
+	double sw, swlat, swlon; /* weights w = q / sigma^2 */
+	double sq;		 /* sum of 1 / sigma^2 */
+	double lat, lon, sigma;	 /* derived */
+	int64_t tm_min, tm_max;	 /* member mid-times */
+	double tm_sum;
+	uint32_t n_live; /* members counted in the sums */
+	double hs, hc;	 /* heading unit vectors */
+	uint32_t nh;
+	uint16_t types;
+	uint8_t cat;
+	uint8_t flags;
+	/* Where it is indexed (idx_n 0: not indexed). */
+	int32_t cy, cx0, cx1;
+	int32_t b0, b1;
+	uint8_t idx_n;
+	int32_t next_free; /* free list of dead slots */
+} ev;
+
+/* One cell of the index: a category, a cell of the grid and a time bucket,
+ * and the events indexed there. */
+typedef struct cell_key {
+	int32_t cx, cy, b;
+	int32_t cat; /* -1: empty slot */
+} cell_key;
+
+typedef struct cell {
+	cell_key k;
+	int32_t *v;
+	uint32_t n, cap;
+} cell;
+
+/* An open-addressing hash map from int64 to int32. */
+typedef struct idmap {
+	int64_t *keys;
+	int32_t *vals;
+	size_t cap, n; /* cap a power of two; key 0 is the empty slot */
+} idmap;
+
+/* A moderator's links of one report: the events (indices) it is in. */
+typedef struct pinset {
+	int32_t rep;
+	uint32_t n;
+	int32_t ev[4]; /* more than four: the rest are not counted in memory */
+} pinset;
+
+struct sl_engine {
+	sl_engine_params p;
+	rep *r;
+	size_t nr, rcap;
+	ev *e;
+	size_t ne, ecap;
+	int32_t free_ev;
+	size_t live;
+	eqi *eq; /* every report's equipment, in order */
+	size_t neq, eqcap;
+	idmap by_id;	/* report id -> index */
+	idmap by_store; /* stored event id -> index */
+	cell *cells;
+	size_t ncells, cellcap;
+	/* Moderators' decisions. */
+	pinset *pins;
+	size_t npins, pincap;
+	idmap pin_of;  /* report index + 1 -> index in pins */
+	int64_t *bans; /* pairs (stored event id, report id), sorted */
+	size_t nbans;
+	/* Attached to a store (sync.c). */
+	sl_store *store;
+	int64_t last_report, last_change;
+	int64_t *deleted; /* stored ids of engine events that died */
+	size_t ndeleted, delcap;
+	int32_t *scratch; /* candidate lists */
+	size_t scratch_cap;
+};
+
+/* idmap (corroborate.c). */
+sl_err sl_idmap_put(idmap *m, int64_t key, int32_t val);
+int32_t sl_idmap_get(const idmap *m, int64_t key); /* NONE when absent */
+void sl_idmap_del(idmap *m, int64_t key);
+void sl_idmap_free(idmap *m);
+
+/* corroborate.c. */
+int32_t sl_eng_new_event(sl_engine *e, uint8_t cat); /* NONE when out of memory */
+sl_err sl_eng_member_add(sl_engine *e, int32_t ev, int32_t r);
+void sl_eng_member_remove(sl_engine *e, int32_t ev, int32_t r);
+void sl_eng_recompute(sl_engine *e, int32_t ev);
+sl_err sl_eng_reindex(sl_engine *e, int32_t ev);
+void sl_eng_kill(sl_engine *e, int32_t ev);
+sl_err sl_eng_place(sl_engine *e, int32_t r);
+void sl_eng_unplace(sl_engine *e, int32_t r);
+bool sl_eng_banned(const sl_engine *e, int32_t ev, int32_t r);
+bool sl_eng_clusterable(const sl_engine *e, int32_t r);
+/* Stores the report's fields (new or updated) without placing it; *idx
+ * gets its index, *moved whether anything the placement depends on
+ * changed. */
+sl_err sl_eng_put_report(sl_engine *e, const sl_queue_item *it, int32_t *idx,
+			 bool *moved);
+
+/* estimate.c: e's estimate into out, arrays in a (NULL: report_ids and
+ * items left empty). engine_only: report_ids only of the engine's
+ * members. */
+sl_err sl_eng_estimate(const sl_engine *e, int32_t ev, bool engine_only, sl_arena *a,
+		       sl_event *out);
+/* A report's weight in 0..1 from its grade, status and photos. */
+double sl_eng_report_weight(const rep *r);
+
+#endif

@@ -1,0 +1,125 @@
+/*
+ * sqlite_int.h — what the files of the SQLite backend share: the store
+ * struct, the columns of reports and the small helpers every query uses.
+ * sqlite.c holds the schema, reports, sealed items, moderators, the audit
+ * log and the review; sqlite_events.c the events and the engine's state.
+ */
+#ifndef SIGHTLINE_SQLITE_INT_H
+#define SIGHTLINE_SQLITE_INT_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+#include "store/store_int.h"
+
+#define LOG_PREFIX "sightline: store: "
+
+typedef struct sqlite_store {
+	struct sl_store base;
+
+	pthread_mutex_t wlock; /* guards wdb and its statements */
+	sqlite3 *wdb;
+	sqlite3_stmt *begin, *commit, *rollback, *insert, *meta_set;
+	sqlite3_stmt *insert_sealed, *insert_key;
+
+	pthread_mutex_t rlock; /* guards rdb and its statements */
+	sqlite3 *rdb;
+	sqlite3_stmt *status, *page, *count, *meta_get;
+
+	char *path;	    /* of the database file, for check's own connection */
+	int engine_lock_fd; /* DATA_DIR/engine.lock while held, else -1 */
+} sqlite_store;
+
+/* The columns of reports in the order SELECTs return them. For the INSERT,
+ * parameter ?N binds column N (id, column 0, is never bound). */
+enum {
+	COL_ID,
+	COL_RECEIPT_HASH,
+	COL_STATUS,
+	COL_RECEIVED_AT,
+	COL_CATEGORY,
+	COL_OBSERVED_AT,
+	COL_OBSERVED_UNTIL,
+	COL_LAT,
+	COL_LON,
+	COL_UNCERTAINTY_M,
+	COL_PLACE,
+	COL_HEADING_DEG,
+	COL_DESTINATION,
+	COL_EQUIPMENT,
+	COL_LANGUAGE,
+	COL_REF,
+	COL_COUNT
+};
+
+#define REPORT_COLUMNS                                                                   \
+	"id, receipt_hash, status, received_at, category, observed_at, observed_until, " \
+	"lat, lon, uncertainty_m, place, heading_deg, destination, equipment, "          \
+	"language, ref"
+
+/* The review columns, selected after REPORT_COLUMNS (decode_review). */
+#define REVIEW_COLUMNS                                                                   \
+	"grade_reliability, grade_credibility, claimed_by, claimed_until, "              \
+	"reject_reason, decided_by, decided_at"
+
+/* Logs what failed with SQLite's own words (never a bound value); the caller
+ * holds db's mutex. Returns SL_ESTORE. */
+sl_err sq_fail(sqlite3 *db, const char *what);
+/* Resets st and drops its bindings. */
+void sq_done_with(sqlite3_stmt *st);
+/* Steps a statement that returns no rows of interest, then resets it. */
+sl_err sq_run(sqlite3 *db, sqlite3_stmt *st, const char *what);
+/* Prepares a cached (persistent) statement / a one-off statement. */
+sl_err sq_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **out);
+sl_err sq_prepare_once(sqlite3 *db, const char *sql, sqlite3_stmt **st);
+/* Runs body(s, ud) in one write transaction, rolled back on error. */
+sl_err sq_in_write_tx(sqlite_store *s, sl_err (*body)(sqlite_store *, void *), void *ud);
+/* Steps an UPDATE or DELETE (bound by the caller) in the open transaction;
+ * SL_ENOTFOUND when no row changed. Finalizes st. */
+sl_err sq_change_rows(sqlite_store *s, sqlite3_stmt *st, const char *what);
+/* Binds s, or NULL for a NULL s. */
+int sq_bind_text(sqlite3_stmt *st, int col, const char *s);
+/* Text column col copied into a; NULL for NULL. */
+sl_err sq_column_str(sqlite3_stmt *st, int col, sl_arena *a, const char **out);
+/* The report at the current row of a SELECT REPORT_COLUMNS, strings in a. */
+sl_err sq_decode_row(sqlite3_stmt *st, sl_arena *a, sl_report *r);
+/* The REVIEW_COLUMNS from column col0 on. */
+sl_err sq_decode_review(sqlite3_stmt *st, int col0, sl_arena *a, sl_review *out);
+/* The columns every queue item is read with (ITEM_COLUMNS: the report, its
+ * review, its photo count, whether it has sealed content) and their
+ * decoder. */
+#define ITEM_COLUMNS                                                                     \
+	REPORT_COLUMNS ", " REVIEW_COLUMNS ","                                           \
+		       " (SELECT count(*) FROM sealed s WHERE s.report_id = r.id AND "   \
+		       "s.kind = 'photo'),"                                              \
+		       " EXISTS (SELECT 1 FROM sealed s WHERE s.report_id = r.id AND "   \
+		       "s.kind = 'content')"
+sl_err sq_decode_item(sqlite3_stmt *st, sl_arena *a, sl_queue_item *it);
+/* Equipment lists to and from their JSON column. *out is malloc'd. */
+sl_err sq_encode_equipment(const sl_report *r, char **out);
+sl_err sq_decode_equipment(const char *json, size_t len, sl_arena *a, sl_report *r);
+
+/* sqlite_events.c: the ops over events, links, bans, changes and the
+ * engine's saved state (their contracts are in store.h). */
+sl_err sq_note_change(sqlite_store *s, int64_t report_id, int64_t event_id);
+sl_err sq_event_create(sl_store *s, sl_event *e);
+sl_err sq_event_attach(sl_store *s, int64_t event_id, int64_t report_id,
+		       int64_t moderator_id, int64_t now);
+sl_err sq_event_detach(sl_store *s, int64_t event_id, int64_t report_id,
+		       int64_t moderator_id, int64_t now);
+sl_err sq_event_merge(sl_store *s, int64_t into, int64_t from, int64_t moderator_id,
+		      int64_t now);
+sl_err sq_event_split(sl_store *s, int64_t from, const int64_t *report_ids, size_t n,
+		      int64_t moderator_id, int64_t now, int64_t *new_id);
+sl_err sq_find_events(sl_store *s, const sl_event_filter *f, sl_arena *a, sl_event **out,
+		      size_t *n);
+sl_err sq_report_events(sl_store *s, int64_t report_id, sl_arena *a, int64_t **ids,
+			size_t *n);
+sl_err sq_each_item(sl_store *s, int64_t after_id, sl_item_visit visit, void *ud);
+sl_err sq_get_item(sl_store *s, int64_t id, sl_arena *a, sl_queue_item *out);
+sl_err sq_changes(sl_store *s, int64_t after, size_t max, sl_change *out, size_t *n);
+sl_err sq_engine_state(sl_store *s, bool engine_links, sl_engine_state *out);
+sl_err sq_engine_save(sl_store *s, sl_engine_save *save);
+sl_err sq_engine_lock(sl_store *s, bool *got);
+
+#endif
