@@ -1230,3 +1230,68 @@ const char *harness_str_field(json_t *doc, const char *key, const char *ctx)
 			 json_dumps(doc, JSON_COMPACT));
 	return v;
 }
+
+/* ---- moderators' API ---- */
+
+#define TOKEN_LEN 43 /* 256 bits, base64url without padding */
+
+void harness_sign_in(const harness_server *srv, const char *name, harness_client *cl)
+{
+	char pass[256], body[512];
+	harness_passphrase(name, pass, sizeof(pass));
+	snprintf(body, sizeof(body), "{\"name\":\"%s\",\"passphrase\":\"%s\"}", name,
+		 pass);
+	static const char *const h[] = {"Content-Type: application/json", NULL};
+	harness_response r;
+	harness_request(srv, "POST", "/api/v1/session", h, body, strlen(body), &r);
+	harness_expect_status(&r, 200, name);
+	const char *sc = harness_response_header(&r, "Set-Cookie");
+	if (!sc || strncmp(sc, "sl_session=", 11) != 0)
+		fail_msg("sign-in as %s: no session cookie", name);
+	memset(cl, 0, sizeof(*cl));
+	snprintf(cl->cookie, sizeof(cl->cookie), "Cookie: sl_session=%.*s", TOKEN_LEN,
+		 sc + 11);
+	json_t *doc = harness_body_json(&r, name);
+	snprintf(cl->csrf_h, sizeof(cl->csrf_h), "X-CSRF-Token: %s",
+		 harness_str_field(doc, "csrf", name));
+	json_decref(doc);
+	harness_response_free(&r);
+}
+
+void harness_mod_request(const harness_server *srv, const harness_client *cl, bool csrf,
+			 const char *method, const char *path, const char *body,
+			 harness_response *out)
+{
+	const char *h[4];
+	size_t n = 0;
+	if (cl)
+		h[n++] = cl->cookie;
+	if (cl && csrf)
+		h[n++] = cl->csrf_h;
+	if (body)
+		h[n++] = "Content-Type: application/json";
+	h[n] = NULL;
+	harness_request(srv, method, path, h, body, body ? strlen(body) : 0, out);
+}
+
+json_t *harness_mod_call(const harness_server *srv, const harness_client *cl,
+			 const char *method, const char *path, const char *body,
+			 long want)
+{
+	harness_response r;
+	bool change = strcmp(method, "GET") != 0;
+	harness_mod_request(srv, cl, change, method, path, body, &r);
+	char ctx[512];
+	snprintf(ctx, sizeof(ctx), "%s %s %s", method, path, body ? body : "");
+	harness_expect_status(&r, want, ctx);
+	const char *cc = harness_response_header(&r, "Cache-Control");
+	if (!cc || strcmp(cc, "no-store") != 0)
+		fail_msg("%s: Cache-Control %s", ctx, cc ? cc : "(none)");
+	json_t *doc = json_loadb(r.body, r.body_len, 0, NULL);
+	harness_response_free(&r);
+	if (doc && !json_is_object(doc)) {
+		json_decref(doc);
+		doc = NULL;
+	}
+	return doc;
+}

@@ -286,4 +286,29 @@ const char *harness_str_field(json_t *doc, const char *key, const char *ctx);
 void harness_walk_files(const char *dir, void (*visit)(void *ud, const char *path),
 			void *ud);
 
+/* ---- moderators' API ---- */
+
+/* A signed-in moderator: the session cookie and CSRF header to send. */
+typedef struct harness_client {
+	char cookie[96]; /* "Cookie: sl_session=TOKEN" */
+	char csrf_h[96]; /* "X-CSRF-Token: CSRF" */
+} harness_client;
+
+/* Signs name in (its passphrase from harness_passphrase); fails the test
+ * unless the server answers 200 with a session cookie and a CSRF token. */
+void harness_sign_in(const harness_server *srv, const char *name, harness_client *cl);
+
+/* A request as cl (NULL: anonymous) with the CSRF header when csrf, and
+ * body (NULL: none) as application/json. */
+void harness_mod_request(const harness_server *srv, const harness_client *cl, bool csrf,
+			 const char *method, const char *path, const char *body,
+			 harness_response *out);
+
+/* harness_mod_request with CSRF on every method but GET, expecting status
+ * want and Cache-Control: no-store; returns the body when it is a JSON
+ * object (caller decrefs), else NULL. */
+json_t *harness_mod_call(const harness_server *srv, const harness_client *cl,
+			 const char *method, const char *path, const char *body,
+			 long want);
+
 #endif

@@ -514,5 +514,52 @@ for c in "audit verify" "audit show"; do
 	expect_in "$c --help shows its usage" "$tmp/out" "usage: sightline $c"
 done
 
+# 17. Corroboration: import corroborates, export --what events writes one
+# event per line with the refs of its reports, evaluate scores a grouping
+# against ground truth, and refuses what it cannot read with the file and
+# line.
+cat >"$tmp/train.jsonl" <<'JSONL'
+{"ref":"t1","category":"rail_transport","observed_at":"2022-10-10T08:30:00Z","location":{"lat":54.5095,"lon":30.4233,"uncertainty_m":300},"heading":"NE","equipment":[{"type":"tank","count":12}]}
+{"ref":"t2","category":"rail_transport","observed_at":"2022-10-10T08:32:00Z","location":{"lat":54.5101,"lon":30.4245,"uncertainty_m":200},"heading":"NE","equipment":[{"type":"tank","count":13}]}
+{"ref":"t3","category":"rail_transport","observed_at":"2022-10-10T08:31:00Z","location":{"lat":54.5089,"lon":30.4221,"uncertainty_m":400},"equipment":[{"type":"tank","count":120}]}
+{"ref":"n1","category":"rail_transport","observed_at":"2022-10-10T09:40:00Z","location":{"lat":54.7,"lon":30.9,"uncertainty_m":300},"heading":"NE","equipment":[{"type":"tank","count":12}]}
+{"ref":"a1","category":"aircraft","observed_at":"2022-10-10T08:30:00Z","location":{"lat":53.6,"lon":27.3,"uncertainty_m":1000}}
+JSONL
+"$BIN" import --data "$tmp/ev" --format jsonl "$tmp/train.jsonl" 2>"$tmp/err"
+expect_status "import of five reports exits 0" 0 $?
+"$BIN" export --data "$tmp/ev" --what events --out "$tmp/events.jsonl" 2>"$tmp/err"
+expect_status "export --what events exits 0" 0 $?
+expect_in "export counts the events" "$tmp/err" "exported 3 events"
+expect_in "one event holds the three sightings at Orsha" "$tmp/events.jsonl" \
+	'"reports":["t1","t2","t3"]'
+expect_in "its tank count is robust to the wild one" "$tmp/events.jsonl" \
+	'"equipment":[{"type":"tank","count":13,"count_min":12,"count_max":13}]'
+expect_in "the next station is an event of its own" "$tmp/events.jsonl" '"reports":["n1"]'
+cat >"$tmp/truth.jsonl" <<'JSONL'
+{"ref":"t1","object":"train-1","occurrence":"train-1#1","kind":"rail"}
+{"ref":"t2","object":"train-1","occurrence":"train-1#1","kind":"rail"}
+{"ref":"t3","object":"train-1","occurrence":"train-1#1","kind":"rail"}
+{"ref":"n1","object":"train-1","occurrence":"train-1#2","kind":"rail"}
+{"ref":"a1","object":null,"occurrence":null,"kind":"false"}
+JSONL
+"$BIN" evaluate --truth "$tmp/truth.jsonl" --events "$tmp/events.jsonl" >"$tmp/out" 2>"$tmp/err"
+expect_status "evaluate exits 0" 0 $?
+expect_in "a perfect grouping scores 1" "$tmp/out" \
+	"pairwise  precision 1.0000  recall 1.0000  F1 1.0000"
+sed 's/train-1#2/train-1#1/' "$tmp/truth.jsonl" >"$tmp/truth2.jsonl"
+"$BIN" evaluate --truth "$tmp/truth2.jsonl" --events "$tmp/events.jsonl" >"$tmp/out" 2>"$tmp/err"
+expect_in "a split occurrence lowers recall" "$tmp/out" \
+	"pairwise  precision 1.0000  recall 0.5000  F1 0.6667"
+printf '{"ref":"t1","occurrence":"x"}\nnot json\n' >"$tmp/bad.jsonl"
+"$BIN" evaluate --truth "$tmp/bad.jsonl" --events "$tmp/events.jsonl" >"$tmp/out" 2>"$tmp/err"
+expect_status "evaluate of a broken truth file exits 2" 2 $?
+expect_in "and names the file and line" "$tmp/err" "truth:2:"
+"$BIN" evaluate --events "$tmp/events.jsonl" >"$tmp/out" 2>"$tmp/err"
+expect_status "evaluate without --truth exits 2" 2 $?
+expect_in "and says so" "$tmp/err" "--truth FILE is required"
+"$BIN" export --data "$tmp/ev" --what tanks >"$tmp/out" 2>"$tmp/err"
+expect_status "export --what tanks exits 2" 2 $?
+expect_in "and names what it knows" "$tmp/err" "(reports, events)"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -51,73 +51,23 @@ static bool have_photo;
 
 /* ---- helpers ---- */
 
-
-typedef struct client {
-	char cookie[96]; /* "Cookie: sl_session=TOKEN" */
-	char csrf_h[96]; /* "X-CSRF-Token: CSRF" */
-} client;
+typedef harness_client client;
 
 static void sign_in(const char *name, client *cl)
 {
-	char pass[256], body[512];
-	harness_passphrase(name, pass, sizeof(pass));
-	snprintf(body, sizeof(body), "{\"name\":\"%s\",\"passphrase\":\"%s\"}", name,
-		 pass);
-	static const char *const h[] = {"Content-Type: application/json", NULL};
-	harness_response r;
-	harness_request(&srv, "POST", SESSION, h, body, strlen(body), &r);
-	harness_expect_status(&r, 200, name);
-	const char *sc = harness_response_header(&r, "Set-Cookie");
-	if (!sc || strncmp(sc, "sl_session=", 11) != 0)
-		fail_msg("sign-in as %s: no session cookie", name);
-	memset(cl, 0, sizeof(*cl));
-	snprintf(cl->cookie, sizeof(cl->cookie), "Cookie: sl_session=%.*s", TOKEN_LEN,
-		 sc + 11);
-	json_t *doc = harness_body_json(&r, name);
-	snprintf(cl->csrf_h, sizeof(cl->csrf_h), "X-CSRF-Token: %s",
-		 harness_str_field(doc, "csrf", name));
-	json_decref(doc);
-	harness_response_free(&r);
+	harness_sign_in(&srv, name, cl);
 }
 
-/* A request as cl (NULL: none) with the CSRF header when csrf, and body
- * (NULL: none) as application/json. */
 static void req(const client *cl, bool csrf, const char *method, const char *path,
 		const char *body, harness_response *out)
 {
-	const char *h[4];
-	size_t n = 0;
-	if (cl)
-		h[n++] = cl->cookie;
-	if (cl && csrf)
-		h[n++] = cl->csrf_h;
-	if (body)
-		h[n++] = "Content-Type: application/json";
-	h[n] = NULL;
-	harness_request(&srv, method, path, h, body, body ? strlen(body) : 0, out);
+	harness_mod_request(&srv, cl, csrf, method, path, body, out);
 }
 
-/* req, expecting want; returns the body as JSON when it is an object
- * (caller decrefs), else NULL. */
 static json_t *call(const client *cl, const char *method, const char *path,
 		    const char *body, long want)
 {
-	harness_response r;
-	bool change = strcmp(method, "GET") != 0;
-	req(cl, change, method, path, body, &r);
-	char ctx[256];
-	snprintf(ctx, sizeof(ctx), "%s %s %s", method, path, body ? body : "");
-	harness_expect_status(&r, want, ctx);
-	const char *cc = harness_response_header(&r, "Cache-Control");
-	if (!cc || strcmp(cc, "no-store") != 0)
-		fail_msg("%s: Cache-Control %s", ctx, cc ? cc : "(none)");
-	json_t *doc = json_loadb(r.body, r.body_len, 0, NULL);
-	harness_response_free(&r);
-	if (doc && !json_is_object(doc)) {
-		json_decref(doc);
-		doc = NULL;
-	}
-	return doc;
+	return harness_mod_call(&srv, cl, method, path, body, want);
 }
 
 /* Whether doc, written out, holds a canary (sealed text in clear). */
@@ -435,7 +385,8 @@ static void test_claim(void **state)
 	}
 	assert_non_null(first_rail);
 	assert_string_equal(harness_str_field(first_rail, "claimed_by", "queue"), "mia");
-	assert_string_equal(harness_str_field(first_rail, "status", "queue"), "under_review");
+	assert_string_equal(harness_str_field(first_rail, "status", "queue"),
+			    "under_review");
 	json_decref(q);
 	json_decref(call(&mia, "POST", rel, "{}", 200));
 	doc = call(&ned, "POST", p, "{}", 200);
@@ -565,7 +516,8 @@ static void test_verify_reject(void **state)
 	char g[96];
 	path_of(g, sizeof(g), id_rail, "");
 	doc = call(&mia, "GET", g, NULL, 200);
-	assert_string_equal(harness_str_field(doc, "reject_reason", "get"), "a passenger train");
+	assert_string_equal(harness_str_field(doc, "reject_reason", "get"),
+			    "a passenger train");
 	json_decref(doc);
 	/* Open only: the decided reports leave the queue. */
 	json_t *q = call(&mia, "GET", MOD "/queue", NULL, 200);
