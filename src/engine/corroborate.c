@@ -30,7 +30,7 @@
 
 #include "sightline/geo.h"
 
-#define CELL_M 3000.0	    /* side of an index cell */
+#define CELL_M 16000.0	    /* side of an index cell: a search looks at 1 to 4 */
 #define REF_COS 0.587785    /* cos(54 deg): index cells are square in Belarus */
 #define SIGMA_IDX 1000.0    /* the event uncertainty the search allows for */
 #define MAX_CELL_SPAN 3	    /* cells each way searched at most */
@@ -144,6 +144,61 @@ void sl_idmap_free(idmap *m)
 	memset(m, 0, sizeof(*m));
 }
 
+sl_err sl_eng_grow(void **arr, size_t *cap, size_t need, size_t elem, size_t first)
+{
+	if (need <= *cap)
+		return SL_OK;
+	size_t ncap = *cap ? *cap + *cap / 2 : first;
+	if (ncap < need)
+		ncap = need;
+	if (ncap > SIZE_MAX / elem)
+		return SL_ENOMEM;
+	void *g = realloc(*arr, ncap * elem);
+	if (!g)
+		return SL_ENOMEM;
+	*arr = g;
+	*cap = ncap;
+	return SL_OK;
+}
+
+/* Ids a little ahead of the dense array still go into it. */
+#define DENSE_SLACK 4096
+
+int32_t sl_eng_report_index(const sl_engine *e, int64_t id)
+{
+	if (id >= e->dense_base && (uint64_t)(id - e->dense_base) < e->dense_cap) {
+		int32_t i = e->dense[id - e->dense_base];
+		if (i != NONE)
+			return i;
+	}
+	return sl_idmap_get(&e->by_id, id);
+}
+
+/* Remembers report id at index i: in the dense array when id is near its
+ * end, else in the hash map. */
+static sl_err index_report(sl_engine *e, int64_t id, int32_t i)
+{
+	if (!e->dense)
+		e->dense_base = id;
+	if (id >= e->dense_base) {
+		uint64_t off = (uint64_t)(id - e->dense_base);
+		if (off >= e->dense_cap && off < e->dense_cap + DENSE_SLACK + e->nr) {
+			size_t old = e->dense_cap;
+			sl_err err = sl_eng_grow((void **)&e->dense, &e->dense_cap,
+						 off + 1, sizeof(int32_t), 4096);
+			if (err)
+				return err;
+			for (size_t k = old; k < e->dense_cap; k++)
+				e->dense[k] = NONE;
+		}
+		if (off < e->dense_cap) {
+			e->dense[off] = i;
+			return SL_OK;
+		}
+	}
+	return sl_idmap_put(&e->by_id, id, i);
+}
+
 /* ---- parameters ---- */
 
 void sl_engine_params_default(sl_engine_params *p)
@@ -172,30 +227,43 @@ void sl_engine_params_default(sl_engine_params *p)
 
 static int64_t mid_time(const rep *r)
 {
-	return r->t0 + (r->t1 - r->t0) / 2;
+	return r->t0 + (int64_t)(r->dur / 2);
 }
 
 static double half_width(const rep *r)
 {
-	return (double)(r->t1 - r->t0) / 2;
+	return (double)r->dur / 2;
 }
 
-/* Equirectangular distance in metres: exact enough inside a gate. */
-static double near_distance(double lat1, double lon1, double lat2, double lon2)
+/* Equirectangular squared distance in square metres, with c the cosine of
+ * a latitude near both points: exact enough inside a gate. */
+static double near_distance2(double lat1, double lon1, double lat2, double lon2, double c)
 {
-	double c = cos((lat1 + lat2) * 0.5 * SL_GEO_PI / 180.0);
 	double dy = (lat2 - lat1), dx = (lon2 - lon1) * c;
-	return DEG_M * sqrt(dx * dx + dy * dy);
+	return DEG_M * DEG_M * (dx * dx + dy * dy);
+}
+
+static double cos_deg(double lat)
+{
+	return cos(lat * SL_GEO_PI / 180.0);
+}
+
+/* floor() without a libm call (x86-64's baseline has no SSE4.1 round):
+ * this is on the hot path of every placement. |x| is far below 2^31. */
+static int32_t ifloor(double x)
+{
+	int32_t i = (int32_t)x;
+	return i - (x < (double)i);
 }
 
 static int32_t cell_y(double lat)
 {
-	return (int32_t)floor(lat * DEG_M / CELL_M);
+	return ifloor(lat * (DEG_M / CELL_M));
 }
 
 static int32_t cell_x(double lon)
 {
-	return (int32_t)floor(lon * DEG_M * REF_COS / CELL_M);
+	return ifloor(lon * (DEG_M * REF_COS / CELL_M));
 }
 
 static int64_t bucket_len(const sl_engine *e, uint8_t cat)
@@ -206,9 +274,7 @@ static int64_t bucket_len(const sl_engine *e, uint8_t cat)
 
 static int32_t bucket_of(const sl_engine *e, uint8_t cat, int64_t t)
 {
-	int64_t b = bucket_len(e, cat);
-	int64_t q = t >= 0 ? t / b : -((-t + b - 1) / b);
-	return (int32_t)q;
+	return ifloor((double)t * e->inv_bucket[cat]);
 }
 
 bool sl_eng_clusterable(const sl_engine *e, int32_t r)
@@ -256,7 +322,7 @@ static sl_err cells_grow(sl_engine *e)
 }
 
 /* The cell of k, made when create and missing; NULL when absent (or out of
- * memory). Cells are never removed: an emptied one keeps its slot. */
+ * memory). An emptied cell leaves the table (cell_remove). */
 static cell *cell_at(sl_engine *e, cell_key k, bool create)
 {
 	if (create && (e->ncells + 1) * 10 > e->cellcap * 7 && cells_grow(e))
@@ -276,21 +342,62 @@ static cell *cell_at(sl_engine *e, cell_key k, bool create)
 	return &e->cells[j];
 }
 
+/* Takes emptied cell c out of the table (backward-shift deletion, so that
+ * every probe chain stays whole), keeping the table as small as the live
+ * index: a sliding batch touches few cells at a time. */
+static void cell_remove(sl_engine *e, cell *c)
+{
+	if (c->cap > INLINE_MEMBERS)
+		free(c->u.v);
+	size_t mask = e->cellcap - 1, j = (size_t)(c - e->cells);
+	memset(&e->cells[j], 0, sizeof(cell));
+	e->cells[j].k.cat = -1;
+	e->ncells--;
+	for (size_t k = (j + 1) & mask; e->cells[k].k.cat >= 0; k = (k + 1) & mask) {
+		size_t home = cell_hash(e->cells[k].k) & mask;
+		bool between = j <= k ? (home > j && home <= k) : (home > j || home <= k);
+		if (!between) {
+			e->cells[j] = e->cells[k];
+			memset(&e->cells[k], 0, sizeof(cell));
+			e->cells[k].k.cat = -1;
+			j = k;
+		}
+	}
+}
+
+/* Appends v to an inline-or-heap list (an event's members, a cell's
+ * events): the first INLINE_MEMBERS live in the struct itself, which spares
+ * most events and cells a malloc. */
+static sl_err list_push(int32_t **heap, int32_t *inl, uint32_t *n, uint32_t *cap,
+			int32_t v)
+{
+	if (*cap < INLINE_MEMBERS)
+		*cap = INLINE_MEMBERS;
+	if (*n == *cap) {
+		uint32_t ncap = *cap * 2;
+		int32_t *g;
+		if (*cap == INLINE_MEMBERS) {
+			g = malloc(ncap * sizeof(*g));
+			if (g)
+				memcpy(g, inl, INLINE_MEMBERS * sizeof(*g));
+		} else {
+			g = realloc(*heap, ncap * sizeof(*g));
+		}
+		if (!g)
+			return SL_ENOMEM;
+		*heap = g;
+		*cap = ncap;
+	}
+	(*cap > INLINE_MEMBERS ? *heap : inl)[(*n)++] = v;
+	return SL_OK;
+}
+
 static sl_err cell_push(sl_engine *e, cell_key k, int32_t v)
 {
 	cell *c = cell_at(e, k, true);
 	if (!c)
 		return SL_ENOMEM;
-	if (c->n == c->cap) {
-		uint32_t ncap = c->cap ? c->cap * 2 : 4;
-		int32_t *g = realloc(c->v, ncap * sizeof(*g));
-		if (!g)
-			return SL_ENOMEM;
-		c->v = g;
-		c->cap = ncap;
-	}
-	c->v[c->n++] = v;
-	return SL_OK;
+	return list_push(&c->u.v, c->u.inl, &c->n, &c->cap, v);
 }
 
 static void cell_drop(sl_engine *e, cell_key k, int32_t v)
@@ -298,27 +405,24 @@ static void cell_drop(sl_engine *e, cell_key k, int32_t v)
 	cell *c = cell_at(e, k, false);
 	if (!c)
 		return;
+	int32_t *l = cell_events(c);
 	for (uint32_t i = 0; i < c->n; i++)
-		if (c->v[i] == v) {
-			c->v[i] = c->v[--c->n];
+		if (l[i] == v) {
+			l[i] = l[--c->n];
 			break;
 		}
-	if (c->n == 0) {
-		free(c->v);
-		c->v = NULL;
-		c->cap = 0;
-	}
+	if (c->n == 0)
+		cell_remove(e, c);
 }
 
 static void unindex(sl_engine *e, int32_t id)
 {
 	ev *v = &e->e[id];
-	if (!v->idx_n)
+	if (!(v->flags & E_INDEXED))
 		return;
-	for (int32_t b = v->b0; b <= v->b1; b++)
-		for (int32_t x = v->cx0; x <= v->cx1; x++)
-			cell_drop(e, (cell_key){x, v->cy, b, v->cat}, id);
-	v->idx_n = 0;
+	for (int32_t b = v->b0; b < v->b0 + v->nb; b++)
+		cell_drop(e, (cell_key){v->cx, v->cy, b, v->cat}, id);
+	v->flags &= (uint8_t)~E_INDEXED;
 }
 
 /* An event is indexed in the cell of its centroid, over the buckets of its
@@ -332,22 +436,25 @@ sl_err sl_eng_reindex(sl_engine *e, int32_t id)
 		return SL_OK;
 	}
 	const sl_engine_gate *g = &e->p.gate[v->cat];
-	int32_t cy = cell_y(v->lat), cx = cell_x(v->lon);
+	int32_t cy = cell_y(ev_lat(v)), cx = cell_x(ev_lon(v));
 	int32_t b0 = bucket_of(e, v->cat, v->tm_min - g->gap_s);
-	int32_t b1 = bucket_of(e, v->cat, v->tm_max + g->gap_s);
-	if (v->idx_n && v->cy == cy && v->cx0 == cx && v->b0 == b0 && v->b1 == b1)
+	int32_t b1 = bucket_of(e, v->cat, ev_tm_max(v) + g->gap_s);
+	if ((v->flags & E_INDEXED) && v->cy == cy && v->cx == cx && v->b0 == b0 &&
+	    v->b0 + v->nb - 1 == b1)
 		return SL_OK;
 	unindex(e, id);
+	if (b1 - b0 > 250) /* a span this long would be a bug of the params */
+		b1 = b0 + 250;
 	for (int32_t b = b0; b <= b1; b++) {
 		sl_err err = cell_push(e, (cell_key){cx, cy, b, v->cat}, id);
 		if (err)
 			return err;
 	}
 	v->cy = cy;
-	v->cx0 = v->cx1 = cx;
+	v->cx = cx;
 	v->b0 = b0;
-	v->b1 = b1;
-	v->idx_n = 1;
+	v->nb = (uint8_t)(b1 - b0 + 1);
+	v->flags |= E_INDEXED;
 	return SL_OK;
 }
 
@@ -358,23 +465,17 @@ int32_t sl_eng_new_event(sl_engine *e, uint8_t cat)
 	int32_t id;
 	if (e->free_ev != NONE) {
 		id = e->free_ev;
-		e->free_ev = e->e[id].next_free;
+		e->free_ev = (int32_t)e->e[id].n;
 	} else {
-		if (e->ne == e->ecap) {
-			size_t ncap = e->ecap ? e->ecap * 2 : 1024;
-			ev *g = realloc(e->e, ncap * sizeof(*g));
-			if (!g)
-				return NONE;
-			e->e = g;
-			e->ecap = ncap;
-		}
+		if (e->ne >= INT32_MAX ||
+		    sl_eng_grow((void **)&e->e, &e->ecap, e->ne + 1, sizeof(ev), 1024))
+			return NONE;
 		id = (int32_t)e->ne++;
 	}
 	ev *v = &e->e[id];
 	memset(v, 0, sizeof(*v));
 	v->cat = cat;
 	v->flags = E_LIVE | E_DIRTY | E_HAS_CAT;
-	v->next_free = NONE;
 	e->live++;
 	return id;
 }
@@ -391,52 +492,54 @@ static void add_to_sums(const sl_engine *e, ev *v, const rep *r)
 	v->swlon += w * r->lon;
 	v->sq += 1.0 / s2;
 	int64_t tm = mid_time(r);
-	if (v->n_live == 0 || tm < v->tm_min)
+	if (v->n_live == 0) {
 		v->tm_min = tm;
-	if (v->n_live == 0 || tm > v->tm_max)
-		v->tm_max = tm;
+		v->tm_span = 0;
+	} else if (tm < v->tm_min) {
+		v->tm_span = (uint32_t)(ev_tm_max(v) - tm);
+		v->tm_min = tm;
+	} else if (tm > ev_tm_max(v)) {
+		v->tm_span = (uint32_t)(tm - v->tm_min);
+	}
 	v->tm_sum += (double)tm;
 	v->n_live++;
-	if (r->heading >= 0) {
-		double h = r->heading * SL_GEO_PI / 180.0;
-		v->hs += sin(h);
-		v->hc += cos(h);
+	if (r->has_heading) {
+		v->hs += r->hx;
+		v->hc += r->hy;
 		v->nh++;
 	}
 	v->types |= r->types;
-	v->lat = v->swlat / v->sw;
-	v->lon = v->swlon / v->sw;
-	v->sigma = sqrt(1.0 / v->sq);
+	v->sigma = (float)sqrt(1.0 / v->sq);
+	v->lat = (float)(v->swlat / v->sw);
+	v->lon = (float)(v->swlon / v->sw);
 	(void)e;
 }
 
 void sl_eng_recompute(sl_engine *e, int32_t id)
 {
 	ev *v = &e->e[id];
-	v->sw = v->swlat = v->swlon = v->sq = v->tm_sum = v->hs = v->hc = 0;
+	v->sw = v->swlat = v->swlon = v->sq = v->tm_sum = 0;
+	v->hs = v->hc = v->sigma = v->lat = v->lon = 0;
 	v->n_live = v->nh = 0;
 	v->types = 0;
-	v->tm_min = v->tm_max = 0;
+	v->tm_min = 0;
+	v->tm_span = 0;
+	const int32_t *m = ev_members(v);
 	for (uint32_t i = 0; i < v->n; i++)
-		add_to_sums(e, v, &e->r[v->m[i]]);
+		add_to_sums(e, v, &e->r[m[i]]);
 	v->flags |= E_DIRTY;
 }
 
 sl_err sl_eng_member_add(sl_engine *e, int32_t id, int32_t r)
 {
 	ev *v = &e->e[id];
+	const int32_t *m = ev_members(v);
 	for (uint32_t i = 0; i < v->n; i++)
-		if (v->m[i] == r)
+		if (m[i] == r)
 			return SL_OK;
-	if (v->n == v->cap) {
-		uint32_t ncap = v->cap ? v->cap * 2 : 2;
-		int32_t *g = realloc(v->m, ncap * sizeof(*g));
-		if (!g)
-			return SL_ENOMEM;
-		v->m = g;
-		v->cap = ncap;
-	}
-	v->m[v->n++] = r;
+	sl_err err = list_push(&v->u.m, v->u.inl, &v->n, &v->cap, r);
+	if (err)
+		return err;
 	add_to_sums(e, v, &e->r[r]);
 	v->flags |= E_DIRTY;
 	return SL_OK;
@@ -445,9 +548,10 @@ sl_err sl_eng_member_add(sl_engine *e, int32_t id, int32_t r)
 void sl_eng_member_remove(sl_engine *e, int32_t id, int32_t r)
 {
 	ev *v = &e->e[id];
+	int32_t *m = ev_members(v);
 	for (uint32_t i = 0; i < v->n; i++)
-		if (v->m[i] == r) {
-			v->m[i] = v->m[--v->n];
+		if (m[i] == r) {
+			m[i] = m[--v->n];
 			sl_eng_recompute(e, id);
 			return;
 		}
@@ -472,9 +576,10 @@ void sl_eng_kill(sl_engine *e, int32_t id)
 		if (e->ndeleted < e->delcap)
 			e->deleted[e->ndeleted++] = v->store_id;
 	}
-	free(v->m);
+	if (v->cap > INLINE_MEMBERS)
+		free(v->u.m);
 	memset(v, 0, sizeof(*v));
-	v->next_free = e->free_ev;
+	v->n = (uint32_t)e->free_ev; /* the free list runs through n */
 	e->free_ev = id;
 	e->live--;
 }
@@ -500,33 +605,41 @@ bool sl_eng_banned(const sl_engine *e, int32_t id, int32_t r)
 
 /* ---- scoring ---- */
 
-static double event_heading(const ev *v, bool *has)
+/* Whether the direction (x, y) (a unit vector, or a sum of n of them)
+ * agrees with event v's, within max_cos = cos(heading_max_deg). An event
+ * whose members disagree (their mean shorter than 1/2) has no heading to
+ * hold against, nor has a report without one. */
+static bool heading_agrees(const ev *v, double x, double y, double n, double max_cos)
 {
-	*has = false;
-	if (v->nh == 0)
-		return 0;
-	double len = hypot(v->hs, v->hc) / v->nh;
-	if (len < 0.5) /* members disagree: no heading to hold against */
-		return 0;
-	*has = true;
-	double h = atan2(v->hs, v->hc) * 180.0 / SL_GEO_PI;
-	return h < 0 ? h + 360 : h;
+	if (v->nh == 0 || n == 0)
+		return true;
+	double ex = v->hs, ey = v->hc, el2 = ex * ex + ey * ey;
+	double ol2 = x * x + y * y;
+	if (el2 < 0.25 * v->nh * v->nh || ol2 < 0.25 * n * n)
+		return true;
+	double dot = ex * x + ey * y;
+	/* cos(angle) = dot / (|e| |o|) >= max_cos, without a square root
+	 * unless the signs need one. */
+	if (max_cos >= 0)
+		return dot >= 0 && dot * dot >= max_cos * max_cos * el2 * ol2;
+	return dot >= 0 || dot * dot <= max_cos * max_cos * el2 * ol2;
 }
 
 /* How well report r fits event v: < 0 when a gate fails, else the sum of
- * the squared space and time ratios (each at most 1) plus penalties. */
-static double fit(const sl_engine *e, int32_t id, int32_t ri)
+ * the squared space and time ratios (each at most 1) plus penalties.
+ * cr is the cosine of r's latitude. */
+static double fit(const sl_engine *e, int32_t id, int32_t ri, double cr)
 {
 	const ev *v = &e->e[id];
 	const rep *r = &e->r[ri];
 	if (!(v->flags & E_LIVE) || v->cat != r->cat || v->n_live == 0)
 		return -1;
 	const sl_engine_gate *g = &e->p.gate[r->cat];
-	double sd =
-	    e->p.sigmas * sqrt((double)r->sigma * r->sigma + v->sigma * v->sigma) +
-	    g->slack_m;
-	double d = near_distance(r->lat, r->lon, v->lat, v->lon);
-	if (d > sd)
+	double sd = e->p.sigmas *
+			sqrt((double)r->sigma * r->sigma + (double)v->sigma * v->sigma) +
+		    g->slack_m;
+	double d2 = near_distance2(r->lat, r->lon, ev_lat(v), ev_lon(v), cr);
+	if (d2 > sd * sd)
 		return -1;
 	int64_t tm = mid_time(r);
 	double dt = fabs((double)tm - v->tm_sum / v->n_live) - half_width(r);
@@ -534,29 +647,25 @@ static double fit(const sl_engine *e, int32_t id, int32_t ri)
 		dt = 0;
 	if (dt > (double)g->gap_s)
 		return -1;
-	int64_t lo = tm < v->tm_min ? tm : v->tm_min,
-		hi = tm > v->tm_max ? tm : v->tm_max;
+	int64_t lo = tm < v->tm_min ? tm : v->tm_min;
+	int64_t hi = tm > ev_tm_max(v) ? tm : ev_tm_max(v);
 	if (hi - lo > g->span_s)
 		return -1;
-	if (g->moving && r->heading >= 0) {
-		bool has;
-		double h = event_heading(v, &has);
-		if (has && sl_geo_angle_diff(h, r->heading) > e->p.heading_max_deg)
-			return -1;
-	}
+	if (g->moving && r->has_heading &&
+	    !heading_agrees(v, r->hx, r->hy, 1, e->heading_max_cos))
+		return -1;
 	if (sl_eng_banned(e, id, ri))
 		return -1;
-	double s =
-	    (d / sd) * (d / sd) + (dt / (double)g->gap_s) * (dt / (double)g->gap_s);
+	double s = d2 / (sd * sd) + (dt / (double)g->gap_s) * (dt / (double)g->gap_s);
 	if (r->types && v->types && !(r->types & v->types))
 		s += PENALTY_TYPES;
 	return s;
 }
 
 /* Whether events a and b may become one: every gate between their
- * centroids, no decided event lost, no ban broken by the move. keep is set
- * to the one that stays. */
-static bool mergeable(const sl_engine *e, int32_t a, int32_t b, int32_t *keep)
+ * centroids (c the cosine of a latitude near them), no decided event lost,
+ * no ban broken by the move. keep is set to the one that stays. */
+static bool mergeable(const sl_engine *e, int32_t a, int32_t b, double c, int32_t *keep)
 {
 	const ev *x = &e->e[a], *y = &e->e[b];
 	if (x->cat != y->cat || !x->n_live || !y->n_live)
@@ -564,22 +673,19 @@ static bool mergeable(const sl_engine *e, int32_t a, int32_t b, int32_t *keep)
 	if ((x->flags & E_DECIDED) && (y->flags & E_DECIDED))
 		return false;
 	const sl_engine_gate *g = &e->p.gate[x->cat];
-	double sd =
-	    e->p.sigmas * sqrt(x->sigma * x->sigma + y->sigma * y->sigma) + g->slack_m;
-	if (near_distance(x->lat, x->lon, y->lat, y->lon) > sd)
+	double sd = e->p.sigmas *
+			sqrt((double)x->sigma * x->sigma + (double)y->sigma * y->sigma) +
+		    g->slack_m;
+	if (near_distance2(ev_lat(x), ev_lon(x), ev_lat(y), ev_lon(y), c) > sd * sd)
 		return false;
 	if (fabs(x->tm_sum / x->n_live - y->tm_sum / y->n_live) > (double)g->gap_s)
 		return false;
 	int64_t lo = x->tm_min < y->tm_min ? x->tm_min : y->tm_min;
-	int64_t hi = x->tm_max > y->tm_max ? x->tm_max : y->tm_max;
+	int64_t hi = ev_tm_max(x) > ev_tm_max(y) ? ev_tm_max(x) : ev_tm_max(y);
 	if (hi - lo > g->span_s)
 		return false;
-	if (g->moving) {
-		bool hx, hy;
-		double h1 = event_heading(x, &hx), h2 = event_heading(y, &hy);
-		if (hx && hy && sl_geo_angle_diff(h1, h2) > e->p.heading_max_deg)
-			return false;
-	}
+	if (g->moving && !heading_agrees(x, y->hs, y->hc, y->nh, e->heading_max_cos))
+		return false;
 	if (x->types && y->types && !(x->types & y->types))
 		return false;
 	/* The decided one stays, else the bigger. */
@@ -587,8 +693,9 @@ static bool mergeable(const sl_engine *e, int32_t a, int32_t b, int32_t *keep)
 	    (y->flags & E_DECIDED) || (!(x->flags & E_DECIDED) && y->n > x->n) ? b : a;
 	int32_t gone = k == a ? b : a;
 	const ev *gv = &e->e[gone];
+	const int32_t *gm = ev_members_c(gv);
 	for (uint32_t i = 0; i < gv->n; i++)
-		if (sl_eng_banned(e, k, gv->m[i]))
+		if (sl_eng_banned(e, k, gm[i]))
 			return false;
 	*keep = k;
 	return true;
@@ -598,28 +705,26 @@ static bool mergeable(const sl_engine *e, int32_t a, int32_t b, int32_t *keep)
  * not decided has no moderator's links) into keep, and kills gone. */
 static sl_err merge(sl_engine *e, int32_t keep, int32_t gone)
 {
-	ev *g = &e->e[gone];
-	for (uint32_t i = 0; i < g->n; i++) {
-		int32_t r = g->m[i];
+	for (uint32_t i = 0; i < e->e[gone].n; i++) {
+		int32_t r = ev_members(&e->e[gone])[i];
 		sl_err err = sl_eng_member_add(e, keep, r);
 		if (err)
 			return err;
 		e->r[r].home = keep;
-		g = &e->e[gone]; /* add may not move e->e, but stay safe */
 	}
 	sl_eng_kill(e, gone);
 	return sl_eng_reindex(e, keep);
 }
 
 /* The live events indexed near report r, each once, into e->scratch. */
-static sl_err candidates(sl_engine *e, int32_t ri, size_t *n)
+static sl_err candidates(sl_engine *e, int32_t ri, size_t *n, double *cr)
 {
 	const rep *r = &e->r[ri];
 	const sl_engine_gate *g = &e->p.gate[r->cat];
 	double reach =
 	    e->p.sigmas * sqrt((double)r->sigma * r->sigma + SIGMA_IDX * SIGMA_IDX) +
 	    g->slack_m;
-	double dlat = reach / DEG_M, c = cos(r->lat * SL_GEO_PI / 180.0);
+	double dlat = reach / DEG_M, c = *cr = cos_deg(r->lat);
 	double dlon = reach / (DEG_M * (c > 0.05 ? c : 0.05));
 	int32_t y0 = cell_y(r->lat - dlat), y1 = cell_y(r->lat + dlat);
 	int32_t x0 = cell_x(r->lon - dlon), x1 = cell_x(r->lon + dlon);
@@ -632,7 +737,7 @@ static sl_err candidates(sl_engine *e, int32_t ri, size_t *n)
 		x0 = cx - MAX_CELL_SPAN;
 	if (x1 > cx + MAX_CELL_SPAN)
 		x1 = cx + MAX_CELL_SPAN;
-	int64_t tm = mid_time(r), h = (r->t1 - r->t0) / 2;
+	int64_t tm = mid_time(r), h = (int64_t)(r->dur / 2);
 	int32_t bm = bucket_of(e, r->cat, tm);
 	int32_t b0 = bucket_of(e, r->cat, tm - h), b1 = bucket_of(e, r->cat, tm + h);
 	if (b0 < bm - MAX_BUCKETS / 2)
@@ -644,8 +749,9 @@ static sl_err candidates(sl_engine *e, int32_t ri, size_t *n)
 		for (int32_t y = y0; y <= y1; y++)
 			for (int32_t x = x0; x <= x1; x++) {
 				cell *cl = cell_at(e, (cell_key){x, y, b, r->cat}, false);
+				const int32_t *cv = cl ? cell_events(cl) : NULL;
 				for (uint32_t i = 0; cl && i < cl->n; i++) {
-					int32_t v = cl->v[i];
+					int32_t v = cv[i];
 					bool seen = false;
 					for (size_t k = 0; k < *n && !seen; k++)
 						seen = e->scratch[k] == v;
@@ -654,15 +760,10 @@ static sl_err candidates(sl_engine *e, int32_t ri, size_t *n)
 					if (*n == e->scratch_cap) {
 						if (e->scratch_cap >= MAX_CANDIDATES)
 							return SL_OK;
-						size_t ncap = e->scratch_cap
-								  ? e->scratch_cap * 2
-								  : 64;
-						int32_t *gr = realloc(e->scratch,
-								      ncap * sizeof(*gr));
-						if (!gr)
+						if (sl_eng_grow((void **)&e->scratch,
+								&e->scratch_cap, *n + 1,
+								sizeof(int32_t), 64))
 							return SL_ENOMEM;
-						e->scratch = gr;
-						e->scratch_cap = ncap;
 					}
 					e->scratch[(*n)++] = v;
 				}
@@ -675,19 +776,26 @@ sl_err sl_eng_place(sl_engine *e, int32_t ri)
 	if (!sl_eng_clusterable(e, ri))
 		return SL_OK;
 	size_t n;
-	sl_err err = candidates(e, ri, &n);
+	double cr;
+	sl_err err = candidates(e, ri, &n, &cr);
 	if (err)
 		return err;
 	int32_t best = NONE;
 	double best_s = 0;
+	size_t fits = 0; /* candidates that fit, moved to the front of scratch */
 	for (size_t i = 0; i < n; i++) {
-		double s = fit(e, e->scratch[i], ri);
-		if (s >= 0 && s <= 1.0 + PENALTY_TYPES * 0.4 &&
-		    (best == NONE || s < best_s)) {
-			best = e->scratch[i];
+		double s = fit(e, e->scratch[i], ri, cr);
+		if (s < 0)
+			continue;
+		int32_t c = e->scratch[i];
+		e->scratch[i] = e->scratch[fits];
+		e->scratch[fits++] = c;
+		if (s <= 1.0 + PENALTY_TYPES * 0.4 && (best == NONE || s < best_s)) {
+			best = c;
 			best_s = s;
 		}
 	}
+	n = fits;
 	if (best == NONE) {
 		best = sl_eng_new_event(e, e->r[ri].cat);
 		if (best == NONE)
@@ -702,10 +810,9 @@ sl_err sl_eng_place(sl_engine *e, int32_t ri)
 	int merges = 0;
 	for (size_t i = 0; i < n && merges < MAX_MERGES; i++) {
 		int32_t other = e->scratch[i], keep;
-		if (other == best || !(e->e[other].flags & E_LIVE) ||
-		    fit(e, other, ri) < 0)
+		if (other == best || !(e->e[other].flags & E_LIVE))
 			continue;
-		if (!mergeable(e, best, other, &keep))
+		if (!mergeable(e, best, other, cr, &keep))
 			continue;
 		int32_t gone = keep == best ? other : best;
 		if ((err = merge(e, keep, gone)))
@@ -730,6 +837,155 @@ void sl_eng_unplace(sl_engine *e, int32_t ri)
 		sl_eng_reindex(e, h); /* out of memory: found again on reload */
 }
 
+/* ---- many reports at once ---- */
+
+/* A batch places reports in time order, and then an event can only meet a
+ * report within its category's gap of it, plus the report's own half
+ * window: the index keeps only the events still in reach of the sweep, a
+ * few hundred for a year of reports, so every lookup hits the cache. A
+ * report whose window is wider than BATCH_NARROW_S each way would reach
+ * back further: those wait for a second pass over the full index. */
+#define BATCH_NARROW_S 3600
+
+typedef struct ord {
+	uint64_t key; /* mid-time, from the earliest */
+	int32_t r;
+} ord;
+
+/* LSD radix sort by key, 16 bits a pass, only as many passes as the
+ * largest key needs. */
+static void radix_sort(ord *a, ord *tmp, size_t n)
+{
+	uint64_t max = 0;
+	for (size_t i = 0; i < n; i++)
+		max = a[i].key > max ? a[i].key : max;
+	static size_t count[1 << 16];
+	for (unsigned shift = 0; shift < 64 && (max >> shift); shift += 16) {
+		memset(count, 0, sizeof(count));
+		for (size_t i = 0; i < n; i++)
+			count[(a[i].key >> shift) & 0xffff]++;
+		size_t sum = 0;
+		for (size_t k = 0; k < (1 << 16); k++) {
+			size_t c = count[k];
+			count[k] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			tmp[count[(a[i].key >> shift) & 0xffff]++] = a[i];
+		memcpy(a, tmp, n * sizeof(*a));
+	}
+}
+
+/* The events indexed during a sweep, with the time after which each
+ * leaves the index (re-checked when it comes up: it may have grown). */
+typedef struct sweep {
+	struct {
+		int64_t until;
+		int32_t ev;
+	} * q;
+	size_t head, n, cap;
+} sweep;
+
+static sl_err sweep_push(sweep *w, const sl_engine *e, int32_t id)
+{
+	if (sl_eng_grow((void **)&w->q, &w->cap, w->n + 1, sizeof(*w->q), 4096))
+		return SL_ENOMEM;
+	const ev *v = &e->e[id];
+	w->q[w->n].ev = id;
+	w->q[w->n].until = ev_tm_max(v) + e->p.gate[v->cat].gap_s + BATCH_NARROW_S;
+	w->n++;
+	return SL_OK;
+}
+
+/* Takes out of the index the events no report at or after now can reach. */
+static void sweep_expire(sweep *w, sl_engine *e, int64_t now)
+{
+	while (w->head < w->n && w->q[w->head].until < now) {
+		int32_t id = w->q[w->head++].ev;
+		ev *v = &e->e[id];
+		if ((v->flags & E_LIVE) &&
+		    ev_tm_max(v) + e->p.gate[v->cat].gap_s + BATCH_NARROW_S < now)
+			unindex(e, id);
+	}
+}
+
+sl_err sl_eng_place_many(sl_engine *e, const int32_t *idx, size_t n)
+{
+	ord *a = malloc((n + 1) * sizeof(*a)), *tmp = malloc((n + 1) * sizeof(*tmp));
+	sweep w = {0};
+	sl_err err = a && tmp ? SL_OK : SL_ENOMEM;
+	size_t na = 0, nwide = 0;
+	int64_t base = INT64_MAX;
+	for (size_t i = 0; i < n && !err; i++)
+		if (sl_eng_clusterable(e, idx[i]) && e->r[idx[i]].home == NONE) {
+			int64_t tm = mid_time(&e->r[idx[i]]);
+			base = tm < base ? tm : base;
+		}
+	/* Narrow reports first, from the front of a; wide ones from its back. */
+	for (size_t i = 0; i < n && !err; i++) {
+		const rep *r = &e->r[idx[i]];
+		if (!sl_eng_clusterable(e, idx[i]) || r->home != NONE)
+			continue;
+		ord o = {(uint64_t)(mid_time(r) - base), idx[i]};
+		if (r->dur / 2 > BATCH_NARROW_S)
+			a[n - ++nwide] = o;
+		else
+			a[na++] = o;
+	}
+	if (!err) {
+		radix_sort(a, tmp, na);
+		radix_sort(a + n - nwide, tmp, nwide);
+	}
+	/* The sweep starts from an empty index; what was indexed before
+	 * (a loaded store's events) comes back at the end. */
+	for (size_t i = 0; i < e->ne && !err && na; i++)
+		unindex(e, (int32_t)i);
+	for (size_t i = 0; i < na && !err; i++) {
+		int64_t now = (int64_t)a[i].key + base;
+		sweep_expire(&w, e, now);
+		if ((err = sl_eng_place(e, a[i].r)))
+			break;
+		int32_t h = e->r[a[i].r].home;
+		if (h != NONE)
+			err = sweep_push(&w, e, h);
+	}
+	/* Everything back in the index, then the wide ones in time order. */
+	for (size_t i = 0; i < e->ne && !err; i++)
+		if (e->e[i].flags & E_LIVE)
+			err = sl_eng_reindex(e, (int32_t)i);
+	for (size_t i = n - nwide; i < n && !err; i++)
+		err = sl_eng_place(e, a[i].r);
+	free(w.q);
+	free(a);
+	free(tmp);
+	return err;
+}
+
+sl_err sl_engine_add_batch(sl_engine *e, const sl_queue_item *items, size_t n)
+{
+	if (!e || (n && !items))
+		return SL_EINVAL;
+	int32_t *idx = malloc((n + 1) * sizeof(*idx));
+	if (!idx)
+		return SL_ENOMEM;
+	size_t k = 0;
+	sl_err err = SL_OK;
+	for (size_t i = 0; i < n && !err; i++) {
+		int32_t r;
+		bool moved;
+		if ((err = sl_eng_put_report(e, &items[i], &r, &moved)) || !moved)
+			continue;
+		if (e->r[r].flags & R_PINNED)
+			continue; /* a moderator's: where they put it */
+		sl_eng_unplace(e, r);
+		idx[k++] = r;
+	}
+	if (!err)
+		err = sl_eng_place_many(e, idx, k);
+	free(idx);
+	return err;
+}
+
 /* ---- reports ---- */
 
 static uint16_t type_mask(const eqi *q, size_t n)
@@ -746,47 +1002,34 @@ sl_err sl_eng_put_report(sl_engine *e, const sl_queue_item *it, int32_t *idx, bo
 	if ((unsigned)src->category >= SL_CAT_COUNT || src->id <= 0 ||
 	    src->n_equipment > SL_REPORT_MAX_EQUIPMENT)
 		return SL_EINVAL;
-	int32_t i = sl_idmap_get(&e->by_id, src->id);
+	int32_t i = sl_eng_report_index(e, src->id);
 	bool fresh = i == NONE;
 	if (fresh) {
-		if (e->nr == e->rcap) {
-			size_t ncap = e->rcap ? e->rcap * 2 : 4096;
-			rep *g = realloc(e->r, ncap * sizeof(*g));
-			if (!g)
-				return SL_ENOMEM;
-			e->r = g;
-			e->rcap = ncap;
-		}
-		if (e->nr >= INT32_MAX)
+		if (e->nr >= INT32_MAX ||
+		    sl_eng_grow((void **)&e->r, &e->rcap, e->nr + 1, sizeof(rep), 4096))
 			return SL_ENOMEM;
 		i = (int32_t)e->nr;
-		sl_err err = sl_idmap_put(&e->by_id, src->id, i);
+		sl_err err = index_report(e, src->id, i);
 		if (err)
 			return err;
 		e->nr++;
 		memset(&e->r[i], 0, sizeof(rep));
 		e->r[i].home = NONE;
 	}
-	if (e->neq + src->n_equipment > e->eqcap) {
-		size_t ncap = e->eqcap ? e->eqcap * 2 : 4096;
-		while (ncap < e->neq + src->n_equipment)
-			ncap *= 2;
-		eqi *g = realloc(e->eq, ncap * sizeof(*g));
-		if (!g)
-			return SL_ENOMEM;
-		e->eq = g;
-		e->eqcap = ncap;
-	}
+	if (sl_eng_grow((void **)&e->eq, &e->eqcap, e->neq + src->n_equipment,
+			sizeof(eqi), 4096))
+		return SL_ENOMEM;
 	rep n = e->r[i];
 	n.id = src->id;
 	n.cat = (uint8_t)src->category;
 	n.t0 = src->observed_at;
-	n.t1 = src->has_until ? src->observed_until : src->observed_at;
+	int64_t dur = src->has_until ? src->observed_until - src->observed_at : 0;
+	n.dur = (uint32_t)(dur < 0 ? 0 : dur > INT32_MAX ? INT32_MAX : dur);
 	n.flags &= R_PINNED;
 	if (src->location.has_point) {
 		n.flags |= R_POINT;
-		n.lat = src->location.lat;
-		n.lon = src->location.lon;
+		n.lat = (float)src->location.lat;
+		n.lon = (float)src->location.lon;
 		double s = src->location.uncertainty_m;
 		n.sigma = (float)(s > e->p.min_sigma_m ? s : e->p.min_sigma_m);
 	}
@@ -794,7 +1037,13 @@ sl_err sl_eng_put_report(sl_engine *e, const sl_queue_item *it, int32_t *idx, bo
 		n.flags |= R_REJECTED;
 	if (src->status == SL_STATUS_VERIFIED)
 		n.flags |= R_VERIFIED;
-	n.heading = src->has_heading ? (float)src->heading_deg : -1.0f;
+	n.has_heading = src->has_heading;
+	n.hx = n.hy = 0;
+	if (src->has_heading) {
+		double h = src->heading_deg * SL_GEO_PI / 180.0;
+		n.hx = (float)sin(h);
+		n.hy = (float)cos(h);
+	}
 	n.reliability = it->review.reliability;
 	n.credibility = (uint8_t)it->review.credibility;
 	n.photos = (uint8_t)(it->n_photos > 255 ? 255 : it->n_photos);
@@ -816,9 +1065,10 @@ sl_err sl_eng_put_report(sl_engine *e, const sl_queue_item *it, int32_t *idx, bo
 		n.types = type_mask(&e->eq[n.eq_at], n.n_eq);
 	}
 	const rep *o = &e->r[i];
-	*moved = fresh || o->cat != n.cat || o->t0 != n.t0 || o->t1 != n.t1 ||
+	*moved = fresh || o->cat != n.cat || o->t0 != n.t0 || o->dur != n.dur ||
 		 o->flags != n.flags || o->lat != n.lat || o->lon != n.lon ||
-		 o->sigma != n.sigma || o->heading != n.heading || !same_eq ||
+		 o->sigma != n.sigma || o->has_heading != n.has_heading ||
+		 o->hx != n.hx || o->hy != n.hy || !same_eq ||
 		 o->reliability != n.reliability || o->credibility != n.credibility ||
 		 o->photos != n.photos;
 	e->r[i] = n;
@@ -850,6 +1100,9 @@ sl_err sl_engine_new(const sl_engine_params *p, sl_engine **out)
 			return SL_EINVAL;
 		}
 	e->free_ev = NONE;
+	e->heading_max_cos = cos(e->p.heading_max_deg * SL_GEO_PI / 180.0);
+	for (int c = 0; c < SL_CAT_COUNT; c++)
+		e->inv_bucket[c] = 1.0 / (double)bucket_len(e, (uint8_t)c);
 	*out = e;
 	return SL_OK;
 }
@@ -859,9 +1112,11 @@ void sl_engine_free(sl_engine *e)
 	if (!e)
 		return;
 	for (size_t i = 0; i < e->ne; i++)
-		free(e->e[i].m);
+		if ((e->e[i].flags & E_LIVE) && e->e[i].cap > INLINE_MEMBERS)
+			free(e->e[i].u.m);
 	for (size_t i = 0; i < e->cellcap; i++)
-		free(e->cells[i].v);
+		if (e->cells[i].cap > INLINE_MEMBERS)
+			free(e->cells[i].u.v);
 	free(e->cells);
 	free(e->e);
 	free(e->r);
@@ -870,6 +1125,7 @@ void sl_engine_free(sl_engine *e)
 	free(e->bans);
 	free(e->deleted);
 	free(e->scratch);
+	free(e->dense);
 	sl_idmap_free(&e->by_id);
 	sl_idmap_free(&e->by_store);
 	sl_idmap_free(&e->pin_of);
@@ -922,10 +1178,14 @@ size_t sl_engine_memory(const sl_engine *e)
 		   e->eqcap * sizeof(eqi) + e->cellcap * sizeof(cell) +
 		   e->by_id.cap * 12 + e->by_store.cap * 12 + e->pin_of.cap * 12 +
 		   e->pincap * sizeof(pinset) + e->nbans * 16 + e->scratch_cap * 4;
+	m += e->dense_cap * sizeof(int32_t);
+	/* Lists past their inline room, with malloc's own 16 bytes each. */
 	for (size_t i = 0; i < e->ne; i++)
-		m += e->e[i].cap * sizeof(int32_t);
+		if (e->e[i].cap > INLINE_MEMBERS)
+			m += e->e[i].cap * sizeof(int32_t) + 16;
 	for (size_t i = 0; i < e->cellcap; i++)
-		m += e->cells[i].cap * sizeof(int32_t);
+		if (e->cells[i].cap > INLINE_MEMBERS)
+			m += e->cells[i].cap * sizeof(int32_t) + 16;
 	return m;
 }
 
@@ -934,7 +1194,7 @@ sl_err sl_engine_event_of(const sl_engine *e, int64_t report_id, int64_t *key)
 	if (!e || !key)
 		return SL_EINVAL;
 	*key = 0;
-	int32_t i = sl_idmap_get(&e->by_id, report_id);
+	int32_t i = sl_eng_report_index(e, report_id);
 	if (i == NONE)
 		return SL_ENOTFOUND;
 	int32_t h = e->r[i].home;

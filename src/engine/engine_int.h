@@ -29,10 +29,14 @@ typedef struct eqi {
 
 typedef struct rep {
 	int64_t id;
-	double lat, lon;
-	int64_t t0, t1; /* the observed window */
-	float sigma;	/* metres */
-	float heading;	/* degrees, < 0 when none */
+	int64_t t0;	   /* the observed window: t0 .. t0 + dur */
+	float lat, lon;	   /* float: 0.2 m at these longitudes, far inside
+			      any report's uncertainty */
+	float sigma;	   /* metres */
+	float hx, hy;	   /* heading as a unit vector (east, north); 0, 0
+			      when none */
+	uint32_t dur : 31; /* seconds */
+	uint32_t has_heading : 1;
 	int32_t home;	/* the event the engine placed it in, or NONE */
 	uint32_t eq_at; /* its equipment in sl_engine.eq */
 	uint16_t types; /* bit per equipment type it names */
@@ -44,36 +48,71 @@ typedef struct rep {
 	uint8_t photos;	     /* capped at 255 */
 } rep;
 
+static inline int64_t rep_t1(const rep *r)
+{
+	return r->t0 + (int64_t)r->dur;
+}
+
 /* Event flags. */
 #define E_LIVE 1u
 #define E_DECIDED 2u /* a moderator's: never deleted or merged away */
 #define E_DIRTY 4u   /* changed since the last save */
 #define E_HAS_CAT 8u
+#define E_INDEXED 16u
+
+#define INLINE_MEMBERS 2 /* members kept in the event itself */
 
 typedef struct ev {
 	int64_t store_id; /* 0 until saved */
-	int32_t *m;	  /* members: report indices, engine's and
-			     moderators' links alike */
-	uint32_t n, cap;
+	union {
+		int32_t *m;		     /* cap > INLINE_MEMBERS */
+		int32_t inl[INLINE_MEMBERS]; /* else */
+	} u;
+	uint32_t n, cap; /* members: report indices, engine's and moderators'
+			    links alike */
 	/* Sums over members with a point and not rejected, for the centroid
-	 * and the gates; recomputed from m after a removal. */
+	 * and the gates; recomputed from the members after a removal. */
 	double sw, swlat, swlon; /* weights w = q / sigma^2 */
 	double sq;		 /* sum of 1 / sigma^2 */
-	double lat, lon, sigma;	 /* derived */
-	int64_t tm_min, tm_max;	 /* member mid-times */
-	double tm_sum;
-	uint32_t n_live; /* members counted in the sums */
-	double hs, hc;	 /* heading unit vectors */
-	uint32_t nh;
+	double tm_sum;		 /* member mid-times */
+	int64_t tm_min;
+	uint32_t tm_span; /* tm_max - tm_min */
+	uint32_t n_live;  /* members counted in the sums */
+	float sigma;	  /* sqrt(1 / sq) */
+	float lat, lon;	  /* swlat / sw, swlon / sw */
+	float hs, hc;	  /* sums of the heading unit vectors (east, north) */
+	uint16_t nh;
 	uint16_t types;
 	uint8_t cat;
 	uint8_t flags;
-	/* Where it is indexed (idx_n 0: not indexed). */
-	int32_t cy, cx0, cx1;
-	int32_t b0, b1;
-	uint8_t idx_n;
-	int32_t next_free; /* free list of dead slots */
+	uint8_t nb;	    /* buckets indexed: b0 .. b0 + nb - 1 */
+	int32_t cy, cx, b0; /* where it is indexed (E_INDEXED) */
 } ev;
+
+static inline int32_t *ev_members(ev *v)
+{
+	return v->cap > INLINE_MEMBERS ? v->u.m : v->u.inl;
+}
+
+static inline const int32_t *ev_members_c(const ev *v)
+{
+	return v->cap > INLINE_MEMBERS ? v->u.m : v->u.inl;
+}
+
+static inline double ev_lat(const ev *v)
+{
+	return v->lat;
+}
+
+static inline double ev_lon(const ev *v)
+{
+	return v->lon;
+}
+
+static inline int64_t ev_tm_max(const ev *v)
+{
+	return v->tm_min + (int64_t)v->tm_span;
+}
 
 /* One cell of the index: a category, a cell of the grid and a time bucket,
  * and the events indexed there. */
@@ -84,9 +123,17 @@ typedef struct cell_key {
 
 typedef struct cell {
 	cell_key k;
-	int32_t *v;
+	union {
+		int32_t *v;		     /* cap > INLINE_MEMBERS */
+		int32_t inl[INLINE_MEMBERS]; /* else */
+	} u;
 	uint32_t n, cap;
 } cell;
+
+static inline int32_t *cell_events(cell *c)
+{
+	return c->cap > INLINE_MEMBERS ? c->u.v : c->u.inl;
+}
 
 /* An open-addressing hash map from int64 to int32. */
 typedef struct idmap {
@@ -104,15 +151,22 @@ typedef struct pinset {
 
 struct sl_engine {
 	sl_engine_params p;
+	double heading_max_cos;		 /* cos(p.heading_max_deg) */
+	double inv_bucket[SL_CAT_COUNT]; /* 1 / time bucket length */
 	rep *r;
 	size_t nr, rcap;
 	ev *e;
 	size_t ne, ecap;
-	int32_t free_ev;
+	int32_t free_ev; /* a dead slot's n holds the next free one */
 	size_t live;
 	eqi *eq; /* every report's equipment, in order */
 	size_t neq, eqcap;
-	idmap by_id;	/* report id -> index */
+	/* Report id -> index: a dense array from dense_base while ids come
+	 * in order (store ids do), the hash map for the rest. */
+	int32_t *dense;
+	int64_t dense_base;
+	size_t dense_cap;
+	idmap by_id;
 	idmap by_store; /* stored event id -> index */
 	cell *cells;
 	size_t ncells, cellcap;
@@ -131,6 +185,12 @@ struct sl_engine {
 	size_t scratch_cap;
 };
 
+/* Grows an array of *cap elements of size elem to hold need, by half again
+ * (corroborate.c). */
+sl_err sl_eng_grow(void **arr, size_t *cap, size_t need, size_t elem, size_t first);
+/* The index of report id, or NONE. */
+int32_t sl_eng_report_index(const sl_engine *e, int64_t id);
+
 /* idmap (corroborate.c). */
 sl_err sl_idmap_put(idmap *m, int64_t key, int32_t val);
 int32_t sl_idmap_get(const idmap *m, int64_t key); /* NONE when absent */
@@ -146,6 +206,9 @@ sl_err sl_eng_reindex(sl_engine *e, int32_t ev);
 void sl_eng_kill(sl_engine *e, int32_t ev);
 sl_err sl_eng_place(sl_engine *e, int32_t r);
 void sl_eng_unplace(sl_engine *e, int32_t r);
+/* Places the reports idx[0..n) that are not placed yet, in time order with
+ * a sliding index (much faster than one by one for many). */
+sl_err sl_eng_place_many(sl_engine *e, const int32_t *idx, size_t n);
 bool sl_eng_banned(const sl_engine *e, int32_t ev, int32_t r);
 bool sl_eng_clusterable(const sl_engine *e, int32_t r);
 /* Stores the report's fields (new or updated) without placing it; *idx

@@ -94,8 +94,13 @@ static bool same_equipment(const sl_engine *e, const rep *a, const rep *b)
 {
 	if (a->n_eq != b->n_eq)
 		return false;
-	return a->n_eq == 0 ||
-	       memcmp(&e->eq[a->eq_at], &e->eq[b->eq_at], a->n_eq * sizeof(eqi)) == 0;
+	for (uint8_t k = 0; k < a->n_eq; k++) {
+		const eqi *x = &e->eq[a->eq_at + k], *y = &e->eq[b->eq_at + k];
+		if (x->type != y->type || x->count != y->count ||
+		    x->count_max != y->count_max)
+			return false;
+	}
+	return true;
 }
 
 /* Equipment estimate and its agreement in 0..1 (1 when there is nothing
@@ -106,7 +111,7 @@ static double estimate_items(const sl_engine *e, const ev *v, sl_event_item *ite
 	*n_items = 0;
 	uint32_t with_eq = 0;
 	for (uint32_t i = 0; i < v->n; i++) {
-		const rep *r = &e->r[v->m[i]];
+		const rep *r = &e->r[ev_members_c(v)[i]];
 		with_eq += live(r) && r->n_eq > 0;
 	}
 	if (with_eq == 0)
@@ -118,7 +123,7 @@ static double estimate_items(const sl_engine *e, const ev *v, sl_event_item *ite
 	for (int t = 0; t < SL_EQ_COUNT; t++) {
 		size_t nv = 0;
 		for (uint32_t i = 0; i < v->n; i++) {
-			const rep *r = &e->r[v->m[i]];
+			const rep *r = &e->r[ev_members_c(v)[i]];
 			if (!live(r) || !(r->types & (1u << t)))
 				continue;
 			double sum = 0;
@@ -156,7 +161,7 @@ static double estimate_items(const sl_engine *e, const ev *v, sl_event_item *ite
 	}
 	uint32_t agree_types = 0;
 	for (uint32_t i = 0; i < v->n; i++) {
-		const rep *r = &e->r[v->m[i]];
+		const rep *r = &e->r[ev_members_c(v)[i]];
 		agree_types += live(r) && r->n_eq > 0 && (r->types & chosen);
 	}
 	double a_types = (double)agree_types / with_eq;
@@ -179,7 +184,7 @@ sl_err sl_eng_estimate(const sl_engine *e, int32_t id, bool engine_only, sl_aren
 		return SL_ENOMEM;
 	size_t n = 0;
 	for (uint32_t i = 0; ids && i < v->n; i++) {
-		const rep *r = &e->r[v->m[i]];
+		const rep *r = &e->r[ev_members_c(v)[i]];
 		if (!engine_only || r->home == id)
 			ids[n++] = r->id;
 	}
@@ -190,8 +195,8 @@ sl_err sl_eng_estimate(const sl_engine *e, int32_t id, bool engine_only, sl_aren
 
 	out->has_estimate = true;
 	out->has_point = true;
-	out->lat = v->lat;
-	out->lon = v->lon;
+	out->lat = ev_lat(v);
+	out->lon = ev_lon(v);
 	double scatter = 0;
 	int64_t t0 = INT64_MAX, t1 = INT64_MIN;
 	bool verified = false;
@@ -200,17 +205,17 @@ sl_err sl_eng_estimate(const sl_engine *e, int32_t id, bool engine_only, sl_aren
 	double miss = 1;
 	uint32_t checked = 0;
 	for (uint32_t i = 0; i < v->n; i++) {
-		const rep *r = &e->r[v->m[i]];
+		const rep *r = &e->r[ev_members_c(v)[i]];
 		if (!live(r))
 			continue;
-		double d = sl_geo_distance_m(r->lat, r->lon, v->lat, v->lon);
+		double d = sl_geo_distance_m(r->lat, r->lon, ev_lat(v), ev_lon(v));
 		scatter += d * d;
 		t0 = r->t0 < t0 ? r->t0 : t0;
-		t1 = r->t1 > t1 ? r->t1 : t1;
+		t1 = rep_t1(r) > t1 ? rep_t1(r) : t1;
 		verified |= (r->flags & R_VERIFIED) != 0;
 		bool dup = false;
 		for (uint32_t j = 0; j < i && checked < DUP_CHECK_MAX && !dup; j++) {
-			const rep *o = &e->r[v->m[j]];
+			const rep *o = &e->r[ev_members_c(v)[j]];
 			dup = live(o) && llabs(o->t0 - r->t0) <= DUP_SECONDS &&
 			      sl_geo_distance_m(o->lat, o->lon, r->lat, r->lon) <=
 				  DUP_METRES &&

@@ -164,14 +164,14 @@ sl_err sl_engine_load(sl_engine *e, sl_store *s, int64_t now)
 	for (size_t i = 0; i < st.n_links && !err; i++) {
 		const sl_event_link *l = &st.links[i];
 		int32_t ev = sl_idmap_get(&e->by_store, l->event_id);
-		int32_t r = sl_idmap_get(&e->by_id, l->report_id);
+		int32_t r = sl_eng_report_index(e, l->report_id);
 		if (l->by && ev != NONE && r != NONE)
 			err = pin(e, r, ev);
 	}
 	for (size_t i = 0; i < st.n_links && !err; i++) {
 		const sl_event_link *l = &st.links[i];
 		int32_t ev = sl_idmap_get(&e->by_store, l->event_id);
-		int32_t r = sl_idmap_get(&e->by_id, l->report_id);
+		int32_t r = sl_eng_report_index(e, l->report_id);
 		if (l->by || ev == NONE || r == NONE)
 			continue;
 		if (!sl_eng_clusterable(e, r) || e->r[r].home != NONE ||
@@ -201,7 +201,7 @@ sl_err sl_engine_load(sl_engine *e, sl_store *s, int64_t now)
 		if ((err = sl_store_changes(s, after, CHANGE_PAGE, ch, &n)) || n == 0)
 			break;
 		for (size_t i = 0; i < n; i++) {
-			int32_t r = sl_idmap_get(&e->by_id, ch[i].report_id);
+			int32_t r = sl_eng_report_index(e, ch[i].report_id);
 			if (r != NONE && !(e->r[r].flags & R_PINNED))
 				sl_eng_unplace(e, r);
 			int32_t ev = sl_idmap_get(&e->by_store, ch[i].event_id);
@@ -211,10 +211,17 @@ sl_err sl_engine_load(sl_engine *e, sl_store *s, int64_t now)
 		after = ch[n - 1].seq;
 	}
 	e->last_change = st.last_change > after ? st.last_change : after;
-	/* Every report not placed yet, in id order. */
+	/* Every report not placed yet, in time order. */
+	int32_t *todo = err ? NULL : malloc((e->nr + 1) * sizeof(*todo));
+	size_t ntodo = 0;
+	if (!err && !todo)
+		err = SL_ENOMEM;
 	for (size_t i = 0; i < e->nr && !err; i++)
 		if (e->r[i].home == NONE && sl_eng_clusterable(e, (int32_t)i))
-			err = sl_eng_place(e, (int32_t)i);
+			todo[ntodo++] = (int32_t)i;
+	if (!err && ntodo)
+		err = sl_eng_place_many(e, todo, ntodo);
+	free(todo);
 	sl_engine_state_free(&st);
 	return err;
 }
@@ -274,8 +281,9 @@ static sl_err reconcile(sl_engine *e)
 		    sl_idmap_get(&decided, x->store_id) != NONE)
 			continue;
 		for (uint32_t k = 0; k < x->n && !err; k++)
-			if (e->r[x->m[k]].home == (int32_t)i)
-				err = push_freed(&freed, &nfreed, &freecap, x->m[k]);
+			if (e->r[ev_members_c(x)[k]].home == (int32_t)i)
+				err = push_freed(&freed, &nfreed, &freecap,
+						 ev_members_c(x)[k]);
 		for (uint32_t k = 0; k < nfreed; k++)
 			if (e->r[freed[k]].home == (int32_t)i)
 				e->r[freed[k]].home = NONE;
@@ -299,7 +307,7 @@ static sl_err reconcile(sl_engine *e)
 	for (size_t i = 0; i < nold; i++)
 		e->r[old[i].rep].flags &= (uint8_t)~R_PINNED;
 	for (size_t i = 0; i < st.n_links && !err; i++) {
-		int32_t r = sl_idmap_get(&e->by_id, st.links[i].report_id);
+		int32_t r = sl_eng_report_index(e, st.links[i].report_id);
 		int32_t ev = sl_idmap_get(&e->by_store, st.links[i].event_id);
 		if (r == NONE || ev == NONE)
 			continue;
