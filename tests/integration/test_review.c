@@ -36,9 +36,7 @@
 
 #include "harness.h"
 
-#define SESSION "/api/v1/session"
 #define MOD "/api/v1/mod"
-#define TOKEN_LEN 43
 #define TEXT_CANARY "canary-text-Zq81 tanks on platform 3"
 #define NOTE_CANARY "note-canary-Wv27 informant sounds reliable"
 
@@ -51,33 +49,11 @@ static bool have_photo;
 
 /* ---- helpers ---- */
 
-
-typedef struct client {
-	char cookie[96]; /* "Cookie: sl_session=TOKEN" */
-	char csrf_h[96]; /* "X-CSRF-Token: CSRF" */
-} client;
+typedef harness_client client;
 
 static void sign_in(const char *name, client *cl)
 {
-	char pass[256], body[512];
-	harness_passphrase(name, pass, sizeof(pass));
-	snprintf(body, sizeof(body), "{\"name\":\"%s\",\"passphrase\":\"%s\"}", name,
-		 pass);
-	static const char *const h[] = {"Content-Type: application/json", NULL};
-	harness_response r;
-	harness_request(&srv, "POST", SESSION, h, body, strlen(body), &r);
-	harness_expect_status(&r, 200, name);
-	const char *sc = harness_response_header(&r, "Set-Cookie");
-	if (!sc || strncmp(sc, "sl_session=", 11) != 0)
-		fail_msg("sign-in as %s: no session cookie", name);
-	memset(cl, 0, sizeof(*cl));
-	snprintf(cl->cookie, sizeof(cl->cookie), "Cookie: sl_session=%.*s", TOKEN_LEN,
-		 sc + 11);
-	json_t *doc = harness_body_json(&r, name);
-	snprintf(cl->csrf_h, sizeof(cl->csrf_h), "X-CSRF-Token: %s",
-		 harness_str_field(doc, "csrf", name));
-	json_decref(doc);
-	harness_response_free(&r);
+	harness_sign_in(&srv, name, cl);
 }
 
 /* A request as cl (NULL: none) with the CSRF header when csrf, and body
@@ -198,10 +174,7 @@ static long long post_report(const char *category, long ago_s, double lat,
 
 static long long count_action(const char *action)
 {
-	char sql[160];
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM audit WHERE action = '%s'",
-		 action);
-	return harness_db_integer(&srv, sql);
+	return harness_count_audit(&srv, action);
 }
 
 /* ---- group ---- */
@@ -747,11 +720,7 @@ static void test_no_clear_note(void **state)
 {
 	(void)state;
 	harness_server_stop_ok(&srv);
-	const char *verify[] = {"audit", "verify", "--data", srv.dir, NULL};
-	harness_proc p;
-	harness_cli(verify, &p);
-	harness_proc_expect("audit verify", &p, 0);
-	harness_proc_free(&p);
+	harness_audit_verify(&srv);
 	harness_walk_files(srv.dir, scan_file, (void *)NOTE_CANARY);
 	harness_walk_files(srv.dir, scan_file, (void *)TEXT_CANARY);
 	scan_file((void *)NOTE_CANARY, srv.log);
