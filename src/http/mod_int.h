@@ -1,13 +1,14 @@
 /*
  * mod_int.h — what mod.c (sessions, sign-in, the gate in front of
- * /api/v1/mod/ and its route table) and review.c (the review API: its JSON
- * handlers and the actions under them) share.
+ * /api/v1/mod/ and its route table), review.c (the review API: its JSON
+ * handlers and the actions under them) and console.c (the server-rendered
+ * console at /mod, which calls the same actions) share.
  *
- * The review actions are split in two layers so that every front end (the
- * JSON API, and the console's HTML forms to come) does the same thing and
- * writes the same audit entries: each decodes its own body and answers in
- * its own way, and in between calls one sl_review_* action, which checks
- * what is left, writes the audit entry and only then acts.
+ * The review actions are split in two layers so that the JSON API and the
+ * console's forms do the same thing and write the same audit entries: each
+ * front end decodes its own body (JSON, or an HTML form) and answers in its
+ * own way (JSON, or a page), and in between calls one sl_review_* action,
+ * which checks what is left, writes the audit entry and only then acts.
  */
 #ifndef SIGHTLINE_MOD_INT_H
 #define SIGHTLINE_MOD_INT_H
@@ -27,9 +28,80 @@ typedef struct mod_ctx {
 	size_t n_params;
 	const char *body; /* POST, PUT, PATCH: the whole body; else NULL */
 	size_t len;
+	const void *action; /* the route's action (mod_route.action) */
 } mod_ctx;
 
 typedef enum MHD_Result (*mod_handler)(mod_ctx *ctx);
+
+/* A row of a route table: method ("GET" also serves HEAD), pattern ("{x}"
+ * is one path segment, handed to the handler in params), the least role
+ * (an admin may do what a moderator may), the handler, and what else the
+ * handler is told (console.c's form actions; NULL elsewhere). */
+typedef struct mod_route {
+	const char *method;
+	const char *pattern;
+	sl_role role;
+	mod_handler handler;
+	const void *action;
+} mod_route;
+
+/* ---- mod.c, for console.c ---- */
+
+#define SL_MOD_COOKIE "sl_session"
+/* The Set-Cookie value that ends the session cookie. */
+#define SL_MOD_COOKIE_CLEAR                                                              \
+	SL_MOD_COOKIE "=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"
+
+/* The session of the request's cookie, as a reference the caller
+ * releases; NULL without one. */
+sl_session *sl_mod_session_of(sl_server *srv, struct MHD_Connection *c);
+
+/* The JSON API's Origin rule: no Origin, or one naming this server's Host. */
+bool sl_mod_origin_ok(struct MHD_Connection *c);
+
+/* The rule for the console's pages and forms: the JSON API's, except that
+ * "Origin: null" passes when the browser says the request is same-origin
+ * (Sec-Fetch-Site: same-origin) — a form on a page with Referrer-Policy:
+ * no-referrer is posted with "Origin: null" — and that a Sec-Fetch-Site
+ * other than same-origin (or "none", a request the user made themselves,
+ * for GET and HEAD) is refused. */
+bool sl_mod_form_origin_ok(struct MHD_Connection *c, const char *method);
+
+/* The row of table (n rows) for url and method, or NULL: then allow holds
+ * the methods the path has ("" when it matches no row: 404). */
+const mod_route *sl_mod_route_find(const mod_route *table, size_t n, const char *url,
+				   const char *method, char *allow, size_t allow_size);
+
+/* Runs route's handler for url, a request of session s without a body. */
+enum MHD_Result sl_mod_dispatch(sl_server *srv, struct MHD_Connection *c,
+				const mod_route *route, const char *method,
+				const char *url, sl_session *s);
+
+/* Reads the body of a request routed to route (at most cap bytes; 413
+ * beyond), then runs its handler with ctx.body. Takes over the reference
+ * s, which is released at the request's end; sets *con_cls. */
+enum MHD_Result sl_mod_read_body(sl_server *srv, struct MHD_Connection *c,
+				 const mod_route *route, const char *url, sl_session *s,
+				 size_t cap, void **con_cls);
+
+/* POST /mod/sign-in: a sign-in from the console's form (name, passphrase
+ * as application/x-www-form-urlencoded), with the same workers, delays and
+ * audit entries as the JSON one; answered with a 303 to /mod and the
+ * cookie, or the sign-in page saying what went wrong
+ * (sl_console_signin_page). The caller has checked the Origin. */
+enum MHD_Result sl_mod_signin_form(sl_server *srv, struct MHD_Connection *c,
+				   void **con_cls);
+
+/* Signs s out: logs sign_out and ends the session (its key is wiped when
+ * the last reference goes; the caller still releases its own). */
+void sl_mod_sign_out(sl_server *srv, sl_session *s);
+
+/* console.c: the sign-in page with status, name kept in its field (may be
+ * NULL), error shown above the form (may be NULL) and Retry-After when
+ * retry_after is not 0. */
+enum MHD_Result sl_console_signin_page(struct MHD_Connection *c, unsigned status,
+				       const char *name, const char *error,
+				       unsigned retry_after);
 
 /* ---- review.c: the JSON handlers (docs/API.md, "Review API") ---- */
 
