@@ -1,6 +1,7 @@
 /*
  * http_int.h — what server.c (daemon, routing, answers), intake.c (the
- * informant's endpoints) and mod.c (moderators' sign-in and their API)
+ * informant's endpoints), mod.c (moderators' sign-in and their API),
+ * console.c (the moderator console's pages) and web.c (its static files)
  * share.
  */
 #ifndef SIGHTLINE_HTTP_INT_H
@@ -190,9 +191,19 @@ void sl_mod_request_free(mod_request *rq);
 sl_err sl_http_engine_start(sl_server *srv);
 void sl_http_engine_stop(sl_server *srv);
 
-/* GET or HEAD of /mod, /mod/ or /static/...: one of the moderator console's
- * files (web.c), read from srv->cfg.web_root at request time. */
+/* GET or HEAD of /static/...: one of the moderator console's files
+ * (web.c), read from srv->cfg.web_root at request time. */
 enum MHD_Result sl_web_serve(sl_server *srv, struct MHD_Connection *c, const char *url,
 			     const char *method);
+
+/* The Content-Security-Policy of the console's pages (web.c): their own
+ * scripts, styles and images, nothing inline, nothing from elsewhere. */
+extern const char sl_web_page_csp[];
+
+/* /mod and every path under it: the console's pages and forms
+ * (console.c), behind a gate of their own (the first call of the request,
+ * after routing; a form's body is read by mod.c). */
+enum MHD_Result sl_console_serve(sl_server *srv, struct MHD_Connection *c,
+				 const char *url, const char *method, void **con_cls);
 
 #endif

@@ -7,6 +7,13 @@
  *   DELETE /api/v1/session   sign out (needs the CSRF token)
  *   *      /api/v1/mod[/...] the moderators' API, behind the gate
  *
+ * The console (console.c) has a gate of its own in front of /mod, and uses
+ * what is here for the rest: the session of a cookie, the Origin rules,
+ * the route matcher, reading a form's body, signing out, and signing in
+ * from its HTML form (POST /mod/sign-in, urlencoded), which goes through
+ * the same workers, delays and audit entries as the JSON sign-in and is
+ * answered with a 303 to /mod or the sign-in page saying why.
+ *
  * Signing in unlocks the moderator's secret key with their passphrase
  * (Argon2id, about 0.2 s and 64 MiB). That never runs on an MHD thread: the
  * connection is suspended and one of SIGNIN_WORKERS threads does the work,
@@ -24,9 +31,10 @@
  * names do not leak to strangers); an Origin that is not this Host, 403;
  * a state-changing method without the session's X-CSRF-Token, 403; an admin
  * path for a moderator, 403; then the route table, 404 or 405 or the
- * handler. Routes are rows of `routes` below: method, pattern ("{x}" is one
- * path segment, handed to the handler), least role, handler. A handler of
- * POST, PUT or PATCH gets the request body (at most --max-body bytes).
+ * handler. Routes are rows of `routes` below (mod_route, mod_int.h):
+ * method, pattern ("{x}" is one path segment, handed to the handler), least
+ * role, handler. A handler of POST, PUT or PATCH gets the request body (at
+ * most --max-body bytes).
  *
  * Every sign-in, failed sign-in and sign-out goes to the audit log. Tokens
  * and passphrases are never written anywhere; the passphrase is wiped from
@@ -42,13 +50,14 @@
 #include <strings.h>
 #include <time.h>
 
+#include "sightline/html.h"
 #include "sightline/session.h"
 #include "sightline/timefmt.h"
 
 #define API_SESSION "/api/v1/session"
 #define API_MOD "/api/v1/mod"
 #define API_MOD_ADMIN "/api/v1/mod/admin"
-#define COOKIE "sl_session"
+#define COOKIE SL_MOD_COOKIE
 #define CSRF_HEADER "X-CSRF-Token"
 
 #define SESSIONS_MAX 256
@@ -107,8 +116,6 @@ typedef enum mod_state {
 	MOD_DONE,    /* resumed: answer from the result */
 } mod_state;
 
-typedef struct mod_route mod_route;
-
 struct mod_request {
 	conn_head head; /* CONN_MOD: first, see http_int.h */
 	sl_server *srv;
@@ -123,8 +130,8 @@ struct mod_request {
 	sl_session *session;
 	char path[PATH_MAX_LEN + 1];
 
-	/* A sign-in. */
-	bool signin;
+	/* A sign-in; form: from the console's HTML form. */
+	bool signin, form;
 	char name[SL_MODERATOR_NAME_MAX + 1];
 	bool name_ok; /* a well-formed moderator name (fits in name) */
 	uint8_t name_key[16];
@@ -310,7 +317,7 @@ static bool same_authority(const char *a, size_t an, const char *b, size_t bn,
  * anything; when it is there it must name this server, as the Host header
  * does. A request without Origin (curl, an old browser's same-site GET) is
  * judged by the cookie's SameSite=Strict and the CSRF token alone. */
-static bool origin_ok(struct MHD_Connection *c)
+bool sl_mod_origin_ok(struct MHD_Connection *c)
 {
 	const char *origin = header(c, "Origin");
 	if (!origin)
@@ -337,15 +344,31 @@ static bool origin_ok(struct MHD_Connection *c)
 	return same_authority(auth, an, host, strlen(host), dflt);
 }
 
-/* The session of the request's cookie, as a reference; NULL without one. */
-static sl_session *session_of(sl_server *srv, struct MHD_Connection *c)
+/* A form posted from a page served with Referrer-Policy: no-referrer
+ * carries "Origin: null" (Fetch, "append a request Origin header"), so
+ * the console cannot insist on an Origin naming this server. Fetch
+ * metadata says the rest: every browser that sends "null" there also
+ * sends Sec-Fetch-Site, which no page can forge, and which says
+ * same-origin only for a request from one of our own pages. */
+bool sl_mod_form_origin_ok(struct MHD_Connection *c, const char *method)
+{
+	const char *site = header(c, "Sec-Fetch-Site");
+	bool same = site && strcmp(site, "same-origin") == 0;
+	if (site && !same && (state_changing(method) || strcmp(site, "none") != 0))
+		return false;
+	const char *origin = header(c, "Origin");
+	if (origin && strcmp(origin, "null") == 0)
+		return same;
+	return sl_mod_origin_ok(c);
+}
+
+sl_session *sl_mod_session_of(sl_server *srv, struct MHD_Connection *c)
 {
 	const char *token = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, COOKIE);
 	if (!token)
 		return NULL;
 	return sl_sessions_get(srv->mod->sessions, token, mono_ms());
 }
-
 
 static void subject_of(const char *name, bool name_ok, char *buf, size_t size)
 {
@@ -458,6 +481,23 @@ static void *signin_worker(void *arg)
 
 /* ---- sign-in, sign-out ---- */
 
+/* A sign-in refused or failed: a problem document, or for the console's
+ * form the sign-in page saying why, with the name kept. */
+static enum MHD_Result signin_refuse(mod_request *rq, unsigned status,
+				     const sl_problems *why, const char *detail,
+				     unsigned retry_after)
+{
+	if (!rq->form)
+		return sl_http_problem(rq->conn, status, detail, why, NULL, retry_after);
+	char buf[1024];
+	if (why && why->n) {
+		sl_problems_format(why, buf, sizeof(buf));
+		detail = buf;
+	}
+	return sl_console_signin_page(rq->conn, status, rq->name_ok ? rq->name : NULL,
+				      detail, retry_after);
+}
+
 static enum MHD_Result answer_signin(mod_request *rq)
 {
 	struct MHD_Connection *c = rq->conn;
@@ -465,34 +505,95 @@ static enum MHD_Result answer_signin(mod_request *rq)
 	case SIGNIN_OK:
 		break;
 	case SIGNIN_WRONG:
-		return sl_http_problem(c, 401, wrong_credentials, NULL, NULL, 0);
+		return signin_refuse(rq, 401, NULL, wrong_credentials, 0);
 	case SIGNIN_CLOSED:
-		return sl_http_problem(c, 503, "the server is shutting down", NULL, NULL,
-				       5);
+		return signin_refuse(rq, 503, NULL, "the server is shutting down", 5);
 	case SIGNIN_FAILED:
 	default:
-		return sl_http_problem(
-		    c, 503, "signing in failed on the server; try again", NULL, NULL, 5);
+		return signin_refuse(rq, 503, NULL,
+				     "signing in failed on the server; try again", 5);
 	}
 	char cookie[128];
 	snprintf(cookie, sizeof(cookie),
 		 COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict%s", rq->token,
 		 rq->srv->cfg.secure_cookies ? "; Secure" : "");
 	sodium_memzero(rq->token, sizeof(rq->token));
-	const char *const h[] = {"Set-Cookie", cookie, NULL};
-	json_t *doc = json_pack("{s:s, s:s, s:s}", "name", rq->name, "role",
-				role_name(rq->role), "csrf", rq->csrf);
-	enum MHD_Result r = sl_http_json_with(c, 200, doc, h);
+	enum MHD_Result r;
+	if (rq->form) {
+		/* Post/redirect/get: the console's queue, now with the cookie. */
+		const char *const h[] = {"Set-Cookie", cookie, "Location", "/mod", NULL};
+		r = sl_http_respond_with(c, 303, NULL, NULL, h);
+	} else {
+		const char *const h[] = {"Set-Cookie", cookie, NULL};
+		json_t *doc = json_pack("{s:s, s:s, s:s}", "name", rq->name, "role",
+					role_name(rq->role), "csrf", rq->csrf);
+		r = sl_http_json_with(c, 200, doc, h);
+	}
 	sodium_memzero(cookie, sizeof(cookie));
 	return r;
 }
 
-/* The body of a sign-in is in: decode it, check the delays, hand it to a
- * worker. */
-static enum MHD_Result begin_signin(mod_request *rq)
+/* The name and passphrase of a sign-in, decoded: name (nl bytes) and pass
+ * (pl bytes) are copied (the passphrase into guarded memory), checked
+ * against the delays and handed to a worker. */
+static enum MHD_Result queue_signin(mod_request *rq, const char *n, size_t nl,
+				    const char *pass, size_t pl)
 {
 	sl_server *srv = rq->srv;
 	sl_mod *m = srv->mod;
+	struct MHD_Connection *c = rq->conn;
+	rq->name_ok = is_valid_name(n, nl);
+	snprintf(rq->name, sizeof(rq->name), "%s", rq->name_ok ? n : "");
+	crypto_generichash(rq->name_key, sizeof(rq->name_key), (const uint8_t *)n, nl,
+			   m->name_hash_key, sizeof(m->name_hash_key));
+	rq->pass_len = pl;
+	rq->pass = sodium_malloc(pl + 1);
+	if (rq->pass) {
+		memcpy(rq->pass, pass, pl);
+		rq->pass[pl] = '\0';
+	}
+	if (!rq->pass)
+		return signin_refuse(rq, 503, NULL, "out of memory; try again", 5);
+
+	unsigned retry = 0;
+	pthread_mutex_lock(&m->lock);
+	if (m->stopping) {
+		pthread_mutex_unlock(&m->lock);
+		return signin_refuse(rq, 503, NULL, "the server is shutting down", 5);
+	}
+	if (m->in_flight >= SIGNIN_WORKERS) {
+		pthread_mutex_unlock(&m->lock);
+		return signin_refuse(rq, 503, NULL,
+				     "too many sign-ins at once; try again shortly", 1);
+	}
+	if (!attempt_begin(m, rq->name_key, mono_ms(), &retry)) {
+		pthread_mutex_unlock(&m->lock);
+		return signin_refuse(rq, 429, NULL,
+				     "too many failed sign-ins; wait before trying again",
+				     retry);
+	}
+	/* Suspend before the worker can see it, so its resume comes after. */
+	if (!sl_http_park(srv, c, &rq->head)) {
+		attempt_end(m, rq->name_key, SIGNIN_CLOSED, mono_ms());
+		pthread_mutex_unlock(&m->lock);
+		return signin_refuse(rq, 503, NULL, "the server is shutting down", 5);
+	}
+	m->in_flight++;
+	rq->state = MOD_WAITING;
+	rq->next_job = NULL;
+	if (m->jobs_tail)
+		m->jobs_tail->next_job = rq;
+	else
+		m->jobs = rq;
+	m->jobs_tail = rq;
+	pthread_cond_signal(&m->wake);
+	pthread_mutex_unlock(&m->lock);
+	return MHD_YES;
+}
+
+/* The body of a JSON sign-in is in: decode it and queue it. */
+static enum MHD_Result begin_signin_json(mod_request *rq)
+{
 	struct MHD_Connection *c = rq->conn;
 	sl_problems why = {0};
 	json_error_t jerr;
@@ -541,59 +642,55 @@ static enum MHD_Result begin_signin(mod_request *rq)
 		json_decref(doc);
 		return sl_http_problem(c, 422, NULL, &why, NULL, 0);
 	}
-	const char *n = json_string_value(name);
-	size_t nl = json_string_length(name);
-	rq->name_ok = is_valid_name(n, nl);
-	snprintf(rq->name, sizeof(rq->name), "%s", rq->name_ok ? n : "");
-	crypto_generichash(rq->name_key, sizeof(rq->name_key), (const uint8_t *)n, nl,
-			   m->name_hash_key, sizeof(m->name_hash_key));
-	rq->pass_len = json_string_length(pass);
-	rq->pass = sodium_malloc(rq->pass_len + 1);
-	if (rq->pass) {
-		memcpy(rq->pass, json_string_value(pass), rq->pass_len);
-		rq->pass[rq->pass_len] = '\0';
-	}
+	enum MHD_Result r =
+	    queue_signin(rq, json_string_value(name), json_string_length(name),
+			 json_string_value(pass), json_string_length(pass));
 	sodium_memzero((char *)json_string_value(pass), json_string_length(pass));
 	json_decref(doc);
-	if (!rq->pass)
-		return sl_http_problem(c, 503, "out of memory; try again", NULL, NULL, 5);
+	return r;
+}
 
-	unsigned retry = 0;
-	pthread_mutex_lock(&m->lock);
-	if (m->stopping) {
-		pthread_mutex_unlock(&m->lock);
-		return sl_http_problem(c, 503, "the server is shutting down", NULL, NULL,
-				       5);
+/* The body of a form sign-in is in: decode it (into an arena, which is
+ * wiped when freed) and queue it. Other fields are ignored, as a form's
+ * are. */
+static enum MHD_Result begin_signin_form(mod_request *rq)
+{
+	sl_problems why = {0};
+	sl_arena *a = sl_arena_new(2 * SIGNIN_BODY_CAP + 4096);
+	sl_form form;
+	sl_err e = a ? sl_html_form_parse(rq->body ? rq->body : "", rq->len, a, &form)
+		     : SL_ENOMEM;
+	if (rq->body)
+		sodium_memzero(rq->body, rq->len);
+	const sl_form_field *name = e == SL_OK ? sl_html_form_get(&form, "name") : NULL;
+	const sl_form_field *pass =
+	    e == SL_OK ? sl_html_form_get(&form, "passphrase") : NULL;
+	if (e == SL_ENOMEM) {
+		sl_arena_free(a);
+		return signin_refuse(rq, 503, NULL, "out of memory; try again", 5);
 	}
-	if (m->in_flight >= SIGNIN_WORKERS) {
-		pthread_mutex_unlock(&m->lock);
-		return sl_http_problem(c, 503,
-				       "too many sign-ins at once; try again shortly",
-				       NULL, NULL, 1);
+	if (e != SL_OK)
+		sl_problems_add(&why, "",
+				"the form is not application/x-www-form-urlencoded");
+	if (!why.n && (!name || name->len == 0))
+		sl_problems_add(&why, "name", "is required");
+	if (!why.n && (!pass || pass->len == 0))
+		sl_problems_add(&why, "passphrase", "is required");
+	if (!why.n && pass->len > SL_PASSPHRASE_MAX)
+		sl_problems_add(&why, "passphrase", "is longer than %d bytes",
+				SL_PASSPHRASE_MAX);
+	enum MHD_Result r;
+	if (why.n) {
+		/* Keep the name the moderator typed, when it is one. */
+		if (name)
+			snprintf(rq->name, sizeof(rq->name), "%s", name->value);
+		rq->name_ok = name && is_valid_name(name->value, name->len);
+		r = signin_refuse(rq, 422, &why, NULL, 0);
+	} else {
+		r = queue_signin(rq, name->value, name->len, pass->value, pass->len);
 	}
-	if (!attempt_begin(m, rq->name_key, mono_ms(), &retry)) {
-		pthread_mutex_unlock(&m->lock);
-		return sl_http_problem(
-		    c, 429, "too many failed sign-ins; wait before trying again", NULL,
-		    NULL, retry);
-	}
-	/* Suspend before the worker can see it, so its resume comes after. */
-	if (!sl_http_park(srv, c, &rq->head)) {
-		attempt_end(m, rq->name_key, SIGNIN_CLOSED, mono_ms());
-		pthread_mutex_unlock(&m->lock);
-		return sl_http_problem(c, 503, "the server is shutting down", NULL, NULL, 5);
-	}
-	m->in_flight++;
-	rq->state = MOD_WAITING;
-	rq->next_job = NULL;
-	if (m->jobs_tail)
-		m->jobs_tail->next_job = rq;
-	else
-		m->jobs = rq;
-	m->jobs_tail = rq;
-	pthread_cond_signal(&m->wake);
-	pthread_mutex_unlock(&m->lock);
-	return MHD_YES;
+	sl_arena_free(a);
+	return r;
 }
 
 static bool media_type_is_json(struct MHD_Connection *c)
@@ -633,10 +730,10 @@ static enum MHD_Result forbidden_origin(struct MHD_Connection *c)
 
 static enum MHD_Result sign_out(sl_server *srv, struct MHD_Connection *c)
 {
-	sl_session *s = session_of(srv, c);
+	sl_session *s = sl_mod_session_of(srv, c);
 	if (!s)
 		return sl_http_problem(c, 401, unauthorized, NULL, NULL, 0);
-	if (!origin_ok(c)) {
+	if (!sl_mod_origin_ok(c)) {
 		sl_session_release(s);
 		return forbidden_origin(c);
 	}
@@ -645,24 +742,43 @@ static enum MHD_Result sign_out(sl_server *srv, struct MHD_Connection *c)
 		return sl_http_problem(c, 403, "missing or wrong CSRF token", NULL, NULL,
 				       0);
 	}
+	sl_mod_sign_out(srv, s);
+	sl_session_release(s); /* the last reference: the key is wiped here */
+	static const char *const h[] = {"Set-Cookie", SL_MOD_COOKIE_CLEAR, NULL};
+	return sl_http_respond_with(c, 204, NULL, NULL, h);
+}
+
+void sl_mod_sign_out(sl_server *srv, sl_session *s)
+{
 	/* Signed out whether or not the log takes it: keeping a session
 	 * someone asked to end would be worse. */
 	audit(srv, sl_session_name(s), "sign_out", sl_session_name(s), true, NULL);
 	sl_sessions_end(srv->mod->sessions, s);
-	sl_session_release(s); /* the last reference: the key is wiped here */
-	static const char *const h[] = {
-	    "Set-Cookie", COOKIE "=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict", NULL};
-	return sl_http_respond_with(c, 204, NULL, NULL, h);
+}
+
+enum MHD_Result sl_mod_signin_form(sl_server *srv, struct MHD_Connection *c,
+				   void **con_cls)
+{
+	const char *cl = header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl && strtoull(cl, NULL, 10) > SIGNIN_BODY_CAP)
+		return sl_console_signin_page(c, 413, NULL, "the form is too large", 0);
+	mod_request *rq = new_request(srv, c, SIGNIN_BODY_CAP);
+	if (!rq)
+		return MHD_NO;
+	rq->signin = true;
+	rq->form = true;
+	*con_cls = rq;
+	return MHD_YES;
 }
 
 enum MHD_Result sl_mod_session(sl_server *srv, struct MHD_Connection *c,
 			       const char *method, void **con_cls)
 {
 	if (is_get(method)) {
-		sl_session *s = session_of(srv, c);
+		sl_session *s = sl_mod_session_of(srv, c);
 		if (!s)
 			return sl_http_problem(c, 401, unauthorized, NULL, NULL, 0);
-		if (!origin_ok(c)) {
+		if (!sl_mod_origin_ok(c)) {
 			sl_session_release(s);
 			return forbidden_origin(c);
 		}
@@ -681,7 +797,7 @@ enum MHD_Result sl_mod_session(sl_server *srv, struct MHD_Connection *c,
 				       NULL, "GET, HEAD, POST, DELETE", 0);
 	/* A sign-in from another site's page would sign the browser into an
 	 * account of the attacker's choosing. */
-	if (!origin_ok(c))
+	if (!sl_mod_origin_ok(c))
 		return forbidden_origin(c);
 	if (!media_type_is_json(c))
 		return sl_http_problem(c, 415, "Content-Type must be application/json",
@@ -701,12 +817,7 @@ enum MHD_Result sl_mod_session(sl_server *srv, struct MHD_Connection *c,
 
 /* mod_ctx and mod_handler are in mod_int.h, shared with review.c. */
 
-struct mod_route {
-	const char *method; /* "GET" also serves HEAD */
-	const char *pattern;
-	sl_role role; /* the least role: an admin may do what a moderator may */
-	mod_handler handler;
-};
+/* mod_route is in mod_int.h: console.c has a table of its own. */
 
 static enum MHD_Result whoami(mod_ctx *ctx)
 {
@@ -757,27 +868,27 @@ static enum MHD_Result list_moderators(mod_ctx *ctx)
 /* Every route under /api/v1/mod/. Paths under /api/v1/mod/admin/ are for
  * admins whatever the row says. */
 static const mod_route routes[] = {
-    {"GET", API_MOD "/whoami", SL_ROLE_MODERATOR, whoami},
-    {"GET", API_MOD_ADMIN "/moderators", SL_ROLE_ADMIN, list_moderators},
-    {"GET", API_MOD_ADMIN "/audit", SL_ROLE_ADMIN, sl_review_audit},
+    {"GET", API_MOD "/whoami", SL_ROLE_MODERATOR, whoami, NULL},
+    {"GET", API_MOD_ADMIN "/moderators", SL_ROLE_ADMIN, list_moderators, NULL},
+    {"GET", API_MOD_ADMIN "/audit", SL_ROLE_ADMIN, sl_review_audit, NULL},
     /* The review API (review.c). */
-    {"GET", API_MOD "/queue", SL_ROLE_MODERATOR, sl_review_queue},
-    {"GET", API_MOD "/reports/{id}", SL_ROLE_MODERATOR, sl_review_get},
-    {"PATCH", API_MOD "/reports/{id}", SL_ROLE_MODERATOR, sl_review_edit},
-    {"GET", API_MOD "/reports/{id}/photos/{n}", SL_ROLE_MODERATOR, sl_review_photo},
-    {"POST", API_MOD "/reports/{id}/claim", SL_ROLE_MODERATOR, sl_review_claim},
-    {"POST", API_MOD "/reports/{id}/release", SL_ROLE_MODERATOR, sl_review_release},
-    {"POST", API_MOD "/reports/{id}/grade", SL_ROLE_MODERATOR, sl_review_grade},
-    {"POST", API_MOD "/reports/{id}/verify", SL_ROLE_MODERATOR, sl_review_verify},
-    {"POST", API_MOD "/reports/{id}/reject", SL_ROLE_MODERATOR, sl_review_reject},
-    {"POST", API_MOD "/reports/{id}/notes", SL_ROLE_MODERATOR, sl_review_note},
-    {"POST", API_MOD "/reports/{id}/attach", SL_ROLE_MODERATOR, sl_review_attach},
-    {"POST", API_MOD "/reports/{id}/detach", SL_ROLE_MODERATOR, sl_review_detach},
-    {"POST", API_MOD "/events", SL_ROLE_MODERATOR, sl_review_event_create},
-    {"GET", API_MOD "/events", SL_ROLE_MODERATOR, sl_review_events},
-    {"GET", API_MOD "/events/{id}", SL_ROLE_MODERATOR, sl_review_event},
-    {"POST", API_MOD "/events/{id}/merge", SL_ROLE_MODERATOR, sl_review_event_merge},
-    {"POST", API_MOD "/events/{id}/split", SL_ROLE_MODERATOR, sl_review_event_split},
+    {"GET", API_MOD "/queue", SL_ROLE_MODERATOR, sl_review_queue, NULL},
+    {"GET", API_MOD "/reports/{id}", SL_ROLE_MODERATOR, sl_review_get, NULL},
+    {"PATCH", API_MOD "/reports/{id}", SL_ROLE_MODERATOR, sl_review_edit, NULL},
+    {"GET", API_MOD "/reports/{id}/photos/{n}", SL_ROLE_MODERATOR, sl_review_photo, NULL},
+    {"POST", API_MOD "/reports/{id}/claim", SL_ROLE_MODERATOR, sl_review_claim, NULL},
+    {"POST", API_MOD "/reports/{id}/release", SL_ROLE_MODERATOR, sl_review_release, NULL},
+    {"POST", API_MOD "/reports/{id}/grade", SL_ROLE_MODERATOR, sl_review_grade, NULL},
+    {"POST", API_MOD "/reports/{id}/verify", SL_ROLE_MODERATOR, sl_review_verify, NULL},
+    {"POST", API_MOD "/reports/{id}/reject", SL_ROLE_MODERATOR, sl_review_reject, NULL},
+    {"POST", API_MOD "/reports/{id}/notes", SL_ROLE_MODERATOR, sl_review_note, NULL},
+    {"POST", API_MOD "/reports/{id}/attach", SL_ROLE_MODERATOR, sl_review_attach, NULL},
+    {"POST", API_MOD "/reports/{id}/detach", SL_ROLE_MODERATOR, sl_review_detach, NULL},
+    {"POST", API_MOD "/events", SL_ROLE_MODERATOR, sl_review_event_create, NULL},
+    {"GET", API_MOD "/events", SL_ROLE_MODERATOR, sl_review_events, NULL},
+    {"GET", API_MOD "/events/{id}", SL_ROLE_MODERATOR, sl_review_event, NULL},
+    {"POST", API_MOD "/events/{id}/merge", SL_ROLE_MODERATOR, sl_review_event_merge, NULL},
+    {"POST", API_MOD "/events/{id}/split", SL_ROLE_MODERATOR, sl_review_event_split, NULL},
 };
 
 /* Matches path against pattern; on a match the "{x}" segments are cut out
@@ -823,11 +934,67 @@ static enum MHD_Result dispatch(sl_server *srv, struct MHD_Connection *c,
 		       .session = s,
 		       .method = method,
 		       .body = body,
-		       .len = len};
+		       .len = len,
+		       .action = route->action};
 	if (!match(route->pattern, path, ctx.params, &ctx.n_params))
 		return sl_http_problem(c, 500, "route table is inconsistent", NULL, NULL,
 				       0);
 	return route->handler(&ctx);
+}
+
+const mod_route *sl_mod_route_find(const mod_route *table, size_t n, const char *url,
+				   const char *method, char *allow, size_t allow_size)
+{
+	allow[0] = '\0';
+	size_t ulen = strlen(url);
+	if (ulen > PATH_MAX_LEN)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		char path[PATH_MAX_LEN + 1];
+		const char *params[PARAMS_MAX];
+		size_t np;
+		memcpy(path, url, ulen + 1);
+		if (!match(table[i].pattern, path, params, &np))
+			continue;
+		const char *rm = table[i].method;
+		bool get = strcmp(rm, "GET") == 0;
+		if (strcmp(rm, method) == 0 || (get && strcmp(method, "HEAD") == 0))
+			return &table[i];
+		size_t o = strlen(allow);
+		snprintf(allow + o, allow_size - o, "%s%s%s", o ? ", " : "", rm,
+			 get ? ", HEAD" : "");
+	}
+	return NULL;
+}
+
+enum MHD_Result sl_mod_dispatch(sl_server *srv, struct MHD_Connection *c,
+				const mod_route *route, const char *method,
+				const char *url, sl_session *s)
+{
+	char path[PATH_MAX_LEN + 1];
+	snprintf(path, sizeof(path), "%s", url);
+	return dispatch(srv, c, route, method, path, s, NULL, 0);
+}
+
+enum MHD_Result sl_mod_read_body(sl_server *srv, struct MHD_Connection *c,
+				 const mod_route *route, const char *url, sl_session *s,
+				 size_t cap, void **con_cls)
+{
+	const char *cl = header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl && strtoull(cl, NULL, 10) > cap) {
+		sl_session_release(s);
+		return too_large(c, cap);
+	}
+	mod_request *rq = new_request(srv, c, cap);
+	if (!rq) {
+		sl_session_release(s);
+		return MHD_NO;
+	}
+	rq->route = route;
+	rq->session = s;
+	snprintf(rq->path, sizeof(rq->path), "%s", url);
+	*con_cls = rq;
+	return MHD_YES;
 }
 
 static bool under(const char *url, const char *prefix)
@@ -836,79 +1003,47 @@ static bool under(const char *url, const char *prefix)
 	return strncmp(url, prefix, n) == 0 && (url[n] == '\0' || url[n] == '/');
 }
 
+/* Answers a request of session s (a reference, which it takes over). */
 static enum MHD_Result gate(sl_server *srv, struct MHD_Connection *c, const char *url,
 			    const char *method, void **con_cls, sl_session *s)
 {
-	if (!origin_ok(c))
-		return forbidden_origin(c);
-	if (state_changing(method) && !sl_session_csrf_ok(s, header(c, CSRF_HEADER)))
-		return sl_http_problem(c, 403, "missing or wrong CSRF token", NULL, NULL,
-				       0);
+	enum MHD_Result r;
 	bool admin = sl_session_role(s) == SL_ROLE_ADMIN;
-	if (under(url, API_MOD_ADMIN) && !admin)
-		return sl_http_problem(c, 403, "only an admin may do this", NULL, NULL,
-				       0);
-
-	size_t ulen = strlen(url);
-	if (ulen > PATH_MAX_LEN)
-		return sl_http_problem(c, 404, "no such resource", NULL, NULL, 0);
 	const mod_route *route = NULL;
-	char allow[128] = "";
-	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-		char path[PATH_MAX_LEN + 1];
-		const char *params[PARAMS_MAX];
-		size_t np;
-		memcpy(path, url, ulen + 1);
-		if (!match(routes[i].pattern, path, params, &np))
-			continue;
-		const char *rm = routes[i].method;
-		bool get = strcmp(rm, "GET") == 0;
-		if (strcmp(rm, method) == 0 || (get && strcmp(method, "HEAD") == 0)) {
-			route = &routes[i];
-			break;
-		}
-		size_t o = strlen(allow);
-		snprintf(allow + o, sizeof(allow) - o, "%s%s%s", o ? ", " : "", rm,
-			 get ? ", HEAD" : "");
+	char allow[128];
+	if (!sl_mod_origin_ok(c)) {
+		r = forbidden_origin(c);
+	} else if (state_changing(method) &&
+		   !sl_session_csrf_ok(s, header(c, CSRF_HEADER))) {
+		r = sl_http_problem(c, 403, "missing or wrong CSRF token", NULL, NULL, 0);
+	} else if (under(url, API_MOD_ADMIN) && !admin) {
+		r = sl_http_problem(c, 403, "only an admin may do this", NULL, NULL, 0);
+	} else if (!(route = sl_mod_route_find(routes, sizeof(routes) / sizeof(routes[0]),
+					       url, method, allow, sizeof(allow)))) {
+		r = allow[0] ? sl_http_problem(c, 405,
+					       "the path exists, but not for this method",
+					       NULL, allow, 0)
+			     : sl_http_problem(c, 404, "no such resource", NULL, NULL, 0);
+	} else if (route->role == SL_ROLE_ADMIN && !admin) {
+		r = sl_http_problem(c, 403, "only an admin may do this", NULL, NULL, 0);
+	} else if (has_body(method)) {
+		return sl_mod_read_body(srv, c, route, url, s, srv->cfg.body_cap,
+					con_cls);
+	} else {
+		r = sl_mod_dispatch(srv, c, route, method, url, s);
 	}
-	if (!route && allow[0])
-		return sl_http_problem(c, 405, "the path exists, but not for this method",
-				       NULL, allow, 0);
-	if (!route)
-		return sl_http_problem(c, 404, "no such resource", NULL, NULL, 0);
-	if (route->role == SL_ROLE_ADMIN && !admin)
-		return sl_http_problem(c, 403, "only an admin may do this", NULL, NULL,
-				       0);
-
-	if (!has_body(method)) {
-		char path[PATH_MAX_LEN + 1];
-		memcpy(path, url, ulen + 1);
-		return dispatch(srv, c, route, method, path, s, NULL, 0);
-	}
-	const char *cl = header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	if (cl && strtoull(cl, NULL, 10) > srv->cfg.body_cap)
-		return too_large(c, srv->cfg.body_cap);
-	mod_request *rq = new_request(srv, c, srv->cfg.body_cap);
-	if (!rq)
-		return MHD_NO;
-	rq->route = route;
-	rq->session = s;
-	memcpy(rq->path, url, ulen + 1);
-	*con_cls = rq;
-	return MHD_YES;
+	sl_session_release(s);
+	return r;
 }
 
 enum MHD_Result sl_mod_gate(sl_server *srv, struct MHD_Connection *c, const char *url,
 			    const char *method, void **con_cls)
 {
-	sl_session *s = session_of(srv, c);
+	sl_session *s = sl_mod_session_of(srv, c);
 	if (!s)
 		return sl_http_problem(c, 401, unauthorized, NULL, NULL, 0);
-	enum MHD_Result r = gate(srv, c, url, method, con_cls, s);
 	/* A request left reading its body keeps the reference until its end. */
-	if (!*con_cls)
-		sl_session_release(s);
-	return r;
+	return gate(srv, c, url, method, con_cls, s);
 }
 
 /* ---- requests with bodies ---- */
@@ -966,7 +1101,7 @@ enum MHD_Result sl_mod_continue(mod_request *rq, const char *data, size_t *size)
 	if (rq->too_big)
 		return too_large(rq->conn, rq->cap);
 	if (rq->signin)
-		return begin_signin(rq);
+		return rq->form ? begin_signin_form(rq) : begin_signin_json(rq);
 	return dispatch(rq->srv, rq->conn, rq->route, rq->route->method, rq->path,
 			rq->session, rq->body ? rq->body : "", rq->len);
 }

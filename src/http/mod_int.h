@@ -1,7 +1,14 @@
 /*
- * mod_int.h — what mod.c (the gate in front of /api/v1/mod/ and its route
- * table) and review.c (the review API's handlers) share: the context a
- * routed request hands its handler, and the handlers mod.c routes to.
+ * mod_int.h — what mod.c (sessions, sign-in, the gate in front of
+ * /api/v1/mod/ and its route table), review.c (the review API: its JSON
+ * handlers and the actions under them) and console.c (the server-rendered
+ * console at /mod, which calls the same actions) share.
+ *
+ * The review actions are split in two layers so that the JSON API and the
+ * console's forms do the same thing and write the same audit entries: each
+ * front end decodes its own body (JSON, or an HTML form) and answers in its
+ * own way (JSON, or a page), and in between calls one sl_review_* action,
+ * which checks what is left, writes the audit entry and only then acts.
  */
 #ifndef SIGHTLINE_MOD_INT_H
 #define SIGHTLINE_MOD_INT_H
@@ -21,12 +28,85 @@ typedef struct mod_ctx {
 	size_t n_params;
 	const char *body; /* POST, PUT, PATCH: the whole body; else NULL */
 	size_t len;
+	const void *action; /* the route's action (mod_route.action) */
 } mod_ctx;
 
 typedef enum MHD_Result (*mod_handler)(mod_ctx *ctx);
 
-/* review.c: docs/API.md, "Review API". Each answers the request itself
- * and writes its action to the audit log first. */
+/* A row of a route table: method ("GET" also serves HEAD), pattern ("{x}"
+ * is one path segment, handed to the handler in params), the least role
+ * (an admin may do what a moderator may), the handler, and what else the
+ * handler is told (console.c's form actions; NULL elsewhere). */
+typedef struct mod_route {
+	const char *method;
+	const char *pattern;
+	sl_role role;
+	mod_handler handler;
+	const void *action;
+} mod_route;
+
+/* ---- mod.c, for console.c ---- */
+
+#define SL_MOD_COOKIE "sl_session"
+/* The Set-Cookie value that ends the session cookie. */
+#define SL_MOD_COOKIE_CLEAR                                                              \
+	SL_MOD_COOKIE "=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"
+
+/* The session of the request's cookie, as a reference the caller
+ * releases; NULL without one. */
+sl_session *sl_mod_session_of(sl_server *srv, struct MHD_Connection *c);
+
+/* The JSON API's Origin rule: no Origin, or one naming this server's Host. */
+bool sl_mod_origin_ok(struct MHD_Connection *c);
+
+/* The rule for the console's pages and forms: the JSON API's, except that
+ * "Origin: null" passes when the browser says the request is same-origin
+ * (Sec-Fetch-Site: same-origin) — a form on a page with Referrer-Policy:
+ * no-referrer is posted with "Origin: null" — and that a Sec-Fetch-Site
+ * other than same-origin (or "none", a request the user made themselves,
+ * for GET and HEAD) is refused. */
+bool sl_mod_form_origin_ok(struct MHD_Connection *c, const char *method);
+
+/* The row of table (n rows) for url and method, or NULL: then allow holds
+ * the methods the path has ("" when it matches no row: 404). */
+const mod_route *sl_mod_route_find(const mod_route *table, size_t n, const char *url,
+				   const char *method, char *allow, size_t allow_size);
+
+/* Runs route's handler for url, a request of session s without a body. */
+enum MHD_Result sl_mod_dispatch(sl_server *srv, struct MHD_Connection *c,
+				const mod_route *route, const char *method,
+				const char *url, sl_session *s);
+
+/* Reads the body of a request routed to route (at most cap bytes; 413
+ * beyond), then runs its handler with ctx.body. Takes over the reference
+ * s, which is released at the request's end; sets *con_cls. */
+enum MHD_Result sl_mod_read_body(sl_server *srv, struct MHD_Connection *c,
+				 const mod_route *route, const char *url, sl_session *s,
+				 size_t cap, void **con_cls);
+
+/* POST /mod/sign-in: a sign-in from the console's form (name, passphrase
+ * as application/x-www-form-urlencoded), with the same workers, delays and
+ * audit entries as the JSON one; answered with a 303 to /mod and the
+ * cookie, or the sign-in page saying what went wrong
+ * (sl_console_signin_page). The caller has checked the Origin. */
+enum MHD_Result sl_mod_signin_form(sl_server *srv, struct MHD_Connection *c,
+				   void **con_cls);
+
+/* Signs s out: logs sign_out and ends the session (its key is wiped when
+ * the last reference goes; the caller still releases its own). */
+void sl_mod_sign_out(sl_server *srv, sl_session *s);
+
+/* console.c: the sign-in page with status, name kept in its field (may be
+ * NULL), error shown above the form (may be NULL) and Retry-After when
+ * retry_after is not 0. */
+enum MHD_Result sl_console_signin_page(struct MHD_Connection *c, unsigned status,
+				       const char *name, const char *error,
+				       unsigned retry_after);
+
+/* ---- review.c: the JSON handlers (docs/API.md, "Review API") ---- */
+
+/* Each answers the request itself and writes its action to the audit log
+ * first. */
 enum MHD_Result sl_review_queue(mod_ctx *ctx);	      /* GET queue */
 enum MHD_Result sl_review_get(mod_ctx *ctx);	      /* GET reports/{id} */
 enum MHD_Result sl_review_edit(mod_ctx *ctx);	      /* PATCH reports/{id} */
@@ -45,5 +125,135 @@ enum MHD_Result sl_review_event(mod_ctx *ctx);	      /* GET events/{id} */
 enum MHD_Result sl_review_event_merge(mod_ctx *ctx);  /* POST events/{id}/merge */
 enum MHD_Result sl_review_event_split(mod_ctx *ctx);  /* POST events/{id}/split */
 enum MHD_Result sl_review_audit(mod_ctx *ctx);	      /* GET admin/audit */
+
+/* ---- review.c: what both front ends call ---- */
+
+#define SL_REVIEW_LIST_DEFAULT 100 /* ?limit= when absent */
+#define SL_REVIEW_NOTE_MAX 2000	   /* bytes of a note */
+#define SL_REVIEW_REASON_MAX 500   /* bytes of a rejection's reason */
+#define SL_REVIEW_EVENT_REPORTS_MAX 500
+#define SL_REVIEW_PHOTO_PATH "/api/v1/mod/reports/%" PRId64 "/photos/%zu"
+
+/* Why an action below was refused: the HTTP status the JSON API answers
+ * (404, 409, 422, 503), in words (detail) or, for 422, field by field
+ * (why), and for 503 when to try again. */
+typedef struct review_fail {
+	unsigned status;
+	char detail[200];
+	sl_problems why;
+	unsigned retry_after;
+} review_fail;
+
+/* Answers f as a problem document (the JSON API's refusal). */
+enum MHD_Result sl_review_refuse(mod_ctx *ctx, const review_fail *f);
+
+/* A positive decimal id of at most 18 digits; false otherwise (the path
+ * names nothing, which is 404). */
+bool sl_review_parse_id(const char *s, int64_t *out);
+
+/* ?limit=N of the request: SL_REVIEW_LIST_DEFAULT (or max, when smaller)
+ * when absent, at most max. False for anything but a positive whole
+ * number. */
+bool sl_review_parse_limit(struct MHD_Connection *c, size_t max, size_t *out);
+
+/* Moderator names by id, read from the store once, when first needed;
+ * removed moderators keep their names. Zero it to start; free with
+ * sl_review_names_free. */
+typedef struct review_names {
+	sl_moderator *list;
+	size_t n;
+	bool loaded;
+} review_names;
+
+/* The name of moderator id ("(unknown)" when there is none), valid until
+ * nm is freed. */
+const char *sl_review_name_of(sl_server *srv, review_names *nm, int64_t id);
+void sl_review_names_free(review_names *nm);
+
+/* Checks the n bytes at s for a text field called field (a reason, a
+ * note): UTF-8 text, not blank, at most max bytes. Adds a reason to why
+ * and returns false otherwise. */
+bool sl_review_check_text(const char *s, size_t n, const char *field, size_t max,
+			  sl_problems *why);
+
+/* Checks a grade: reliability 'A'..'F' (0: given, but not one letter) and
+ * credibility 1..6, each when given (has_*), "is required" when not. Adds a
+ * reason to why per part that is wrong; true when neither is. */
+bool sl_review_check_grade(bool has_reliability, char reliability, bool has_credibility,
+			   long long credibility, sl_problems *why);
+
+/* Whether report id exists: false (f says 404, or 503) otherwise. Every
+ * action below expects its report to have been looked up this way first,
+ * so that an unknown one is 404 before anything is logged. */
+bool sl_review_report_exists(mod_ctx *ctx, int64_t id, review_fail *f);
+
+/* The actions. Each logs itself to the audit log (actor: the session's
+ * moderator, subject report:ID) before it acts, and does nothing when the
+ * log cannot take the entry (503). SL_OK when done; otherwise f says why
+ * and nothing changed. */
+
+/* Claims report id for the session's moderator until *until (OUT);
+ * 409 when another moderator's claim is live. */
+sl_err sl_review_claim_report(mod_ctx *ctx, int64_t id, int64_t *until, review_fail *f);
+/* Drops the session's moderator's claim; 409 for another's live claim. */
+sl_err sl_review_release_report(mod_ctx *ctx, int64_t id, review_fail *f);
+/* Grades report id (checked by sl_review_check_grade first). */
+sl_err sl_review_grade_report(mod_ctx *ctx, int64_t id, char reliability, int credibility,
+			      review_fail *f);
+/* Verifies (reason NULL) or rejects (reason checked by
+ * sl_review_check_text) report id. */
+sl_err sl_review_decide_report(mod_ctx *ctx, int64_t id, sl_report_status status,
+			       const char *reason, review_fail *f);
+/* Seals the len bytes of text (checked) as a note on report id and wipes
+ * text; *at (may be NULL) gets the note's time. */
+sl_err sl_review_note_report(mod_ctx *ctx, int64_t id, char *text, size_t len,
+			     int64_t *at /* OUT */, review_fail *f);
+/* Attaches report id to event_id, or detaches it; 404 for no such event. */
+sl_err sl_review_attach_report(mod_ctx *ctx, int64_t id, int64_t event_id, bool detach,
+			       review_fail *f);
+/* Stores ev (report_ids and n_reports set, category optional: without one
+ * it takes its first report's), made by the session's moderator now;
+ * sets ev->id. 404 naming a report that does not exist. */
+sl_err sl_review_create_event(mod_ctx *ctx, sl_event *ev, review_fail *f);
+
+/* A follow-up or a note, opened. */
+typedef struct review_text {
+	int64_t at;
+	const char *author; /* a note's moderator; NULL for a follow-up */
+	const char *text;   /* len bytes, NUL-terminated */
+	size_t len;
+} review_text;
+
+/* One report opened for the session's moderator: everything in the arena
+ * given to sl_review_open_report, which wipes it when freed. */
+typedef struct review_view {
+	sl_report report; /* text and contact opened when the key opens them */
+	sl_review review;
+	const char *claimed_by; /* the moderator of a live claim, or NULL */
+	int64_t *events;	/* ids of its events, ascending */
+	size_t n_events;
+	review_text *followups, *notes;
+	size_t n_followups, n_notes;
+	size_t *photos; /* the numbers (from 1) of the photos sealed to you */
+	size_t n_photos;
+	size_t opened;	    /* sealed items opened */
+	size_t not_for_you; /* sealed items this moderator cannot open */
+} review_view;
+
+/* Opens report id with the session's key into *out (in a, whose cap must
+ * hold a report with its photos: sl_review_arena_cap) and logs a "view"
+ * ({"sealed_opened":N}) before returning: what the log cannot show is not
+ * opened (503). 404 for no such report. */
+sl_err sl_review_open_report(mod_ctx *ctx, int64_t id, sl_arena *a,
+			     review_view *out /* OUT */, review_fail *f);
+
+/* The arena cap sl_review_open_report needs. */
+size_t sl_review_arena_cap(const sl_server *srv);
+
+/* The newest limit entries of the audit log, oldest first, copied into a
+ * (*out, *n). Reading the log is not itself logged. */
+sl_err sl_review_audit_tail(mod_ctx *ctx, size_t limit, sl_arena *a,
+			    sl_audit_entry **out /* OUT */, size_t *n /* OUT */,
+			    review_fail *f);
 
 #endif

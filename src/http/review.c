@@ -2,16 +2,20 @@
  * review.c — the moderators' review API under /api/v1/mod/ (docs/API.md,
  * "Review API"): the queue, one report opened with the session's key, its
  * photos, claims, edits, grades, verify/reject, notes, events, and the
- * admin's view of the audit log.
+ * admin's view of the audit log; and, under those handlers, the actions
+ * the console's forms (console.c) call too.
  *
  * mod.c's gate has already checked the session, the Origin, the CSRF token
  * of a state-changing request and the role before a handler here runs;
  * each handler checks its input (404 for an unknown report or event, 415
  * for a body that is not JSON, 400 for malformed JSON, 422 naming the
- * field), then writes its action to the audit log and only then acts: a
- * change or an opening of sealed content the log cannot show does not
- * happen (503). The one order that differs is an edit's answer, which
- * opens the report again and logs that as a "view" of its own.
+ * field), then calls an action (sl_review_*_report, mod_int.h), which
+ * writes the audit log and only then acts: a change or an opening of
+ * sealed content the log cannot show does not happen (503). The one order
+ * that differs is an edit's answer, which opens the report again and logs
+ * that as a "view" of its own. The actions know nothing of JSON: the
+ * console decodes its forms, calls the same ones and so writes the same
+ * entries.
  *
  * Opening sealed items needs the moderator's unlocked key, which lives in
  * the session (session.h) for the length of the request. What is opened
@@ -26,6 +30,7 @@
 
 #include <inttypes.h>
 #include <sodium.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,26 +40,56 @@
 #include "sightline/seal.h"
 #include "sightline/timefmt.h"
 
-#define LIST_DEFAULT 100
-#define NOTE_MAX 2000  /* bytes of a note */
-#define REASON_MAX 500 /* bytes of a rejection's reason */
-#define EVENT_REPORTS_MAX 500
-#define PHOTO_PATH "/api/v1/mod/reports/%" PRId64 "/photos/%zu"
+/* ---- refusals ---- */
+
+/* Fills f (status, detail printf-style, retry_after) and returns e, which
+ * must not be SL_OK. */
+static sl_err fail(review_fail *f, sl_err e, unsigned status, unsigned retry,
+		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static sl_err fail(review_fail *f, sl_err e, unsigned status, unsigned retry,
+		   const char *fmt, ...)
+{
+	f->status = status;
+	f->retry_after = retry;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(f->detail, sizeof(f->detail), fmt, ap);
+	va_end(ap);
+	return e == SL_OK ? SL_EINVAL : e;
+}
+
+static sl_err out_of_memory_fail(review_fail *f)
+{
+	return fail(f, SL_ENOMEM, 503, 5, "out of memory; try again");
+}
+
+/* A store error: what is missing (missing: "no such report", "no such
+ * event") for SL_ENOTFOUND, else 503. */
+static sl_err store_fail(review_fail *f, sl_err e, const char *missing)
+{
+	if (e == SL_ENOTFOUND)
+		return fail(f, e, 404, 0, "%s", missing);
+	if (e == SL_ENOMEM)
+		return out_of_memory_fail(f);
+	return fail(f, e, 503, 5, "the store failed; try again");
+}
+
+static sl_err audit_fail(review_fail *f)
+{
+	return fail(f, SL_EIO, 503, 5,
+		    "the audit log cannot record this; nothing was done");
+}
+
+enum MHD_Result sl_review_refuse(mod_ctx *ctx, const review_fail *f)
+{
+	if (f->why.n)
+		return sl_http_problem(ctx->conn, f->status ? f->status : 422, NULL,
+				       &f->why, NULL, 0);
+	return sl_http_problem(ctx->conn, f->status ? f->status : 500, f->detail, NULL,
+			       NULL, f->retry_after);
+}
 
 /* ---- answers ---- */
-
-static enum MHD_Result store_failed(mod_ctx *ctx)
-{
-	return sl_http_problem(ctx->conn, 503, "the store failed; try again", NULL, NULL,
-			       5);
-}
-
-static enum MHD_Result audit_failed(mod_ctx *ctx)
-{
-	return sl_http_problem(ctx->conn, 503,
-			       "the audit log cannot record this; nothing was done", NULL,
-			       NULL, 5);
-}
 
 static enum MHD_Result no_report(mod_ctx *ctx)
 {
@@ -64,6 +99,19 @@ static enum MHD_Result no_report(mod_ctx *ctx)
 static enum MHD_Result no_event(mod_ctx *ctx)
 {
 	return sl_http_problem(ctx->conn, 404, "no such event", NULL, NULL, 0);
+}
+
+static enum MHD_Result store_failed(mod_ctx *ctx)
+{
+	return sl_http_problem(ctx->conn, 503, "the store failed; try again", NULL, NULL,
+			       5);
+}
+
+static enum MHD_Result audit_failed(mod_ctx *ctx)
+{
+	review_fail f = {0};
+	audit_fail(&f);
+	return sl_review_refuse(ctx, &f);
 }
 
 static enum MHD_Result invalid(mod_ctx *ctx, const sl_problems *why)
@@ -100,9 +148,7 @@ static json_t *time_json(int64_t t)
 
 /* ---- input ---- */
 
-/* A positive decimal id of at most 18 digits; false otherwise (the path
- * names nothing, which is 404). */
-static bool parse_id(const char *s, int64_t *out)
+bool sl_review_parse_id(const char *s, int64_t *out)
 {
 	size_t n = strspn(s, "0123456789");
 	if (n == 0 || n > 18 || s[n] != '\0' || s[0] == '0')
@@ -111,13 +157,10 @@ static bool parse_id(const char *s, int64_t *out)
 	return true;
 }
 
-/* ?limit=N: LIST_DEFAULT when absent, at most max. False for anything but
- * a positive whole number. */
-static bool parse_limit(mod_ctx *ctx, size_t max, size_t *out)
+bool sl_review_parse_limit(struct MHD_Connection *c, size_t max, size_t *out)
 {
-	const char *v =
-	    MHD_lookup_connection_value(ctx->conn, MHD_GET_ARGUMENT_KIND, "limit");
-	*out = LIST_DEFAULT < max ? LIST_DEFAULT : max;
+	const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
+	*out = SL_REVIEW_LIST_DEFAULT < max ? SL_REVIEW_LIST_DEFAULT : max;
 	if (!v)
 		return true;
 	size_t n = strspn(v, "0123456789");
@@ -128,6 +171,36 @@ static bool parse_limit(mod_ctx *ctx, size_t max, size_t *out)
 		return false;
 	*out = l > max ? max : (size_t)l;
 	return true;
+}
+
+bool sl_review_check_text(const char *s, size_t n, const char *field, size_t max,
+			  sl_problems *why)
+{
+	if (n > max) {
+		sl_problems_add(why, field, "%zu bytes is longer than the limit of %zu",
+				n, max);
+		return false;
+	}
+	if (!sl_utf8_text_ok(s, n) || strspn(s, " \t\r\n") == n) {
+		sl_problems_add(why, field, "is empty or has control characters");
+		return false;
+	}
+	return true;
+}
+
+bool sl_review_check_grade(bool has_reliability, char reliability, bool has_credibility,
+			   long long credibility, sl_problems *why)
+{
+	size_t before = why->n + why->dropped;
+	if (!has_reliability)
+		sl_problems_add(why, "reliability", "is required");
+	else if (reliability < 'A' || reliability > 'F')
+		sl_problems_add(why, "reliability", "is not one of A, B, C, D, E, F");
+	if (!has_credibility)
+		sl_problems_add(why, "credibility", "is required");
+	else if (credibility < 1 || credibility > 6)
+		sl_problems_add(why, "credibility", "is not a whole number from 1 to 6");
+	return why->n + why->dropped == before;
 }
 
 static bool body_is_json(mod_ctx *ctx)
@@ -197,8 +270,8 @@ static void only_fields(json_t *doc, const char *const *known, sl_problems *why)
 	}
 }
 
-/* A required text member of doc: UTF-8 text, not blank, at most max
- * bytes; NULL (with a reason) otherwise. */
+/* A required text member of doc, checked by sl_review_check_text; NULL
+ * (with a reason) otherwise. */
 static const char *text_field(json_t *doc, const char *name, size_t max, sl_problems *why)
 {
 	json_t *v = json_object_get(doc, name);
@@ -211,34 +284,16 @@ static const char *text_field(json_t *doc, const char *name, size_t max, sl_prob
 		return NULL;
 	}
 	const char *s = json_string_value(v);
-	size_t n = json_string_length(v);
-	if (n > max) {
-		sl_problems_add(why, name, "%zu bytes is longer than the limit of %zu", n,
-				max);
-		return NULL;
-	}
-	if (!sl_utf8_text_ok(s, n) || strspn(s, " \t\r\n") == n) {
-		sl_problems_add(why, name, "is empty or has control characters");
-		return NULL;
-	}
-	return s;
+	return sl_review_check_text(s, json_string_length(v), name, max, why) ? s : NULL;
 }
 
 /* ---- who ---- */
 
-/* Moderator names by id, read once per request when first needed; removed
- * moderators keep their names. */
-typedef struct names {
-	sl_moderator *list;
-	size_t n;
-	bool loaded;
-} names;
-
-static const char *name_of(mod_ctx *ctx, names *nm, int64_t id)
+const char *sl_review_name_of(sl_server *srv, review_names *nm, int64_t id)
 {
 	if (!nm->loaded) {
 		nm->loaded = true;
-		if (sl_store_list_moderators(ctx->srv->store, true, &nm->list, &nm->n) !=
+		if (sl_store_list_moderators(srv->store, true, &nm->list, &nm->n) !=
 		    SL_OK) {
 			nm->list = NULL;
 			nm->n = 0;
@@ -250,7 +305,7 @@ static const char *name_of(mod_ctx *ctx, names *nm, int64_t id)
 	return "(unknown)";
 }
 
-static void names_free(names *nm)
+void sl_review_names_free(review_names *nm)
 {
 	free(nm->list);
 	memset(nm, 0, sizeof(*nm));
@@ -285,88 +340,70 @@ static sl_err audit_report(mod_ctx *ctx, const char *action, int64_t id, json_t 
 	return audit(ctx, action, subject, detail);
 }
 
-/* ---- one report ---- */
+/* ---- the actions (mod_int.h) ---- */
 
 /* Room for a report with every photo at its cap and a few hundred
  * follow-ups; the arena grows only as far as it is used. */
-static size_t report_arena_cap(const sl_server *srv)
+size_t sl_review_arena_cap(const sl_server *srv)
 {
 	return 2 * (size_t)MAX_PHOTOS * srv->cfg.photo_cap + ((size_t)64 << 20);
 }
 
-/* The report of the path's {id}: looked up, so that an unknown one is 404
- * before anything is logged. *ret is the answer when it returns false. */
-static bool report_id(mod_ctx *ctx, int64_t *id, enum MHD_Result *ret)
+bool sl_review_report_exists(mod_ctx *ctx, int64_t id, review_fail *f)
 {
-	if (!parse_id(ctx->params[0], id)) {
-		*ret = no_report(ctx);
-		return false;
-	}
 	sl_arena *a = sl_arena_new(4096);
 	if (!a) {
-		*ret = out_of_memory(ctx);
+		out_of_memory_fail(f);
 		return false;
 	}
 	sl_review rv;
-	sl_err e = sl_store_get_review(ctx->srv->store, *id, a, &rv);
+	sl_err e = sl_store_get_review(ctx->srv->store, id, a, &rv);
 	sl_arena_free(a);
-	if (e == SL_ENOTFOUND) {
-		*ret = no_report(ctx);
-		return false;
-	}
 	if (e != SL_OK) {
-		*ret = store_failed(ctx);
+		store_fail(f, e, "no such report");
 		return false;
 	}
 	return true;
 }
 
-/* Opens every item of r the session's key opens, logs a "view" of report
- * id, and answers status with the report as docs/API.md shows it. */
-static enum MHD_Result answer_report(mod_ctx *ctx, int64_t id, unsigned status)
+sl_err sl_review_open_report(mod_ctx *ctx, int64_t id, sl_arena *a, review_view *out,
+			     review_fail *f)
 {
 	sl_server *srv = ctx->srv;
 	int64_t me = sl_session_moderator_id(ctx->session);
 	const sl_secret_key *sk = sl_session_key(ctx->session);
-	sl_arena *a = sl_arena_new(report_arena_cap(srv));
-	if (!a)
-		return out_of_memory(ctx);
-	sl_report r;
-	sl_review rv;
-	int64_t *events = NULL;
-	size_t n_events = 0;
-	sl_err e = sl_store_get_report(srv->store, id, me, a, &r);
+	memset(out, 0, sizeof(*out));
+	sl_report *r = &out->report;
+	sl_err e = sl_store_get_report(srv->store, id, me, a, r);
 	if (e == SL_OK)
-		e = sl_store_get_review(srv->store, id, a, &rv);
+		e = sl_store_get_review(srv->store, id, a, &out->review);
 	if (e == SL_OK)
-		e = sl_store_report_events(srv->store, id, a, &events, &n_events);
-	if (e != SL_OK) {
-		sl_arena_free(a);
-		return e == SL_ENOTFOUND ? no_report(ctx)
-		       : e == SL_ENOMEM	 ? out_of_memory(ctx)
-					 : store_failed(ctx);
-	}
+		e = sl_store_report_events(srv->store, id, a, &out->events,
+					   &out->n_events);
+	if (e != SL_OK)
+		return store_fail(f, e, "no such report");
+	size_t n = r->n_sealed ? r->n_sealed : 1;
+	out->followups = sl_arena_alloc(a, n * sizeof(review_text));
+	out->notes = sl_arena_alloc(a, n * sizeof(review_text));
+	out->photos = sl_arena_alloc(a, n * sizeof(size_t));
+	if (!out->followups || !out->notes || !out->photos)
+		return out_of_memory_fail(f);
 
-	names nm = {0};
-	json_t *followups = json_array(), *photos = json_array(), *notes = json_array();
-	bool ok = followups && photos && notes;
-	size_t opened = 0, not_for_you = 0, n_photo = 0;
-	if (sl_report_unseal_content(&r, sk, a) == SL_OK)
-		opened++;
-	for (size_t i = 0; i < r.n_sealed && ok; i++) {
-		const sl_sealed *it = &r.sealed[i];
+	if (sl_report_unseal_content(r, sk, a) == SL_OK)
+		out->opened++;
+	review_names nm = {0};
+	size_t n_photo = 0;
+	e = SL_OK;
+	for (size_t i = 0; i < r->n_sealed && e == SL_OK; i++) {
+		const sl_sealed *it = &r->sealed[i];
 		if (it->kind == SL_SEALED_PHOTO)
 			n_photo++;
 		if (it->n_keys == 0) {
-			not_for_you++;
+			out->not_for_you++;
 			continue;
 		}
 		if (it->kind == SL_SEALED_PHOTO) {
-			char url[96];
-			snprintf(url, sizeof(url), PHOTO_PATH, id, n_photo);
-			ok = json_array_append_new(photos, json_pack("{s:I, s:s}", "n",
-								     (json_int_t)n_photo,
-								     "url", url)) == 0;
+			out->photos[out->n_photos++] = n_photo;
 			continue;
 		}
 		if (it->kind != SL_SEALED_FOLLOWUP && it->kind != SL_SEALED_NOTE)
@@ -374,96 +411,386 @@ static enum MHD_Result answer_report(mod_ctx *ctx, int64_t id, unsigned status)
 		uint8_t *plain;
 		size_t len;
 		if (sl_sealed_open(it, sk, &plain, &len) != SL_OK) {
-			not_for_you++;
+			out->not_for_you++;
 			continue;
 		}
-		opened++;
-		json_t *text = json_stringn((const char *)plain, len);
+		out->opened++;
+		review_text t = {.at = it->created_at, .len = len};
+		t.text = sl_arena_strndup(a, (const char *)plain, len);
 		sl_seal_plain_free(plain, len);
-		json_t *o = text ? json_object() : NULL;
-		if (!o)
-			json_decref(text);
-		else if (json_object_set_new(o, "text", text) != 0) /* takes text */
-			json_decref(o), o = NULL;
-		if (!o) {
-			ok = false;
-			break;
-		}
-		bool built;
-		json_t *into;
-		if (it->kind == SL_SEALED_FOLLOWUP) {
-			into = followups;
-			built = json_object_set_new(o, "received_at",
-						    time_json(it->created_at)) == 0;
-		} else {
-			into = notes;
-			built =
-			    json_object_set_new(
-				o, "author",
-				json_string(name_of(ctx, &nm, it->author_id))) == 0 &&
-			    json_object_set_new(o, "at", time_json(it->created_at)) == 0;
-		}
-		if (!built)
-			json_decref(o);
-		/* json_array_append_new takes o, failing or not. */
-		ok = built && json_array_append_new(into, o) == 0;
+		bool note = it->kind == SL_SEALED_NOTE;
+		if (note)
+			t.author = sl_arena_strdup(
+			    a, sl_review_name_of(srv, &nm, it->author_id));
+		if (!t.text || (note && !t.author))
+			e = SL_ENOMEM;
+		else if (note)
+			out->notes[out->n_notes++] = t;
+		else
+			out->followups[out->n_followups++] = t;
 	}
-
+	const sl_review *rv = &out->review;
+	if (e == SL_OK && rv->claimed_by && rv->claimed_until > sl_time_now()) {
+		out->claimed_by =
+		    sl_arena_strdup(a, sl_review_name_of(srv, &nm, rv->claimed_by));
+		if (!out->claimed_by)
+			e = SL_ENOMEM;
+	}
+	sl_review_names_free(&nm);
+	if (e != SL_OK)
+		return out_of_memory_fail(f);
 	/* The log before the answer: an opening it cannot show does not
 	 * happen. */
-	enum MHD_Result ret;
-	if (ok && audit_report(ctx, "view", id,
-			       json_pack("{s:I}", "sealed_opened", (json_int_t)opened)) !=
-		      SL_OK) {
-		json_decref(followups);
-		json_decref(photos);
-		json_decref(notes);
-		names_free(&nm);
-		sl_arena_free(a);
-		return audit_failed(ctx);
-	}
+	if (audit_report(ctx, "view", id,
+			 json_pack("{s:I}", "sealed_opened", (json_int_t)out->opened)) !=
+	    SL_OK)
+		return audit_fail(f);
+	return SL_OK;
+}
 
-	json_t *doc = ok ? sl_report_to_json(&r, SL_JSON_SERVER_FIELDS) : NULL;
-	json_t *ev = json_array();
-	for (size_t i = 0; ev && i < n_events; i++)
-		json_array_append_new(ev, json_integer(events[i]));
-	if (!doc || !ev) {
-		json_decref(followups);
-		json_decref(photos);
-		json_decref(notes);
-		json_decref(ev);
-		ok = false;
-	} else {
-		/* json_object_set_new takes each value, failing or not. */
-		ok = json_object_set_new(doc, "followups", followups) == 0;
-		ok = json_object_set_new(doc, "photos", photos) == 0 && ok;
-		ok = json_object_set_new(doc, "notes", notes) == 0 && ok;
-		ok = json_object_set_new(doc, "events", ev) == 0 && ok;
-		ok = json_object_set_new(doc, "sealed_items_not_for_you",
-					 json_integer((json_int_t)not_for_you)) == 0 &&
-		     ok;
+/* Who else holds a live claim on report id (*holder, 0 when nobody or
+ * me): SL_EBUSY then. A refused claim is not an action, so this looks
+ * before anything is logged. */
+static sl_err claim_holder(mod_ctx *ctx, int64_t id, int64_t me, int64_t now,
+			   int64_t *holder)
+{
+	sl_arena *a = sl_arena_new(4096);
+	sl_review rv;
+	sl_err e = a ? sl_store_get_review(ctx->srv->store, id, a, &rv) : SL_ENOMEM;
+	sl_arena_free(a);
+	*holder = 0;
+	if (e == SL_OK && rv.claimed_by && rv.claimed_by != me &&
+	    rv.claimed_until > now) {
+		*holder = rv.claimed_by;
+		e = SL_EBUSY;
 	}
-	if (ok && rv.reliability)
-		ok = json_object_set_new(doc, "grade",
-					 json_pack("{s:s#, s:i}", "reliability",
-						   &rv.reliability, 1, "credibility",
-						   rv.credibility)) == 0;
-	if (ok && rv.claimed_by && rv.claimed_until > sl_time_now())
-		ok = json_object_set_new(doc, "claimed_by",
-					 json_string(name_of(ctx, &nm, rv.claimed_by))) ==
-			 0 &&
-		     json_object_set_new(doc, "claimed_until",
-					 time_json(rv.claimed_until)) == 0;
-	if (ok && rv.reject_reason)
-		ok = json_object_set_new(doc, "reject_reason",
-					 json_string(rv.reject_reason)) == 0;
+	return e;
+}
+
+sl_err sl_review_claim_report(mod_ctx *ctx, int64_t id, int64_t *until, review_fail *f)
+{
+	int64_t me = sl_session_moderator_id(ctx->session);
+	int64_t now = sl_time_now();
+	int64_t holder;
+	*until = now + SL_CLAIM_SECONDS;
+	sl_err e = claim_holder(ctx, id, me, now, &holder);
+	if (e == SL_OK && audit_report(ctx, "claim", id, NULL) != SL_OK)
+		return audit_fail(f);
+	if (e == SL_OK)
+		e = sl_store_claim(ctx->srv->store, id, me, now, *until, &holder);
+	if (e == SL_EBUSY) {
+		review_names nm = {0};
+		fail(f, e, 409, 0, "%s has claimed this report",
+		     sl_review_name_of(ctx->srv, &nm, holder));
+		sl_review_names_free(&nm);
+		return e;
+	}
+	return e == SL_OK ? SL_OK : store_fail(f, e, "no such report");
+}
+
+sl_err sl_review_release_report(mod_ctx *ctx, int64_t id, review_fail *f)
+{
+	int64_t me = sl_session_moderator_id(ctx->session);
+	int64_t now = sl_time_now();
+	int64_t holder;
+	sl_err e = claim_holder(ctx, id, me, now, &holder);
+	if (e == SL_OK && audit_report(ctx, "release", id, NULL) != SL_OK)
+		return audit_fail(f);
+	if (e == SL_OK)
+		e = sl_store_release(ctx->srv->store, id, me, now);
+	if (e == SL_EBUSY)
+		return fail(f, e, 409, 0,
+			    "another moderator holds the claim on this report");
+	return e == SL_OK ? SL_OK : store_fail(f, e, "no such report");
+}
+
+sl_err sl_review_grade_report(mod_ctx *ctx, int64_t id, char reliability, int credibility,
+			      review_fail *f)
+{
+	char rtext[2] = {reliability, '\0'};
+	if (audit_report(ctx, "grade", id,
+			 json_pack("{s:s, s:i}", "reliability", rtext, "credibility",
+				   credibility)) != SL_OK)
+		return audit_fail(f);
+	sl_err e = sl_store_set_grade(ctx->srv->store, id, reliability, credibility);
+	return e == SL_OK ? SL_OK : store_fail(f, e, "no such report");
+}
+
+sl_err sl_review_decide_report(mod_ctx *ctx, int64_t id, sl_report_status status,
+			       const char *reason, review_fail *f)
+{
+	bool reject = status == SL_STATUS_REJECTED;
+	json_t *detail = reject ? json_pack("{s:s}", "reason", reason) : NULL;
+	if ((reject && !detail) ||
+	    audit_report(ctx, reject ? "reject" : "verify", id, detail) != SL_OK)
+		return audit_fail(f);
+	sl_err e =
+	    sl_store_set_status(ctx->srv->store, id, status, reject ? reason : NULL,
+				sl_session_moderator_id(ctx->session), sl_time_now());
+	return e == SL_OK ? SL_OK : store_fail(f, e, "no such report");
+}
+
+sl_err sl_review_note_report(mod_ctx *ctx, int64_t id, char *text, size_t len,
+			     int64_t *at, review_fail *f)
+{
+	sl_server *srv = ctx->srv;
+	int64_t now = sl_time_now();
+	sl_arena *a = sl_arena_new(4 * SL_REVIEW_NOTE_MAX + 16384);
+	sl_sealed item;
+	sl_err e = a ? SL_OK : SL_ENOMEM;
+	if (e == SL_OK) {
+		pthread_rwlock_rdlock(&srv->rc_lock);
+		e = sl_note_seal(text, len, sl_session_moderator_id(ctx->session),
+				 &srv->rc, now, a, &item);
+		pthread_rwlock_unlock(&srv->rc_lock);
+	}
+	sodium_memzero(text, len);
+	if (e == SL_OK && audit_report(ctx, "note", id, NULL) != SL_OK) {
+		sl_arena_free(a);
+		return audit_fail(f);
+	}
+	if (e == SL_OK)
+		e = sl_store_put_sealed(srv->store, id, &item);
+	if (e == SL_OK && at)
+		*at = item.created_at;
+	sl_arena_free(a);
+	if (e == SL_ECLOSED)
+		return fail(f, e, 503, 5,
+			    "no moderator to seal the note to yet; try again");
+	if (e != SL_OK)
+		return fail(f, e, 503, 5, "the store failed; try again");
+	return SL_OK;
+}
+
+/* Whether event id exists. */
+static sl_err event_exists(mod_ctx *ctx, int64_t id)
+{
+	sl_arena *a = sl_arena_new(64 * 1024);
+	if (!a)
+		return SL_ENOMEM;
+	sl_event *list;
+	size_t n;
+	sl_err e = sl_store_events(ctx->srv->store, id, 1, a, &list, &n);
+	sl_arena_free(a);
+	if (e == SL_OK && n == 0)
+		e = SL_ENOTFOUND;
+	return e;
+}
+
+sl_err sl_review_attach_report(mod_ctx *ctx, int64_t id, int64_t event_id, bool detach,
+			       review_fail *f)
+{
+	sl_err e = event_exists(ctx, event_id);
+	if (e != SL_OK)
+		return store_fail(f, e, "no such event");
+	if (audit_report(ctx, detach ? "detach" : "attach", id,
+			 json_pack("{s:I}", "event_id", (json_int_t)event_id)) != SL_OK)
+		return audit_fail(f);
+	int64_t me = sl_session_moderator_id(ctx->session), now = sl_time_now();
+	e = detach ? sl_store_event_detach(ctx->srv->store, event_id, id, me, now)
+		   : sl_store_event_attach(ctx->srv->store, event_id, id, me, now);
+	return e == SL_OK ? SL_OK : store_fail(f, e, "no such event");
+}
+
+sl_err sl_review_create_event(mod_ctx *ctx, sl_event *ev, review_fail *f)
+{
+	ev->created_at = sl_time_now();
+	ev->created_by = sl_session_moderator_id(ctx->session);
+	/* Every report must exist; without a category the event takes the
+	 * first report's. */
+	sl_arena *a = sl_arena_new(sl_review_arena_cap(ctx->srv));
+	if (!a)
+		return out_of_memory_fail(f);
+	for (size_t i = 0; i < ev->n_reports; i++) {
+		sl_review rv;
+		sl_report r;
+		int64_t rid = ev->report_ids[i];
+		sl_err e = i == 0 && !ev->has_category
+			       ? sl_store_get_report(ctx->srv->store, rid, 0, a, &r)
+			       : sl_store_get_review(ctx->srv->store, rid, a, &rv);
+		if (e == SL_OK && i == 0 && !ev->has_category) {
+			ev->category = r.category;
+			ev->has_category = true;
+		}
+		sl_arena_reset(a);
+		if (e != SL_OK) {
+			sl_arena_free(a);
+			if (e != SL_ENOTFOUND)
+				return store_fail(f, e, "");
+			return fail(f, e, 404, 0, "no report %" PRId64, rid);
+		}
+	}
+	sl_arena_free(a);
+	json_t *ids = json_array();
+	for (size_t i = 0; ids && i < ev->n_reports; i++)
+		json_array_append_new(ids, json_integer(ev->report_ids[i]));
+	/* The event has no id until stored, and nothing is stored unlogged:
+	 * the entry names the reports, which find the event. */
+	if (audit(ctx, "event_create", "event:new",
+		  json_pack("{s:o, s:o}", "report_ids", ids, "category",
+			    ev->has_category ? json_string(sl_category_name(ev->category))
+					     : json_null())) != SL_OK)
+		return audit_fail(f);
+	sl_err e = sl_store_event_create(ctx->srv->store, ev);
+	return e == SL_OK ? SL_OK : store_fail(f, e, "no such report");
+}
+
+/* The ring sl_review_audit_tail keeps the newest entries in. */
+typedef struct audit_ring {
+	sl_arena *a;
+	sl_audit_entry *slots;
+	size_t limit, seen;
+} audit_ring;
+
+static sl_err keep_entry(void *ud, const sl_audit_entry *e)
+{
+	audit_ring *ring = ud;
+	sl_audit_entry *slot = &ring->slots[ring->seen % ring->limit];
+	*slot = *e;
+	slot->actor = sl_arena_strdup(ring->a, e->actor);
+	slot->action = sl_arena_strdup(ring->a, e->action);
+	slot->subject = sl_arena_strdup(ring->a, e->subject);
+	slot->detail = e->detail ? sl_arena_strdup(ring->a, e->detail) : NULL;
+	if (!slot->actor || !slot->action || !slot->subject ||
+	    (e->detail && !slot->detail))
+		return SL_ENOMEM;
+	ring->seen++;
+	return SL_OK;
+}
+
+sl_err sl_review_audit_tail(mod_ctx *ctx, size_t limit, sl_arena *a, sl_audit_entry **out,
+			    size_t *n, review_fail *f)
+{
+	*out = NULL;
+	*n = 0;
+	sl_arena *tmp = sl_arena_new(64 * 1024);
+	if (!tmp)
+		return out_of_memory_fail(f);
+	sl_audit_entry last;
+	sl_err e = sl_store_audit_last(ctx->srv->store, &last, tmp);
+	int64_t last_seq = e == SL_OK ? last.seq : 0;
+	sl_arena_free(tmp);
+	if (e != SL_OK && e != SL_ENOTFOUND)
+		return store_fail(f, e, "");
+	if (last_seq == 0 || limit == 0)
+		return SL_OK;
+	audit_ring ring = {.a = a, .limit = limit};
+	ring.slots = sl_arena_alloc(a, limit * sizeof(*ring.slots));
+	if (!ring.slots)
+		return out_of_memory_fail(f);
+	/* Entries appended during the walk come last; the ring keeps the
+	 * newest limit of them. */
+	int64_t after = last_seq > (int64_t)limit ? last_seq - (int64_t)limit : 0;
+	e = sl_store_each_audit(ctx->srv->store, after, keep_entry, &ring);
+	if (e != SL_OK)
+		return store_fail(f, e, "");
+	size_t k = ring.seen < limit ? ring.seen : limit;
+	sl_audit_entry *list = sl_arena_alloc(a, (k ? k : 1) * sizeof(*list));
+	if (!list)
+		return out_of_memory_fail(f);
+	size_t first = ring.seen < limit ? 0 : ring.seen % limit;
+	for (size_t i = 0; i < k; i++)
+		list[i] = ring.slots[(first + i) % limit];
+	*out = list;
+	*n = k;
+	return SL_OK;
+}
+
+/* ---- the JSON handlers: one report ---- */
+
+/* Adds key: value (taken) to doc; *ok false when it could not. */
+static void put(json_t *doc, const char *key, json_t *value, bool *ok)
+{
+	if (*ok && (!value || json_object_set_new(doc, key, value) != 0))
+		*ok = false;
+	else if (!*ok)
+		json_decref(value);
+}
+
+/* Appends o (taken) to arr; *ok false when it could not. */
+static void push(json_t *arr, json_t *o, bool *ok)
+{
+	if (*ok && (!o || json_array_append_new(arr, o) != 0))
+		*ok = false;
+	else if (!*ok)
+		json_decref(o);
+}
+
+/* The JSON form of an opened follow-up or note. */
+static json_t *text_json(const review_text *t)
+{
+	if (t->author)
+		return json_pack("{s:s, s:o, s:s#}", "author", t->author, "at",
+				 time_json(t->at), "text", t->text, t->len);
+	return json_pack("{s:o, s:s#}", "received_at", time_json(t->at), "text", t->text,
+			 t->len);
+}
+
+/* Opens report id (logging the "view") and answers status with it as
+ * docs/API.md shows it. */
+static enum MHD_Result answer_report(mod_ctx *ctx, int64_t id, unsigned status)
+{
+	sl_arena *a = sl_arena_new(sl_review_arena_cap(ctx->srv));
+	if (!a)
+		return out_of_memory(ctx);
+	review_view v;
+	review_fail f = {0};
+	if (sl_review_open_report(ctx, id, a, &v, &f) != SL_OK) {
+		sl_arena_free(a);
+		return sl_review_refuse(ctx, &f);
+	}
+	json_t *doc = sl_report_to_json(&v.report, SL_JSON_SERVER_FIELDS);
+	json_t *followups = json_array(), *photos = json_array(), *notes = json_array();
+	json_t *events = json_array();
+	bool ok = doc && followups && photos && notes && events;
+	for (size_t i = 0; i < v.n_followups; i++)
+		push(followups, text_json(&v.followups[i]), &ok);
+	for (size_t i = 0; i < v.n_notes; i++)
+		push(notes, text_json(&v.notes[i]), &ok);
+	for (size_t i = 0; i < v.n_photos; i++) {
+		char url[96];
+		snprintf(url, sizeof(url), SL_REVIEW_PHOTO_PATH, id, v.photos[i]);
+		push(photos,
+		     json_pack("{s:I, s:s}", "n", (json_int_t)v.photos[i], "url", url),
+		     &ok);
+	}
+	for (size_t i = 0; i < v.n_events; i++)
+		push(events, json_integer(v.events[i]), &ok);
+	if (!doc)
+		ok = false;
+	else {
+		/* put takes each value, failing or not. */
+		put(doc, "followups", followups, &ok);
+		put(doc, "photos", photos, &ok);
+		put(doc, "notes", notes, &ok);
+		put(doc, "events", events, &ok);
+		followups = photos = notes = events = NULL;
+		put(doc, "sealed_items_not_for_you",
+		    json_integer((json_int_t)v.not_for_you), &ok);
+	}
+	json_decref(followups);
+	json_decref(photos);
+	json_decref(notes);
+	json_decref(events);
+	const sl_review *rv = &v.review;
+	if (ok && rv->reliability)
+		put(doc, "grade",
+		    json_pack("{s:s#, s:i}", "reliability", &rv->reliability, 1,
+			      "credibility", rv->credibility),
+		    &ok);
+	if (ok && v.claimed_by) {
+		put(doc, "claimed_by", json_string(v.claimed_by), &ok);
+		put(doc, "claimed_until", time_json(rv->claimed_until), &ok);
+	}
+	if (ok && rv->reject_reason)
+		put(doc, "reject_reason", json_string(rv->reject_reason), &ok);
+	enum MHD_Result ret;
 	if (ok)
 		ret = sl_http_json(ctx->conn, status, doc);
 	else {
 		json_decref(doc);
 		ret = out_of_memory(ctx);
 	}
-	names_free(&nm);
 	sl_arena_free(a); /* wipes what was opened */
 	return ret;
 }
@@ -471,7 +798,7 @@ static enum MHD_Result answer_report(mod_ctx *ctx, int64_t id, unsigned status)
 enum MHD_Result sl_review_get(mod_ctx *ctx)
 {
 	int64_t id;
-	if (!parse_id(ctx->params[0], &id))
+	if (!sl_review_parse_id(ctx->params[0], &id))
 		return no_report(ctx);
 	return answer_report(ctx, id, 200);
 }
@@ -479,9 +806,10 @@ enum MHD_Result sl_review_get(mod_ctx *ctx)
 enum MHD_Result sl_review_photo(mod_ctx *ctx)
 {
 	int64_t id, n;
-	if (!parse_id(ctx->params[0], &id) || !parse_id(ctx->params[1], &n))
+	if (!sl_review_parse_id(ctx->params[0], &id) ||
+	    !sl_review_parse_id(ctx->params[1], &n))
 		return sl_http_problem(ctx->conn, 404, "no such photo", NULL, NULL, 0);
-	sl_arena *a = sl_arena_new(report_arena_cap(ctx->srv));
+	sl_arena *a = sl_arena_new(sl_review_arena_cap(ctx->srv));
 	if (!a)
 		return out_of_memory(ctx);
 	sl_report r;
@@ -534,7 +862,7 @@ enum MHD_Result sl_review_photo(mod_ctx *ctx)
 	return ret;
 }
 
-/* ---- the queue ---- */
+/* ---- the JSON handlers: the queue ---- */
 
 enum MHD_Result sl_review_queue(mod_ctx *ctx)
 {
@@ -546,7 +874,7 @@ enum MHD_Result sl_review_queue(mod_ctx *ctx)
 	else if (status && strcmp(status, "open") != 0)
 		return invalid1(ctx, "status", "is not one of open, all");
 	size_t limit;
-	if (!parse_limit(ctx, SL_QUEUE_MAX, &limit))
+	if (!sl_review_parse_limit(ctx->conn, SL_QUEUE_MAX, &limit))
 		return invalid1(ctx, "limit", "expected a whole number from 1");
 	sl_arena *a = sl_arena_new((size_t)64 << 20);
 	if (!a)
@@ -559,7 +887,7 @@ enum MHD_Result sl_review_queue(mod_ctx *ctx)
 		sl_arena_free(a);
 		return e == SL_ENOMEM ? out_of_memory(ctx) : store_failed(ctx);
 	}
-	names nm = {0};
+	review_names nm = {0};
 	json_t *list = json_array();
 	bool ok = list != NULL;
 	for (size_t i = 0; i < n && ok; i++) {
@@ -592,8 +920,8 @@ enum MHD_Result sl_review_queue(mod_ctx *ctx)
 			ok =
 			    json_object_set_new(
 				o, "claimed_by",
-				json_string(name_of(ctx, &nm, it->review.claimed_by))) ==
-				0 &&
+				json_string(sl_review_name_of(
+				    ctx->srv, &nm, it->review.claimed_by))) == 0 &&
 			    json_object_set_new(o, "claimed_until",
 						time_json(it->review.claimed_until)) == 0;
 		if (ok && it->review.reliability)
@@ -607,7 +935,7 @@ enum MHD_Result sl_review_queue(mod_ctx *ctx)
 		else
 			json_decref(o);
 	}
-	names_free(&nm);
+	sl_review_names_free(&nm);
 	sl_arena_free(a);
 	if (!ok) {
 		json_decref(list);
@@ -616,26 +944,32 @@ enum MHD_Result sl_review_queue(mod_ctx *ctx)
 	return answer(ctx, 200, json_pack("{s:o}", "reports", list));
 }
 
-/* ---- claims ---- */
+/* ---- the JSON handlers: actions ---- */
 
-/* The start every report action shares: the id from the path, the JSON
- * body (*doc, caller decrefs), and a reason in why for each member not in
+/* The start every report action shares: the id from the path (looked up,
+ * so that an unknown one is 404 before anything else), the JSON body
+ * (*doc, caller decrefs), and a reason in why for each member not in
  * known. false when it has answered already (*ret). */
 static bool action_start(mod_ctx *ctx, const char *const *known, int64_t *id,
 			 json_t **doc, sl_problems *why, enum MHD_Result *ret)
 {
-	if (!report_id(ctx, id, ret) || !body_object(ctx, doc, ret))
+	review_fail f = {0};
+	if (!sl_review_parse_id(ctx->params[0], id)) {
+		*ret = no_report(ctx);
+		return false;
+	}
+	if (!sl_review_report_exists(ctx, *id, &f)) {
+		*ret = sl_review_refuse(ctx, &f);
+		return false;
+	}
+	if (!body_object(ctx, doc, ret))
 		return false;
 	only_fields(*doc, known, why);
 	return true;
 }
 
-/* What claim and release begin with: the report's id from the path, an
- * empty body, and who else holds a live claim on it (*holder, 0 when nobody
- * or the caller). false when it has answered already (*ret). A refused
- * claim is not an action, so this looks before anything is logged. */
-static bool claim_start(mod_ctx *ctx, int64_t me, int64_t now, int64_t *id,
-			int64_t *holder, sl_err *e, enum MHD_Result *ret)
+/* action_start for an action whose body is {}: 422 for any member. */
+static bool bare_action_start(mod_ctx *ctx, int64_t *id, enum MHD_Result *ret)
 {
 	json_t *doc;
 	sl_problems why = {0};
@@ -647,70 +981,8 @@ static bool claim_start(mod_ctx *ctx, int64_t me, int64_t now, int64_t *id,
 		*ret = invalid(ctx, &why);
 		return false;
 	}
-	sl_arena *a = sl_arena_new(4096);
-	sl_review rv;
-	*e = a ? sl_store_get_review(ctx->srv->store, *id, a, &rv) : SL_ENOMEM;
-	sl_arena_free(a);
-	*holder = 0;
-	if (*e == SL_OK && rv.claimed_by && rv.claimed_by != me && rv.claimed_until > now) {
-		*holder = rv.claimed_by;
-		*e = SL_EBUSY;
-	}
 	return true;
 }
-
-enum MHD_Result sl_review_claim(mod_ctx *ctx)
-{
-	enum MHD_Result ret;
-	int64_t id, holder;
-	sl_err e;
-	int64_t me = sl_session_moderator_id(ctx->session);
-	int64_t now = sl_time_now();
-	int64_t until = now + SL_CLAIM_SECONDS;
-	if (!claim_start(ctx, me, now, &id, &holder, &e, &ret))
-		return ret;
-	if (e == SL_OK && audit_report(ctx, "claim", id, NULL) != SL_OK)
-		return audit_failed(ctx);
-	if (e == SL_OK)
-		e = sl_store_claim(ctx->srv->store, id, me, now, until, &holder);
-	if (e == SL_EBUSY) {
-		names nm = {0};
-		char d[160];
-		snprintf(d, sizeof(d), "%s has claimed this report",
-			 name_of(ctx, &nm, holder));
-		names_free(&nm);
-		return sl_http_problem(ctx->conn, 409, d, NULL, NULL, 0);
-	}
-	if (e != SL_OK)
-		return e == SL_ENOTFOUND ? no_report(ctx) : store_failed(ctx);
-	return answer(ctx, 200,
-		      json_pack("{s:s, s:o}", "claimed_by", sl_session_name(ctx->session),
-				"claimed_until", time_json(until)));
-}
-
-enum MHD_Result sl_review_release(mod_ctx *ctx)
-{
-	enum MHD_Result ret;
-	int64_t id, holder;
-	sl_err e;
-	int64_t me = sl_session_moderator_id(ctx->session);
-	int64_t now = sl_time_now();
-	if (!claim_start(ctx, me, now, &id, &holder, &e, &ret))
-		return ret;
-	if (e == SL_OK && audit_report(ctx, "release", id, NULL) != SL_OK)
-		return audit_failed(ctx);
-	if (e == SL_OK)
-		e = sl_store_release(ctx->srv->store, id, me, now);
-	if (e == SL_EBUSY)
-		return sl_http_problem(ctx->conn, 409,
-				       "another moderator holds the claim on this report",
-				       NULL, NULL, 0);
-	if (e != SL_OK)
-		return e == SL_ENOTFOUND ? no_report(ctx) : store_failed(ctx);
-	return answer(ctx, 200, json_pack("{s:n}", "claimed_by"));
-}
-
-/* ---- edits, grades, decisions ---- */
 
 /* The fields an edit may change: the clear ones a moderator can check. */
 static const char *const editable[] = {"category", "observed_at", "observed_until",
@@ -734,7 +1006,7 @@ enum MHD_Result sl_review_edit(mod_ctx *ctx)
 		json_decref(patch);
 		return invalid(ctx, &why);
 	}
-	sl_arena *a = sl_arena_new(report_arena_cap(ctx->srv));
+	sl_arena *a = sl_arena_new(sl_review_arena_cap(ctx->srv));
 	if (!a) {
 		json_decref(patch);
 		return out_of_memory(ctx);
@@ -790,6 +1062,32 @@ enum MHD_Result sl_review_edit(mod_ctx *ctx)
 	return answer_report(ctx, id, 200);
 }
 
+enum MHD_Result sl_review_claim(mod_ctx *ctx)
+{
+	enum MHD_Result ret;
+	int64_t id, until;
+	review_fail f = {0};
+	if (!bare_action_start(ctx, &id, &ret))
+		return ret;
+	if (sl_review_claim_report(ctx, id, &until, &f) != SL_OK)
+		return sl_review_refuse(ctx, &f);
+	return answer(ctx, 200,
+		      json_pack("{s:s, s:o}", "claimed_by", sl_session_name(ctx->session),
+				"claimed_until", time_json(until)));
+}
+
+enum MHD_Result sl_review_release(mod_ctx *ctx)
+{
+	enum MHD_Result ret;
+	int64_t id;
+	review_fail f = {0};
+	if (!bare_action_start(ctx, &id, &ret))
+		return ret;
+	if (sl_review_release_report(ctx, id, &f) != SL_OK)
+		return sl_review_refuse(ctx, &f);
+	return answer(ctx, 200, json_pack("{s:n}", "claimed_by"));
+}
+
 enum MHD_Result sl_review_grade(mod_ctx *ctx)
 {
 	enum MHD_Result ret;
@@ -802,32 +1100,19 @@ enum MHD_Result sl_review_grade(mod_ctx *ctx)
 	json_t *rel = json_object_get(doc, "reliability");
 	json_t *cred = json_object_get(doc, "credibility");
 	const char *rs = json_string_value(rel);
-	if (!rs || strlen(rs) != 1 || rs[0] < 'A' || rs[0] > 'F')
-		sl_problems_add(&why, "reliability",
-				rel ? "is not one of A, B, C, D, E, F" : "is required");
-	if (!json_is_integer(cred) || json_integer_value(cred) < 1 ||
-	    json_integer_value(cred) > 6)
-		sl_problems_add(&why, "credibility",
-				cred ? "is not a whole number from 1 to 6"
-				     : "is required");
-	if (why.n) {
-		json_decref(doc);
-		return invalid(ctx, &why);
-	}
-	char r = rs[0];
-	int c = (int)json_integer_value(cred);
+	char r = rs && strlen(rs) == 1 ? rs[0] : 0;
+	long long c = json_is_integer(cred) ? (long long)json_integer_value(cred) : 0;
 	json_decref(doc);
+	sl_review_check_grade(rel != NULL, r, cred != NULL, c, &why);
+	if (why.n)
+		return invalid(ctx, &why);
+	review_fail f = {0};
+	if (sl_review_grade_report(ctx, id, r, (int)c, &f) != SL_OK)
+		return sl_review_refuse(ctx, &f);
 	char rtext[2] = {r, '\0'};
-	if (audit_report(
-		ctx, "grade", id,
-		json_pack("{s:s, s:i}", "reliability", rtext, "credibility", c)) != SL_OK)
-		return audit_failed(ctx);
-	sl_err e = sl_store_set_grade(ctx->srv->store, id, r, c);
-	if (e != SL_OK)
-		return e == SL_ENOTFOUND ? no_report(ctx) : store_failed(ctx);
-	return answer(
-	    ctx, 200,
-	    json_pack("{s:{s:s, s:i}}", "grade", "reliability", rtext, "credibility", c));
+	return answer(ctx, 200,
+		      json_pack("{s:{s:s, s:i}}", "grade", "reliability", rtext,
+				"credibility", (int)c));
 }
 
 /* Verify or reject: status and, for a rejection, its reason. A decision
@@ -841,31 +1126,24 @@ static enum MHD_Result decide(mod_ctx *ctx, sl_report_status status)
 	sl_problems why = {0};
 	static const char *const verify_fields[] = {NULL};
 	static const char *const reject_fields[] = {"reason", NULL};
-	if (!action_start(ctx, reject ? reject_fields : verify_fields, &id, &doc, &why, &ret))
+	if (!action_start(ctx, reject ? reject_fields : verify_fields, &id, &doc, &why,
+			  &ret))
 		return ret;
-	const char *reason = reject ? text_field(doc, "reason", REASON_MAX, &why) : NULL;
+	const char *reason =
+	    reject ? text_field(doc, "reason", SL_REVIEW_REASON_MAX, &why) : NULL;
 	if (why.n) {
 		json_decref(doc);
 		return invalid(ctx, &why);
 	}
-	json_t *detail = reject ? json_pack("{s:s}", "reason", reason) : NULL;
-	sl_err e = reject && !detail
-		       ? SL_ENOMEM
-		       : audit_report(ctx, reject ? "reject" : "verify", id, detail);
-	if (e != SL_OK) {
+	review_fail f = {0};
+	if (sl_review_decide_report(ctx, id, status, reason, &f) != SL_OK) {
 		json_decref(doc);
-		return audit_failed(ctx);
+		return sl_review_refuse(ctx, &f);
 	}
-	e = sl_store_set_status(ctx->srv->store, id, status, reason,
-				sl_session_moderator_id(ctx->session), sl_time_now());
 	json_t *out = json_pack("{s:s}", "status", sl_status_name(status));
 	if (out && reject)
 		json_object_set_new(out, "reject_reason", json_string(reason));
 	json_decref(doc);
-	if (e != SL_OK) {
-		json_decref(out);
-		return e == SL_ENOTFOUND ? no_report(ctx) : store_failed(ctx);
-	}
 	return answer(ctx, 200, out);
 }
 
@@ -879,8 +1157,6 @@ enum MHD_Result sl_review_reject(mod_ctx *ctx)
 	return decide(ctx, SL_STATUS_REJECTED);
 }
 
-/* ---- notes ---- */
-
 enum MHD_Result sl_review_note(mod_ctx *ctx)
 {
 	enum MHD_Result ret;
@@ -890,74 +1166,39 @@ enum MHD_Result sl_review_note(mod_ctx *ctx)
 	static const char *const known[] = {"text", NULL};
 	if (!action_start(ctx, known, &id, &doc, &why, &ret))
 		return ret;
-	const char *text = text_field(doc, "text", NOTE_MAX, &why);
+	const char *text = text_field(doc, "text", SL_REVIEW_NOTE_MAX, &why);
 	if (why.n) {
 		json_decref(doc);
 		return invalid(ctx, &why);
 	}
-	size_t len = strlen(text);
-	sl_server *srv = ctx->srv;
-	int64_t now = sl_time_now();
-	sl_arena *a = sl_arena_new(4 * NOTE_MAX + 16384);
-	sl_sealed item;
-	sl_err e = a ? SL_OK : SL_ENOMEM;
-	if (e == SL_OK) {
-		pthread_rwlock_rdlock(&srv->rc_lock);
-		e = sl_note_seal(text, len, sl_session_moderator_id(ctx->session),
-				 &srv->rc, now, a, &item);
-		pthread_rwlock_unlock(&srv->rc_lock);
-	}
-	sodium_memzero((char *)text, len);
+	review_fail f = {0};
+	int64_t at = 0;
+	/* The note action wipes the text, which is jansson's copy. */
+	sl_err e = sl_review_note_report(ctx, id, (char *)text, strlen(text), &at, &f);
 	json_decref(doc);
-	if (e == SL_OK && audit_report(ctx, "note", id, NULL) != SL_OK) {
-		sl_arena_free(a);
-		return audit_failed(ctx);
-	}
-	if (e == SL_OK)
-		e = sl_store_put_sealed(srv->store, id, &item);
-	sl_arena_free(a);
 	if (e != SL_OK)
-		return e == SL_ECLOSED
-			   ? sl_http_problem(ctx->conn, 503,
-					     "no moderator to seal the note to "
-					     "yet; try again",
-					     NULL, NULL, 5)
-			   : store_failed(ctx);
+		return sl_review_refuse(ctx, &f);
 	return answer(ctx, 201,
 		      json_pack("{s:s, s:o}", "author", sl_session_name(ctx->session),
-				"at", time_json(item.created_at)));
+				"at", time_json(at)));
 }
 
-/* ---- events ---- */
+/* ---- the JSON handlers: events ---- */
 
 /* An event as the moderators' API shows it: its JSON form (event_json.h)
  * with who made it and when. */
-static json_t *event_json(mod_ctx *ctx, names *nm, const sl_event *e)
+static json_t *event_json(mod_ctx *ctx, review_names *nm, const sl_event *e)
 {
 	json_t *o = sl_event_to_json(e);
 	if (o && (json_object_set_new(o, "created_at", time_json(e->created_at)) ||
 		  json_object_set_new(o, "created_by",
-				      e->created_by ? json_string(name_of(ctx, nm, e->created_by))
+				      e->created_by
+					  ? json_string(sl_review_name_of(ctx->srv, nm, e->created_by))
 						    : json_null()))) {
 		json_decref(o);
 		return NULL;
 	}
 	return o;
-}
-
-/* The event named by a body's "event_id" or the path: looked up. */
-static sl_err event_exists(mod_ctx *ctx, int64_t id)
-{
-	sl_arena *a = sl_arena_new(64 * 1024);
-	if (!a)
-		return SL_ENOMEM;
-	sl_event *list;
-	size_t n;
-	sl_err e = sl_store_events(ctx->srv->store, id, 1, a, &list, &n);
-	sl_arena_free(a);
-	if (e == SL_OK && n == 0)
-		e = SL_ENOTFOUND;
-	return e;
 }
 
 enum MHD_Result sl_review_event_create(mod_ctx *ctx)
@@ -972,13 +1213,13 @@ enum MHD_Result sl_review_event_create(mod_ctx *ctx)
 	json_t *ids = json_object_get(doc, "report_ids");
 	json_t *cat = json_object_get(doc, "category");
 	sl_event ev = {0};
-	int64_t report_ids[EVENT_REPORTS_MAX];
+	int64_t report_ids[SL_REVIEW_EVENT_REPORTS_MAX];
 	if (!json_is_array(ids)) {
 		sl_problems_add(&why, "report_ids",
 				ids ? "expected an array of report ids" : "is required");
-	} else if (json_array_size(ids) > EVENT_REPORTS_MAX) {
+	} else if (json_array_size(ids) > SL_REVIEW_EVENT_REPORTS_MAX) {
 		sl_problems_add(&why, "report_ids", "more than %d reports",
-				EVENT_REPORTS_MAX);
+				SL_REVIEW_EVENT_REPORTS_MAX);
 	} else {
 		size_t i;
 		json_t *v;
@@ -1004,53 +1245,12 @@ enum MHD_Result sl_review_event_create(mod_ctx *ctx)
 	if (why.n)
 		return invalid(ctx, &why);
 	ev.report_ids = report_ids;
-	ev.created_at = sl_time_now();
-	ev.created_by = sl_session_moderator_id(ctx->session);
-
-	/* Every report must exist; without a category the event takes the
-	 * first report's. */
-	sl_arena *a = sl_arena_new(report_arena_cap(ctx->srv));
-	if (!a)
-		return out_of_memory(ctx);
-	for (size_t i = 0; i < ev.n_reports; i++) {
-		sl_review rv;
-		sl_report r;
-		sl_err e =
-		    i == 0 && !ev.has_category
-			? sl_store_get_report(ctx->srv->store, report_ids[i], 0, a, &r)
-			: sl_store_get_review(ctx->srv->store, report_ids[i], a, &rv);
-		if (e == SL_OK && i == 0 && !ev.has_category) {
-			ev.category = r.category;
-			ev.has_category = true;
-		}
-		sl_arena_reset(a);
-		if (e != SL_OK) {
-			sl_arena_free(a);
-			if (e != SL_ENOTFOUND)
-				return store_failed(ctx);
-			char d[96];
-			snprintf(d, sizeof(d), "no report %" PRId64, report_ids[i]);
-			return sl_http_problem(ctx->conn, 404, d, NULL, NULL, 0);
-		}
-	}
-	sl_arena_free(a);
+	review_fail f = {0};
+	if (sl_review_create_event(ctx, &ev, &f) != SL_OK)
+		return sl_review_refuse(ctx, &f);
 	json_t *ids_json = json_array();
 	for (size_t i = 0; ids_json && i < ev.n_reports; i++)
 		json_array_append_new(ids_json, json_integer(report_ids[i]));
-	/* The event has no id until stored, and nothing is stored unlogged:
-	 * the entry names the reports, which find the event. */
-	if (audit(ctx, "event_create", "event:new",
-		  json_pack("{s:O, s:o}", "report_ids", ids_json, "category",
-			    ev.has_category ? json_string(sl_category_name(ev.category))
-					    : json_null())) != SL_OK) {
-		json_decref(ids_json);
-		return audit_failed(ctx);
-	}
-	sl_err e = sl_store_event_create(ctx->srv->store, &ev);
-	if (e != SL_OK) {
-		json_decref(ids_json);
-		return e == SL_ENOTFOUND ? no_report(ctx) : store_failed(ctx);
-	}
 	return answer(
 	    ctx, 201,
 	    json_pack("{s:I, s:o}", "id", (json_int_t)ev.id, "report_ids", ids_json));
@@ -1074,17 +1274,9 @@ static enum MHD_Result attach_or_detach(mod_ctx *ctx, bool detach)
 	json_decref(doc);
 	if (why.n)
 		return invalid(ctx, &why);
-	sl_err e = event_exists(ctx, event_id);
-	if (e != SL_OK)
-		return e == SL_ENOTFOUND ? no_event(ctx) : store_failed(ctx);
-	if (audit_report(ctx, detach ? "detach" : "attach", id,
-			 json_pack("{s:I}", "event_id", (json_int_t)event_id)) != SL_OK)
-		return audit_failed(ctx);
-	int64_t me = sl_session_moderator_id(ctx->session), now = sl_time_now();
-	e = detach ? sl_store_event_detach(ctx->srv->store, event_id, id, me, now)
-		   : sl_store_event_attach(ctx->srv->store, event_id, id, me, now);
-	if (e != SL_OK)
-		return e == SL_ENOTFOUND ? no_event(ctx) : store_failed(ctx);
+	review_fail f = {0};
+	if (sl_review_attach_report(ctx, id, event_id, detach, &f) != SL_OK)
+		return sl_review_refuse(ctx, &f);
 	return answer(ctx, 200,
 		      json_pack("{s:I, s:I, s:b}", "event_id", (json_int_t)event_id,
 				"report_id", (json_int_t)id, "attached", !detach));
@@ -1119,7 +1311,7 @@ static enum MHD_Result list_events(mod_ctx *ctx, const sl_event_filter *f,
 		sl_arena_free(a);
 		return no_event(ctx);
 	}
-	names nm = {0};
+	review_names nm = {0};
 	json_t *arr = json_array();
 	for (size_t i = 0; arr && i < n; i++) {
 		json_t *o = event_json(ctx, &nm, &list[i]);
@@ -1128,7 +1320,7 @@ static enum MHD_Result list_events(mod_ctx *ctx, const sl_event_filter *f,
 			arr = NULL;
 		}
 	}
-	names_free(&nm);
+	sl_review_names_free(&nm);
 	int64_t next = n == f->limit ? list[n - 1].id : 0;
 	sl_arena_free(a);
 	if (!arr)
@@ -1184,7 +1376,7 @@ enum MHD_Result sl_review_events(mod_ctx *ctx)
 {
 	sl_event_filter f = {0};
 	sl_problems why = {0};
-	if (!parse_limit(ctx, SL_EVENTS_MAX, &f.limit))
+	if (!sl_review_parse_limit(ctx->conn, SL_EVENTS_MAX, &f.limit))
 		sl_problems_add(&why, "limit", "expected a whole number from 1");
 	const char *v;
 	if ((v = arg(ctx, "bbox")))
@@ -1214,7 +1406,7 @@ enum MHD_Result sl_review_events(mod_ctx *ctx)
 		else
 			sl_problems_add(&why, "origin", "expected engine or moderator");
 	}
-	if ((v = arg(ctx, "before")) && !parse_id(v, &f.cursor))
+	if ((v = arg(ctx, "before")) && !sl_review_parse_id(v, &f.cursor))
 		sl_problems_add(&why, "before", "is not an event id");
 	if (why.n)
 		return invalid(ctx, &why);
@@ -1224,7 +1416,7 @@ enum MHD_Result sl_review_events(mod_ctx *ctx)
 enum MHD_Result sl_review_event(mod_ctx *ctx)
 {
 	sl_event_filter f = {.limit = 1, .with_refs = true};
-	if (!parse_id(ctx->params[0], &f.id))
+	if (!sl_review_parse_id(ctx->params[0], &f.id))
 		return no_event(ctx);
 	return list_events(ctx, &f, 200);
 }
@@ -1232,7 +1424,8 @@ enum MHD_Result sl_review_event(mod_ctx *ctx)
 /* The event of the path, which must exist; false when answered (*ret). */
 static bool event_id(mod_ctx *ctx, int64_t *id, enum MHD_Result *ret)
 {
-	sl_err e = parse_id(ctx->params[0], id) ? event_exists(ctx, *id) : SL_ENOTFOUND;
+	sl_err e =
+	    sl_review_parse_id(ctx->params[0], id) ? event_exists(ctx, *id) : SL_ENOTFOUND;
 	if (e == SL_OK)
 		return true;
 	*ret = e == SL_ENOTFOUND ? no_event(ctx) : store_failed(ctx);
@@ -1288,13 +1481,13 @@ enum MHD_Result sl_review_event_split(mod_ctx *ctx)
 	static const char *const known[] = {"report_ids", NULL};
 	only_fields(doc, known, &why);
 	json_t *ids = json_object_get(doc, "report_ids");
-	int64_t report_ids[EVENT_REPORTS_MAX];
+	int64_t report_ids[SL_REVIEW_EVENT_REPORTS_MAX];
 	size_t n = 0;
 	if (!json_is_array(ids) || json_array_size(ids) == 0)
 		sl_problems_add(&why, "report_ids",
 				ids ? "expected a non-empty array of report ids" : "is required");
-	else if (json_array_size(ids) > EVENT_REPORTS_MAX)
-		sl_problems_add(&why, "report_ids", "more than %d reports", EVENT_REPORTS_MAX);
+	else if (json_array_size(ids) > SL_REVIEW_EVENT_REPORTS_MAX)
+		sl_problems_add(&why, "report_ids", "more than %d reports", SL_REVIEW_EVENT_REPORTS_MAX);
 	else {
 		size_t i;
 		json_t *v;
@@ -1333,49 +1526,41 @@ enum MHD_Result sl_review_event_split(mod_ctx *ctx)
 	return list_events(ctx, &f, 201);
 }
 
-/* ---- the audit log, for admins ---- */
-
-static sl_err collect_entry(void *ud, const sl_audit_entry *e)
-{
-	json_t *arr = ud;
-	json_t *detail = e->detail ? json_loads(e->detail, 0, NULL) : NULL;
-	json_t *o =
-	    json_pack("{s:I, s:o, s:s, s:s, s:s, s:o}", "seq", (json_int_t)e->seq, "at",
-		      time_json(e->at), "actor", e->actor, "action", e->action, "subject",
-		      e->subject, "detail", detail ? detail : json_null());
-	if (!o || json_array_insert_new(arr, 0, o) != 0)
-		return SL_ENOMEM;
-	return SL_OK;
-}
+/* ---- the JSON handlers: the audit log, for admins ---- */
 
 /* Reading the log is not itself logged: it holds nothing sealed, and an
  * entry per look would drown the actions it is for. */
 enum MHD_Result sl_review_audit(mod_ctx *ctx)
 {
 	size_t limit;
-	if (!parse_limit(ctx, SL_QUEUE_MAX, &limit))
+	if (!sl_review_parse_limit(ctx->conn, SL_QUEUE_MAX, &limit))
 		return invalid1(ctx, "limit", "expected a whole number from 1");
-	sl_arena *a = sl_arena_new(64 * 1024);
+	sl_arena *a = sl_arena_new((size_t)16 << 20);
 	if (!a)
 		return out_of_memory(ctx);
-	sl_audit_entry last;
-	sl_err e = sl_store_audit_last(ctx->srv->store, &last, a);
-	int64_t last_seq = e == SL_OK ? last.seq : 0;
-	sl_arena_free(a);
-	if (e != SL_OK && e != SL_ENOTFOUND)
-		return store_failed(ctx);
-	json_t *arr = json_array();
-	if (!arr)
-		return out_of_memory(ctx);
-	int64_t after = last_seq > (int64_t)limit ? last_seq - (int64_t)limit : 0;
-	e = last_seq ? sl_store_each_audit(ctx->srv->store, after, collect_entry, arr)
-		     : SL_OK;
-	if (e != SL_OK) {
-		json_decref(arr);
-		return e == SL_ENOMEM ? out_of_memory(ctx) : store_failed(ctx);
+	sl_audit_entry *list;
+	size_t n;
+	review_fail f = {0};
+	if (sl_review_audit_tail(ctx, limit, a, &list, &n, &f) != SL_OK) {
+		sl_arena_free(a);
+		return sl_review_refuse(ctx, &f);
 	}
-	/* Entries appended during the walk come first; keep limit of them. */
-	while (json_array_size(arr) > limit)
-		json_array_remove(arr, json_array_size(arr) - 1);
+	json_t *arr = json_array();
+	bool ok = arr != NULL;
+	for (size_t i = n; ok && i-- > 0;) {
+		const sl_audit_entry *e = &list[i];
+		json_t *detail = e->detail ? json_loads(e->detail, 0, NULL) : NULL;
+		push(arr,
+		     json_pack("{s:I, s:o, s:s, s:s, s:s, s:o}", "seq",
+			       (json_int_t)e->seq, "at", time_json(e->at), "actor",
+			       e->actor, "action", e->action, "subject", e->subject,
+			       "detail", detail ? detail : json_null()),
+		     &ok);
+	}
+	sl_arena_free(a);
+	if (!ok) {
+		json_decref(arr);
+		return out_of_memory(ctx);
+	}
 	return answer(ctx, 200, json_pack("{s:o}", "entries", arr));
 }

@@ -10,8 +10,11 @@
  *   POST|GET|DELETE /api/v1/session            moderators sign in and out (mod.c)
  *   *    /api/v1/mod[/...]                     the moderators' API, behind the
  *                                              session gate (mod.c)
- *   GET  /mod, /mod/, /static/...              the moderator console's files,
- *                                              a fixed list (web.c)
+ *   GET|POST /mod[/...]                        the moderator console: pages
+ *                                              rendered on the server, and
+ *                                              their forms (console.c)
+ *   GET  /static/...                           the console's files, a fixed
+ *                                              list (web.c)
  *
  * Everything that can be answered from the request line and headers is
  * answered before any body is read. Intake requests are suspended while
@@ -265,8 +268,9 @@ static enum MHD_Result route(sl_server *srv, struct MHD_Connection *c,
 		return sl_mod_session(srv, c, method, con_cls);
 	if (strncmp(url, "/api/v1/mod", 11) == 0 && (url[11] == '\0' || url[11] == '/'))
 		return sl_mod_gate(srv, c, url, method, con_cls);
-	if (strcmp(url, "/mod") == 0 || strcmp(url, "/mod/") == 0 ||
-	    strncmp(url, "/static/", 8) == 0)
+	if (strncmp(url, "/mod", 4) == 0 && (url[4] == '\0' || url[4] == '/'))
+		return sl_console_serve(srv, c, url, method, con_cls);
+	if (strncmp(url, "/static/", 8) == 0)
 		return sl_web_serve(srv, c, url, method);
 	if (strcmp(url, "/healthz") == 0) {
 		if (!is_get(method))

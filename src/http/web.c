@@ -1,23 +1,24 @@
 /*
- * web.c — the moderator console's static files: /mod and /static/...
+ * web.c — the moderator console's static files under /static/.
  *
- * The console (web/mod.html, mod.js, mod.css; docs/MODERATION.md) is a page
- * and a little script that speak the moderators' JSON API; everything it
- * loads comes from this server, so that a moderator's browser talks to no
- * other origin. Only the files in the table below are served: no directory
- * listing, no path taken from the request, so no "..". The console's own
- * files are read from the web root (serve --web, default "web"); the
- * vendored libraries (Leaflet, topojson-client, and Natural Earth's country
- * borders from world-atlas) from the npm packages in WEB_ROOT/../node_modules,
- * where scripts/install-deps puts them in a source tree.
+ * The console's pages are rendered by the server (console.c); what they
+ * load is served here: web/mod.js (keys, and the map drawn from the
+ * page's data-* attributes), web/mod.css, and the vendored libraries —
+ * Leaflet, topojson-client, and Natural Earth's country borders from
+ * world-atlas — so that a moderator's browser talks to no other origin.
+ * Only the files in the table below are served: no directory listing, no
+ * path taken from the request, so no "..". The console's own files are
+ * read from the web root (serve --web, default "web"); the vendored
+ * libraries from the npm packages in WEB_ROOT/../node_modules, where
+ * scripts/install-deps puts them in a source tree.
  *
  * Files are read at request time (a changed mod.js shows on reload), each
- * capped at WEB_FILE_CAP. The page gets a Content-Security-Policy that lets
- * it load its own scripts, styles and images and nothing else; every other
- * header is the server's common set (no-store, nosniff, no framing).
+ * capped at WEB_FILE_CAP. Every header is the server's common set
+ * (no-store, nosniff, no framing); sl_web_page_csp, the policy of the
+ * console's pages, lives here beside the list of what they may load.
  *
- * The page itself holds no data: the queue and the reports come from the
- * API after sign-in, behind the session gate (mod.c).
+ * None of these files holds data: everything about reports is in the
+ * pages, behind the session gate (console.c).
  */
 #include "http/http_int.h"
 
@@ -33,7 +34,6 @@
 /* The largest file served; world-atlas's countries-50m.json is 740 KB. */
 #define WEB_FILE_CAP (4u << 20)
 
-#define HTML "text/html; charset=utf-8"
 #define JS "text/javascript; charset=utf-8"
 #define CSS "text/css; charset=utf-8"
 #define JSON "application/json"
@@ -41,9 +41,11 @@
 
 #define VENDOR "../node_modules/"
 
-/* What the console's page may load: itself, its scripts, styles, images
- * (data: and blob: for Leaflet's own), and API calls to this origin. */
-static const char page_csp[] =
+/* What the console's pages may load: their own scripts, styles, images
+ * (data: and blob: for Leaflet's own), fetches of the map's borders from
+ * this origin, and forms posted to it. No 'unsafe-inline': the pages
+ * carry no script or style of their own. */
+const char sl_web_page_csp[] =
     "default-src 'none'; script-src 'self'; style-src 'self'; "
     "img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
@@ -52,30 +54,27 @@ typedef struct web_file {
 	const char *url;  /* the exact request path */
 	const char *path; /* relative to the web root */
 	const char *type; /* Content-Type */
-	bool page;	  /* HTML: gets page_csp */
 } web_file;
 
 static const web_file files[] = {
-    {"/mod", "mod.html", HTML, true},
-    {"/mod/", "mod.html", HTML, true},
-    {"/static/mod.js", "mod.js", JS, false},
-    {"/static/mod.css", "mod.css", CSS, false},
-    {"/static/vendor/leaflet/leaflet.js", VENDOR "leaflet/dist/leaflet.js", JS, false},
-    {"/static/vendor/leaflet/leaflet.css", VENDOR "leaflet/dist/leaflet.css", CSS, false},
+    {"/static/mod.js", "mod.js", JS},
+    {"/static/mod.css", "mod.css", CSS},
+    {"/static/vendor/leaflet/leaflet.js", VENDOR "leaflet/dist/leaflet.js", JS},
+    {"/static/vendor/leaflet/leaflet.css", VENDOR "leaflet/dist/leaflet.css", CSS},
     {"/static/vendor/leaflet/images/layers.png", VENDOR "leaflet/dist/images/layers.png",
-     PNG, false},
+     PNG},
     {"/static/vendor/leaflet/images/layers-2x.png",
-     VENDOR "leaflet/dist/images/layers-2x.png", PNG, false},
+     VENDOR "leaflet/dist/images/layers-2x.png", PNG},
     {"/static/vendor/leaflet/images/marker-icon.png",
-     VENDOR "leaflet/dist/images/marker-icon.png", PNG, false},
+     VENDOR "leaflet/dist/images/marker-icon.png", PNG},
     {"/static/vendor/leaflet/images/marker-icon-2x.png",
-     VENDOR "leaflet/dist/images/marker-icon-2x.png", PNG, false},
+     VENDOR "leaflet/dist/images/marker-icon-2x.png", PNG},
     {"/static/vendor/leaflet/images/marker-shadow.png",
-     VENDOR "leaflet/dist/images/marker-shadow.png", PNG, false},
+     VENDOR "leaflet/dist/images/marker-shadow.png", PNG},
     {"/static/vendor/topojson-client/topojson-client.min.js",
-     VENDOR "topojson-client/dist/topojson-client.min.js", JS, false},
+     VENDOR "topojson-client/dist/topojson-client.min.js", JS},
     {"/static/vendor/world-atlas/countries-50m.json",
-     VENDOR "world-atlas/countries-50m.json", JSON, false},
+     VENDOR "world-atlas/countries-50m.json", JSON},
 };
 
 static const web_file *lookup(const char *url)
@@ -155,13 +154,6 @@ enum MHD_Result sl_web_serve(sl_server *srv, struct MHD_Connection *c, const cha
 	if (e != 0)
 		return sl_http_problem(c, 503, "the file could not be read; try again",
 				       NULL, NULL, 5);
-	const char *const page[] = {"Content-Security-Policy",
-				    page_csp,
-				    "Cross-Origin-Opener-Policy",
-				    "same-origin",
-				    "Cross-Origin-Resource-Policy",
-				    "same-origin",
-				    NULL};
 	const char *const asset[] = {"Cross-Origin-Resource-Policy", "same-origin", NULL};
-	return sl_http_respond_bytes(c, 200, f->type, body, len, f->page ? page : asset);
+	return sl_http_respond_bytes(c, 200, f->type, body, len, asset);
 }

@@ -1231,31 +1231,53 @@ const char *harness_str_field(json_t *doc, const char *key, const char *ctx)
 	return v;
 }
 
-/* ---- moderators' API ---- */
-
-#define TOKEN_LEN 43 /* 256 bits, base64url without padding */
-
-void harness_sign_in(const harness_server *srv, const char *name, harness_client *cl)
+void harness_sign_in(const harness_server *srv, const char *name, harness_client *out)
 {
-	char pass[256], body[512];
+	char pass[256];
 	harness_passphrase(name, pass, sizeof(pass));
-	snprintf(body, sizeof(body), "{\"name\":\"%s\",\"passphrase\":\"%s\"}", name,
-		 pass);
+	json_t *req = json_pack("{s:s, s:s}", "name", name, "passphrase", pass);
+	char *body = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
 	static const char *const h[] = {"Content-Type: application/json", NULL};
 	harness_response r;
 	harness_request(srv, "POST", "/api/v1/session", h, body, strlen(body), &r);
-	harness_expect_status(&r, 200, name);
+	free(body);
+	char ctx[128];
+	snprintf(ctx, sizeof(ctx), "sign-in as %s", name);
+	harness_expect_status(&r, 200, ctx);
 	const char *sc = harness_response_header(&r, "Set-Cookie");
-	if (!sc || strncmp(sc, "sl_session=", 11) != 0)
-		fail_msg("sign-in as %s: no session cookie", name);
-	memset(cl, 0, sizeof(*cl));
-	snprintf(cl->cookie, sizeof(cl->cookie), "Cookie: sl_session=%.*s", TOKEN_LEN,
-		 sc + 11);
-	json_t *doc = harness_body_json(&r, name);
-	snprintf(cl->csrf_h, sizeof(cl->csrf_h), "X-CSRF-Token: %s",
-		 harness_str_field(doc, "csrf", name));
+	size_t n = sc && strncmp(sc, "sl_session=", 11) == 0 ? strcspn(sc + 11, ";") : 0;
+	if (n != HARNESS_TOKEN_LEN)
+		fail_msg("%s: no session cookie of %d characters: %s", ctx,
+			 HARNESS_TOKEN_LEN, sc ? sc : "(none)");
+	memset(out, 0, sizeof(*out));
+	memcpy(out->token, sc + 11, n);
+	json_t *doc = harness_body_json(&r, ctx);
+	snprintf(out->csrf, sizeof(out->csrf), "%s", harness_str_field(doc, "csrf", ctx));
 	json_decref(doc);
 	harness_response_free(&r);
+	snprintf(out->cookie, sizeof(out->cookie), "Cookie: sl_session=%s", out->token);
+	snprintf(out->csrf_h, sizeof(out->csrf_h), "X-CSRF-Token: %s", out->csrf);
+}
+
+long long harness_count_audit(const harness_server *srv, const char *action)
+{
+	char sql[160];
+	if (action)
+		snprintf(sql, sizeof(sql),
+			 "SELECT count(*) FROM audit WHERE action = '%s'", action);
+	else
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM audit");
+	return harness_db_integer(srv, sql);
+}
+
+void harness_audit_verify(const harness_server *srv)
+{
+	const char *verify[] = {"audit", "verify", "--data", srv->dir, NULL};
+	harness_proc p;
+	harness_cli(verify, &p);
+	harness_proc_expect("audit verify", &p, 0);
+	harness_proc_free(&p);
 }
 
 void harness_mod_request(const harness_server *srv, const harness_client *cl, bool csrf,

@@ -282,21 +282,36 @@ json_t *harness_body_json(const harness_response *r, const char *ctx);
 /* The string member key of doc; fails the test when there is none. */
 const char *harness_str_field(json_t *doc, const char *key, const char *ctx);
 
+/* ---- moderators' sessions ---- */
+
+#define HARNESS_TOKEN_LEN 43 /* a session or CSRF token: 32 bytes, base64url */
+
+/* A signed-in moderator as a client holds it. */
+typedef struct harness_client {
+	char token[HARNESS_TOKEN_LEN + 1];
+	char csrf[HARNESS_TOKEN_LEN + 1];
+	char cookie[96]; /* "Cookie: sl_session=TOKEN" */
+	char csrf_h[96]; /* "X-CSRF-Token: CSRF" */
+} harness_client;
+
+/* Signs name in through POST /api/v1/session with the harness's
+ * passphrase for it; fails the test unless that is 200 with a session
+ * cookie and a CSRF token. */
+void harness_sign_in(const harness_server *srv, const char *name, harness_client *out);
+
+/* How many entries of srv's audit log have action (NULL: all of them),
+ * read from its database. */
+long long harness_count_audit(const harness_server *srv, const char *action);
+
+/* Runs `sightline audit verify --data DIR` on srv's data directory and
+ * fails the test unless it exits 0 (the log is intact). */
+void harness_audit_verify(const harness_server *srv);
+
 /* Calls visit for every regular file under dir, recursively. */
 void harness_walk_files(const char *dir, void (*visit)(void *ud, const char *path),
 			void *ud);
 
 /* ---- moderators' API ---- */
-
-/* A signed-in moderator: the session cookie and CSRF header to send. */
-typedef struct harness_client {
-	char cookie[96]; /* "Cookie: sl_session=TOKEN" */
-	char csrf_h[96]; /* "X-CSRF-Token: CSRF" */
-} harness_client;
-
-/* Signs name in (its passphrase from harness_passphrase); fails the test
- * unless the server answers 200 with a session cookie and a CSRF token. */
-void harness_sign_in(const harness_server *srv, const char *name, harness_client *cl);
 
 /* A request as cl (NULL: anonymous) with the CSRF header when csrf, and
  * body (NULL: none) as application/json. */

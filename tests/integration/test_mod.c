@@ -634,10 +634,7 @@ static void test_secure_cookie(void **state)
 
 static long long count_action(const char *action)
 {
-	char sql[160];
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM audit WHERE action = '%s'",
-		 action);
-	return harness_db_integer(&shared, sql);
+	return harness_count_audit(&shared, action);
 }
 
 /* Sign-ins, failures and sign-outs are in the audit log, which verifies. */
@@ -667,10 +664,7 @@ static void test_audit_log(void **state)
 	assert_non_null(strstr(p.out, "sign_in_failed"));
 	assert_non_null(strstr(p.out, "sign_out"));
 	harness_proc_free(&p);
-	const char *verify[] = {"audit", "verify", "--data", shared.dir, NULL};
-	harness_cli(verify, &p);
-	harness_proc_expect("audit verify", &p, 0);
-	harness_proc_free(&p);
+	harness_audit_verify(&shared);
 }
 
 typedef struct scan {

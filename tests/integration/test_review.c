@@ -36,9 +36,7 @@
 
 #include "harness.h"
 
-#define SESSION "/api/v1/session"
 #define MOD "/api/v1/mod"
-#define TOKEN_LEN 43
 #define TEXT_CANARY "canary-text-Zq81 tanks on platform 3"
 #define NOTE_CANARY "note-canary-Wv27 informant sounds reliable"
 
@@ -148,10 +146,7 @@ static long long post_report(const char *category, long ago_s, double lat,
 
 static long long count_action(const char *action)
 {
-	char sql[160];
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM audit WHERE action = '%s'",
-		 action);
-	return harness_db_integer(&srv, sql);
+	return harness_count_audit(&srv, action);
 }
 
 /* ---- group ---- */
@@ -702,11 +697,7 @@ static void test_no_clear_note(void **state)
 {
 	(void)state;
 	harness_server_stop_ok(&srv);
-	const char *verify[] = {"audit", "verify", "--data", srv.dir, NULL};
-	harness_proc p;
-	harness_cli(verify, &p);
-	harness_proc_expect("audit verify", &p, 0);
-	harness_proc_free(&p);
+	harness_audit_verify(&srv);
 	harness_walk_files(srv.dir, scan_file, (void *)NOTE_CANARY);
 	harness_walk_files(srv.dir, scan_file, (void *)TEXT_CANARY);
 	scan_file((void *)NOTE_CANARY, srv.log);
