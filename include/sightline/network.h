@@ -103,6 +103,19 @@ sl_err sl_network_load_buffer(const char *buf, size_t len, const sl_network_opti
 sl_err sl_network_generate(uint64_t seed, const sl_network_options *opt,
 			   sl_network **net /* OUT */, sl_stations **stations /* OUT */);
 
+/* A town the generated network joins, with its main station. */
+typedef struct sl_town {
+	const char *name;	/* the town in Russian: "Орша" */
+	const char *station_ru; /* its main station: "Орша-Центральная" */
+	const char *station_be; /* "Орша Цэнтральная" */
+	double lat, lon;	/* the station */
+} sl_town;
+
+/* The towns of the generated network (a static table, never freed): real
+ * coordinates, so the simulator can send trains between them on any
+ * network that reaches them. */
+size_t sl_network_towns(const sl_town **towns /* OUT */);
+
 /* Frees the network; NULL is allowed. Routes made on it must be freed
  * first or not used after. */
 void sl_network_free(sl_network *n);

@@ -28,6 +28,11 @@ typedef struct options {
 	bool all;
 	const char *expect_head;
 	unsigned long long limit; /* audit show: last N entries, 0 = all */
+	struct { /* simulate's options, as given; simulate.c parses them */
+		const char *seed, *hours, *truth, *network, *stations, *airfields;
+		const char *start, *scale, *objects;
+		bool text;
+	} sim;
 	sl_server_config server;
 	char host[256];
 	char *owned[32]; /* strings from the config file, freed at exit */
@@ -57,6 +62,11 @@ int open_audit(const options *o, sl_store *store, sl_audit **audit);
  * could not be recorded. */
 int audit_append(sl_audit *audit, const char *actor, const char *action,
 		 const char *subject, const char *detail_json);
+
+/* simulate.c: the command, and its options for set_option (true when
+ * name is one of them; the value is kept as given). */
+int cmd_simulate(options *o, int argc, char **argv);
+bool simulate_option(options *o, const char *name, const char *value);
 
 /* The subcommands of audit.c. verify returns 1 when the log is damaged. */
 int cmd_audit_verify(options *o, int argc, char **argv);
