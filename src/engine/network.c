@@ -35,6 +35,7 @@
 #include <sys/stat.h>
 
 #include "engine/network_int.h"
+#include "sightline/buf.h"
 #include "sightline/geo.h"
 
 #define RAD (SL_GEO_PI / 180.0)
@@ -229,22 +230,6 @@ void sl_network_free(sl_network *n)
 	free(n);
 }
 
-/* Grows *p (of *cap elements of size elem) to hold need elements. */
-static bool grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-	if (need <= *cap)
-		return true;
-	size_t c = *cap ? *cap : 64;
-	while (c < need)
-		c *= 2;
-	void *q = realloc(*p, c * elem);
-	if (!q)
-		return false;
-	*p = q;
-	*cap = c;
-	return true;
-}
-
 /* ---------------------------------------------------------------- 1. read */
 
 typedef struct line_props {
@@ -352,11 +337,12 @@ static void read_line(raw *r, const json_t *coords, const char *field,
 		return;
 	}
 	size_t cap = r->cap_v;
-	if (!grow((void **)&r->lat, &cap, r->nv + n, sizeof(double)) ||
-	    (cap = r->cap_v, !grow((void **)&r->lon, &cap, r->nv + n, sizeof(double))) ||
+	if (!sl_grow((void **)&r->lat, &cap, r->nv + n, sizeof(double)) ||
+	    (cap = r->cap_v,
+	     !sl_grow((void **)&r->lon, &cap, r->nv + n, sizeof(double))) ||
 	    (r->cap_v = cap,
-	     !grow((void **)&r->props, &r->cap_l, r->nl + 1, sizeof(line_props))) ||
-	    !grow((void **)&r->start, &r->cap_s, r->nl + 2, sizeof(uint32_t))) {
+	     !sl_grow((void **)&r->props, &r->cap_l, r->nl + 1, sizeof(line_props))) ||
+	    !sl_grow((void **)&r->start, &r->cap_s, r->nl + 2, sizeof(uint32_t))) {
 		r->err = SL_ENOMEM;
 		return;
 	}
@@ -621,7 +607,7 @@ static int cmp_cand_line(const void *x, const void *y)
 
 static bool add_cand(build *b, uint32_t v, bool end)
 {
-	if (!grow((void **)&b->c, &b->cap_c, b->nc + 1, sizeof(cand)))
+	if (!sl_grow((void **)&b->c, &b->cap_c, b->nc + 1, sizeof(cand)))
 		return false;
 	b->c[b->nc++] =
 	    (cand){.v = v, .line = b->line_of[v], .arc = b->arc[v], .end = end};
@@ -794,7 +780,8 @@ static bool find_t_junctions(build *b)
 					b->joined++;
 				continue;
 			}
-			if (!grow((void **)&b->s, &b->cap_s, b->ns + 1, sizeof(split))) {
+			if (!sl_grow((void **)&b->s, &b->cap_s, b->ns + 1,
+				     sizeof(split))) {
 				ok = false;
 				break;
 			}
@@ -868,13 +855,13 @@ static bool push_vertex(out *o, double lat, double lon)
 	    n->vlon[n->n_vertices - 1] == lon && n->seg_next[n->n_vertices - 1] == 2)
 		return true; /* the same as the last vertex of this edge */
 	size_t cap = o->cap_v;
-	if (!grow((void **)&n->vlat, &cap, n->n_vertices + 1, sizeof(double)))
+	if (!sl_grow((void **)&n->vlat, &cap, n->n_vertices + 1, sizeof(double)))
 		return false;
 	cap = o->cap_v;
-	if (!grow((void **)&n->vlon, &cap, n->n_vertices + 1, sizeof(double)))
+	if (!sl_grow((void **)&n->vlon, &cap, n->n_vertices + 1, sizeof(double)))
 		return false;
 	cap = o->cap_v;
-	if (!grow((void **)&n->seg_next, &cap, n->n_vertices + 1, 1))
+	if (!sl_grow((void **)&n->seg_next, &cap, n->n_vertices + 1, 1))
 		return false;
 	o->cap_v = cap;
 	n->vlat[n->n_vertices] = lat;
@@ -908,7 +895,7 @@ static bool emit_piece(out *o, const raw *r, uint32_t l, const cut *a, const cut
 	}
 	for (size_t i = first; i < n->n_vertices; i++)
 		n->seg_next[i] = i + 1 < n->n_vertices;
-	if (!grow((void **)&n->edges, &o->cap_e, n->n_edges + 1, sizeof(edge)))
+	if (!sl_grow((void **)&n->edges, &o->cap_e, n->n_edges + 1, sizeof(edge)))
 		return false;
 	const line_props *p = &r->props[l];
 	n->edges[n->n_edges++] = (edge){.from = a->node,
@@ -985,7 +972,7 @@ static bool make_edges(build *b, sl_network *n)
 		size_t nc = 0;
 		for (uint32_t k = b->line_c0[l]; ok && k < b->line_c0[l + 1]; k++) {
 			const cand *c = &b->c[b->by_line[k]];
-			ok = grow((void **)&cuts, &cap_cuts, nc + 1, sizeof(cut));
+			ok = sl_grow((void **)&cuts, &cap_cuts, nc + 1, sizeof(cut));
 			if (ok)
 				cuts[nc++] = (cut){
 				    .v = c->v,
@@ -993,7 +980,7 @@ static bool make_edges(build *b, sl_network *n)
 				    .node = node_of[find(b->parent, b->by_line[k])]};
 		}
 		for (; ok && si < b->ns && b->s[si].line == l; si++) {
-			ok = grow((void **)&cuts, &cap_cuts, nc + 1, sizeof(cut));
+			ok = sl_grow((void **)&cuts, &cap_cuts, nc + 1, sizeof(cut));
 			double t = b->s[si].t;
 			uint32_t v = b->s[si].v;
 			if (t >= 1 - 1e-12)
@@ -1228,35 +1215,10 @@ sl_err sl_network_load_file(const char *path, const sl_network_options *opt,
 	sl_err e = resolve(opt, &o, why);
 	if (e != SL_OK)
 		return e;
-	FILE *f = fopen(path, "rb");
-	struct stat st;
-	if (!f || fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-		sl_problems_add(why, "", "cannot read %s: %s", path,
-				f ? "not a regular file" : strerror(errno));
-		if (f)
-			fclose(f);
-		return SL_EIO;
-	}
-	if ((uintmax_t)st.st_size > o.max_bytes) {
-		fclose(f);
-		sl_problems_add(why, "", "%s: %jd bytes is more than the limit of %zu",
-				path, (intmax_t)st.st_size, o.max_bytes);
-		return SL_ETOOBIG;
-	}
-	size_t size = (size_t)st.st_size;
-	char *buf = malloc(size ? size : 1);
-	if (!buf) {
-		fclose(f);
-		return SL_ENOMEM;
-	}
-	size_t got = fread(buf, 1, size, f);
-	bool more = fgetc(f) != EOF; /* grew while we read it */
-	fclose(f);
-	if (got != size || more) {
-		free(buf);
-		sl_problems_add(why, "", "%s changed or failed while being read", path);
-		return SL_EIO;
-	}
+	char *buf;
+	size_t size;
+	if ((e = sl_read_file(path, o.max_bytes, &buf, &size, why)) != SL_OK)
+		return e;
 	e = sl_network_load_buffer(buf, size, &o, out, why);
 	free(buf);
 	return e;
@@ -1377,7 +1339,7 @@ typedef struct search {
 
 static bool heap_push(search *s, double key, uint32_t node)
 {
-	if (!grow((void **)&s->heap, &s->cap_h, s->nh + 1, sizeof(heap_item)))
+	if (!sl_grow((void **)&s->heap, &s->cap_h, s->nh + 1, sizeof(heap_item)))
 		return false;
 	size_t i = s->nh++;
 	while (i > 0) {
@@ -1551,13 +1513,13 @@ static bool route_point(sl_route *r, double lat, double lon)
 	    r->lon[r->n_points - 1] == lon)
 		return true;
 	size_t c = r->cap_p;
-	if (!grow((void **)&r->lat, &c, r->n_points + 1, sizeof(double)))
+	if (!sl_grow((void **)&r->lat, &c, r->n_points + 1, sizeof(double)))
 		return false;
 	c = r->cap_p;
-	if (!grow((void **)&r->lon, &c, r->n_points + 1, sizeof(double)))
+	if (!sl_grow((void **)&r->lon, &c, r->n_points + 1, sizeof(double)))
 		return false;
 	c = r->cap_p;
-	if (!grow((void **)&r->cum, &c, r->n_points + 1, sizeof(double)))
+	if (!sl_grow((void **)&r->cum, &c, r->n_points + 1, sizeof(double)))
 		return false;
 	r->cap_p = c;
 	size_t i = r->n_points++;
@@ -1568,31 +1530,40 @@ static bool route_point(sl_route *r, double lat, double lon)
 	return true;
 }
 
+/* The point at distance x along the polyline lat/lon[lo..hi] whose
+ * distances are cum[lo..hi]; returns the index of its segment's first
+ * point. */
+static size_t interpolate(const double *cum, const double *plat, const double *plon,
+			  size_t lo, size_t hi, double x, double *lat, double *lon)
+{
+	while (hi - lo > 1) {
+		size_t mid = (lo + hi) / 2;
+		if (cum[mid] <= x)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	double d = cum[lo + 1] - cum[lo];
+	double t = d > 0 ? (x - cum[lo]) / d : 0;
+	t = t < 0 ? 0 : t > 1 ? 1 : t;
+	*lat = plat[lo] + t * (plat[lo + 1] - plat[lo]);
+	*lon = plon[lo] + t * (plon[lo + 1] - plon[lo]);
+	return lo;
+}
+
 /* The point at offset off along edge e, and the index of the segment's
  * first vertex. */
 static void edge_point(const sl_network *n, const edge *e, double off, double *lat,
 		       double *lon, uint32_t *seg)
 {
-	uint32_t lo = e->first, hi = e->first + e->n - 1;
-	while (hi - lo > 1) {
-		uint32_t mid = (lo + hi) / 2;
-		if (n->vcum[mid] <= off)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	double d = n->vcum[lo + 1] - n->vcum[lo];
-	double t = d > 0 ? (off - n->vcum[lo]) / d : 0;
-	t = t < 0 ? 0 : t > 1 ? 1 : t;
-	*lat = n->vlat[lo] + t * (n->vlat[lo + 1] - n->vlat[lo]);
-	*lon = n->vlon[lo] + t * (n->vlon[lo + 1] - n->vlon[lo]);
-	*seg = lo;
+	*seg = (uint32_t)interpolate(n->vcum, n->vlat, n->vlon, e->first,
+				     e->first + e->n - 1, off, lat, lon);
 }
 
 static bool add_piece(const sl_network *n, sl_route *r, uint32_t e, double off0,
 		      double off1, size_t *cap)
 {
-	if (!grow((void **)&r->pieces, cap, r->n_pieces + 1, sizeof(piece)))
+	if (!sl_grow((void **)&r->pieces, cap, r->n_pieces + 1, sizeof(piece)))
 		return false;
 	double s0 = r->n_pieces ? r->pieces[r->n_pieces - 1].s0 +
 				      fabs(r->pieces[r->n_pieces - 1].off1 -
@@ -1641,7 +1612,8 @@ sl_err sl_network_route(const sl_network *n, const sl_network_pos *a,
 		size_t nchain = 0, capc = 0;
 		uint32_t u = x;
 		while (e == SL_OK && s.prev[u] != START_FROM && s.prev[u] != START_TO) {
-			if (!grow((void **)&chain, &capc, nchain + 1, sizeof(uint32_t)))
+			if (!sl_grow((void **)&chain, &capc, nchain + 1,
+				     sizeof(uint32_t)))
 				e = SL_ENOMEM;
 			else
 				chain[nchain++] = s.prev[u];
@@ -1697,23 +1669,15 @@ void sl_route_at(const sl_route *r, double s, double *lat, double *lon, double *
 		return;
 	}
 	s = s < 0 ? 0 : s > r->cum[n - 1] ? r->cum[n - 1] : s;
-	size_t lo = 0, hi = n - 1;
-	while (hi - lo > 1) {
-		size_t mid = (lo + hi) / 2;
-		if (r->cum[mid] <= s)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	double d = r->cum[lo + 1] - r->cum[lo];
-	double t = d > 0 ? (s - r->cum[lo]) / d : 0;
+	double la, lo;
+	size_t k = interpolate(r->cum, r->lat, r->lon, 0, n - 1, s, &la, &lo);
 	if (lat)
-		*lat = r->lat[lo] + t * (r->lat[lo + 1] - r->lat[lo]);
+		*lat = la;
 	if (lon)
-		*lon = r->lon[lo] + t * (r->lon[lo + 1] - r->lon[lo]);
+		*lon = lo;
 	if (bearing)
-		*bearing = sl_geo_bearing_deg(r->lat[lo], r->lon[lo], r->lat[lo + 1],
-					      r->lon[lo + 1]);
+		*bearing = sl_geo_bearing_deg(r->lat[k], r->lon[k], r->lat[k + 1],
+					      r->lon[k + 1]);
 }
 
 sl_err sl_route_locate(const sl_route *r, const sl_network_pos *p, double *s_m)

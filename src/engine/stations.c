@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "engine/network_int.h"
+#include "sightline/buf.h"
 #include "sightline/arena.h"
 #include "sightline/geo.h"
 
@@ -468,33 +469,12 @@ sl_err sl_stations_load_buffer(const char *buf, size_t len, sl_stations **out,
 sl_err sl_stations_load_file(const char *path, sl_stations **out, sl_problems *why)
 {
 	*out = NULL;
-	FILE *f = fopen(path, "rb");
-	struct stat st;
-	if (!f || fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-		sl_problems_add(why, "", "cannot read %s: %s", path,
-				f ? "not a regular file" : strerror(errno));
-		if (f)
-			fclose(f);
-		return SL_EIO;
-	}
-	if ((uintmax_t)st.st_size > SL_STATIONS_MAX_BYTES) {
-		fclose(f);
-		sl_problems_add(why, "", "%s: %jd bytes is more than the limit of %u",
-				path, (intmax_t)st.st_size, SL_STATIONS_MAX_BYTES);
-		return SL_ETOOBIG;
-	}
-	size_t size = (size_t)st.st_size;
-	char *buf = malloc(size ? size : 1);
-	size_t got = buf ? fread(buf, 1, size, f) : 0;
-	fclose(f);
-	if (!buf)
-		return SL_ENOMEM;
-	if (got != size) {
-		free(buf);
-		sl_problems_add(why, "", "%s changed or failed while being read", path);
-		return SL_EIO;
-	}
-	sl_err e = sl_stations_load_buffer(buf, size, out, why);
+	char *buf;
+	size_t size;
+	sl_err e = sl_read_file(path, SL_STATIONS_MAX_BYTES, &buf, &size, why);
+	if (e != SL_OK)
+		return e;
+	e = sl_stations_load_buffer(buf, size, out, why);
 	free(buf);
 	return e;
 }

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "sightline/buf.h"
 #include "sightline/geo.h"
 #include "sightline/timefmt.h"
 #include "sim/sim_int.h"
@@ -354,30 +355,12 @@ sl_err sl_sim_objects_load_buffer(const char *buf, size_t len, sl_sim_objects **
 sl_err sl_sim_objects_load(const char *path, sl_sim_objects **out, sl_problems *why)
 {
 	*out = NULL;
-	FILE *f = fopen(path, "rb");
-	struct stat st;
-	if (!f || fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-		sl_problems_add(why, "", "cannot read %s: %s", path,
-				f ? "not a regular file" : strerror(errno));
-		if (f)
-			fclose(f);
-		return SL_EIO;
-	}
-	if ((uintmax_t)st.st_size > SL_SIM_OBJECTS_MAX_BYTES) {
-		fclose(f);
-		sl_problems_add(why, "", "%s is larger than %u bytes", path,
-				SL_SIM_OBJECTS_MAX_BYTES);
-		return SL_ETOOBIG;
-	}
-	size_t size = (size_t)st.st_size;
-	char *buf = malloc(size ? size : 1);
-	size_t got = buf ? fread(buf, 1, size, f) : 0;
-	fclose(f);
-	if (!buf)
-		return SL_ENOMEM;
-	sl_err e = got == size ? sl_sim_objects_load_buffer(buf, size, out, why) : SL_EIO;
-	if (got != size)
-		sl_problems_add(why, "", "%s changed while being read", path);
+	char *buf;
+	size_t size;
+	sl_err e = sl_read_file(path, SL_SIM_OBJECTS_MAX_BYTES, &buf, &size, why);
+	if (e != SL_OK)
+		return e;
+	e = sl_sim_objects_load_buffer(buf, size, out, why);
 	free(buf);
 	return e;
 }

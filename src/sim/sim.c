@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sightline/buf.h"
 #include "sightline/geo.h"
 #include "sightline/rng.h"
 #include "sightline/timefmt.h"
@@ -127,20 +128,6 @@ typedef struct sim {
 	sl_sim_stats stats;
 	sl_problems *why;
 } sim;
-
-static bool grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-	if (need <= *cap)
-		return true;
-	size_t c = *cap ? *cap * 2 : 256;
-	while (c < need)
-		c *= 2;
-	void *q = realloc(*p, c * elem);
-	if (!q)
-		return false;
-	*p = q, *cap = c;
-	return true;
-}
 
 static const char *const kind_names[SL_SIM_KIND_COUNT] = {"rail", "convoy", "sortie",
 							  "false"};
@@ -353,7 +340,7 @@ static void teardown(sim *s)
 
 static object *new_object(sim *s, sl_sim_kind kind, const char *id)
 {
-	if (!grow((void **)&s->obj, &s->cap_obj, s->n_obj + 1, sizeof(object)))
+	if (!sl_grow((void **)&s->obj, &s->cap_obj, s->n_obj + 1, sizeof(object)))
 		return NULL;
 	object *o = &s->obj[s->n_obj++];
 	memset(o, 0, sizeof(*o));
@@ -384,7 +371,7 @@ static double daylight(int64_t t)
 
 static bool push_pending(sim *s, const pending *p)
 {
-	if (!grow((void **)&s->p, &s->cap_p, s->n_p + 1, sizeof(pending)))
+	if (!sl_grow((void **)&s->p, &s->cap_p, s->n_p + 1, sizeof(pending)))
 		return false;
 	s->p[s->n_p] = *p;
 	s->p[s->n_p].serial = s->serial++;
@@ -455,7 +442,7 @@ static int64_t new_occurrence(sim *s, uint32_t object, uint32_t seq, int64_t t,
 			      double lat, double lon, double heading, place_kind place,
 			      int32_t idx)
 {
-	if (!grow((void **)&s->occ, &s->cap_occ, s->n_occ + 1, sizeof(occurrence)))
+	if (!sl_grow((void **)&s->occ, &s->cap_occ, s->n_occ + 1, sizeof(occurrence)))
 		return -1;
 	s->occ[s->n_occ] = (occurrence){object, seq, t, lat, lon, heading, place, idx};
 	s->stats.occurrences++;
@@ -514,7 +501,7 @@ static bool run_train(sim *s, uint32_t obj, sl_route **legs, size_t n_legs, int6
 			double mean = s->st_town[i]		    ? OBS_TOWN
 				      : strcmp(st->type, "ст") == 0 ? OBS_STATION
 								    : OBS_HALT;
-			if (!grow((void **)&sites, &cap, n + 1, sizeof(site)))
+			if (!sl_grow((void **)&sites, &cap, n + 1, sizeof(site)))
 				goto nomem;
 			sites[n++] = (site){total + at, PLACE_STATION, (int32_t)i, mean};
 		}
@@ -522,7 +509,7 @@ static bool run_train(sim *s, uint32_t obj, sl_route **legs, size_t n_legs, int6
 		double len = sl_route_length_m(legs[l]);
 		for (double x = sl_rng_range(r, 5000, 25000); x < len;
 		     x += sl_rng_range(r, 10000, 40000)) {
-			if (!grow((void **)&sites, &cap, n + 1, sizeof(site)))
+			if (!sl_grow((void **)&sites, &cap, n + 1, sizeof(site)))
 				goto nomem;
 			sites[n++] = (site){total + x, PLACE_CROSSING, -1, OBS_CROSSING};
 		}

@@ -21,6 +21,7 @@
 
 #include "sightline/geo.h"
 #include "sightline/network.h"
+#include "data_files.h"
 
 static void near(double got, double want, double tol, const char *what)
 {
@@ -32,39 +33,6 @@ static void eq_size(size_t got, size_t want, const char *what)
 {
 	if (got != want)
 		fail_msg("%s: got %zu, want %zu", what, got, want);
-}
-
-static char *path_in(const char *env, const char *fallback, const char *name)
-{
-	static char buf[4][1024];
-	static int k;
-	const char *dir = getenv(env);
-	char *b = buf[k++ % 4];
-	snprintf(b, sizeof(buf[0]), "%s/%s", dir ? dir : fallback, name);
-	return b;
-}
-
-static const char *test_data(const char *name)
-{
-	return path_in("TEST_DATA", "tests/data", name);
-}
-
-/* A file of shared data, or NULL (the caller skips) when it is absent. */
-static const char *shared(const char *name)
-{
-	const char *p = path_in("SHARED_DATA", "../shared/data", name);
-	FILE *f = fopen(p, "r");
-	if (!f)
-		return NULL;
-	fclose(f);
-	return p;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static sl_network *load(const char *name)

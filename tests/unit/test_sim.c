@@ -22,34 +22,7 @@
 #include "sightline/network.h"
 #include "sightline/report_json.h"
 #include "sightline/sim.h"
-
-static const char *data_path(const char *env, const char *fallback, const char *name)
-{
-	static char buf[4][1024];
-	static int k;
-	const char *dir = getenv(env);
-	char *b = buf[k++ % 4];
-	snprintf(b, sizeof(buf[0]), "%s/%s", dir ? dir : fallback, name);
-	return b;
-}
-
-/* A shared data file, or NULL when absent (the test then skips). */
-static const char *shared(const char *name)
-{
-	const char *p = data_path("SHARED_DATA", "../shared/data", name);
-	FILE *f = fopen(p, "r");
-	if (!f)
-		return NULL;
-	fclose(f);
-	return p;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
+#include "data_files.h"
 
 /* What the checks collect from one run. */
 typedef struct seen {
@@ -306,8 +279,7 @@ static void test_objects_file(void **state)
 	(void)state;
 	sl_sim_objects *objs;
 	sl_problems why = {0};
-	sl_err e = sl_sim_objects_load(
-	    data_path("TEST_DATA", "tests/data", "sim/objects.jsonl"), &objs, &why);
+	sl_err e = sl_sim_objects_load(test_data("sim/objects.jsonl"), &objs, &why);
 	if (e != SL_OK) {
 		char msg[512];
 		sl_problems_format(&why, msg, sizeof(msg));
