@@ -813,7 +813,8 @@ static int cmp_split(const void *x, const void *y)
 /* Splits of one line closer than join_m to each other are one junction. */
 static void merge_splits(build *b)
 {
-	qsort(b->s, b->ns, sizeof(split), cmp_split);
+	if (b->ns > 1) /* qsort wants a real pointer even for nothing */
+		qsort(b->s, b->ns, sizeof(split), cmp_split);
 	size_t w = 0;
 	for (size_t i = 0; i < b->ns; i++) {
 		if (w && b->s[w - 1].line == b->s[i].line &&

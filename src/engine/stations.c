@@ -444,7 +444,8 @@ sl_err sl_stations_load_buffer(const char *buf, size_t len, sl_stations **out,
 		e = SL_EPARSE;
 	}
 	if (e == SL_OK) {
-		qsort(s->aliases, s->n_alias, sizeof(alias), cmp_alias);
+		if (s->n_alias > 1)
+			qsort(s->aliases, s->n_alias, sizeof(alias), cmp_alias);
 		s->lat = malloc((s->n ? s->n : 1) * sizeof(double));
 		s->lon = malloc((s->n ? s->n : 1) * sizeof(double));
 		if (!s->lat || !s->lon)

@@ -1174,7 +1174,7 @@ sl_err sl_sim_run(const sl_sim_config *c, sl_sim_emit emit, void *ud, sl_sim_sta
 	}
 	if (e == SL_OK && !gen_false(&s))
 		e = SL_ENOMEM;
-	if (e == SL_OK)
+	if (e == SL_OK && s.n_p > 1)
 		qsort(s.p, s.n_p, sizeof(pending), cmp_pending);
 	built *b = e == SL_OK ? malloc(sizeof(built)) : NULL;
 	if (e == SL_OK && !b)
