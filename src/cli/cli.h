@@ -28,9 +28,13 @@ typedef struct options {
 	bool all;
 	const char *expect_head;
 	unsigned long long limit; /* audit show: last N entries, 0 = all */
-	const char *truth;	  /* evaluate */
-	const char *events_file;
+	const char *events_file; /* evaluate */
 	const char *tracks_file;
+	struct { /* simulate's options, as given; simulate.c parses them */
+		const char *seed, *hours, *truth, *network, *stations, *airfields;
+		const char *start, *scale, *objects;
+		bool text;
+	} sim;
 	sl_server_config server;
 	char host[256];
 	char *owned[32]; /* strings from the config file, freed at exit */
@@ -65,6 +69,10 @@ int audit_append(sl_audit *audit, const char *actor, const char *action,
  * server does it); 0, or 2 after saying why. And `evaluate`. */
 int catch_up_events(sl_store *store, bool quiet);
 int cmd_evaluate(options *o, int argc, char **argv);
+/* simulate.c: the command, and its options for set_option (true when
+ * name is one of them; the value is kept as given). */
+int cmd_simulate(options *o, int argc, char **argv);
+bool simulate_option(options *o, const char *name, const char *value);
 
 /* The subcommands of audit.c. verify returns 1 when the log is damaged. */
 int cmd_audit_verify(options *o, int argc, char **argv);

@@ -37,7 +37,7 @@ int cmd_evaluate(options *o, int argc, char **argv)
 {
 	if (argc > 0)
 		return fail("evaluate: unexpected argument \"%s\"", argv[0]);
-	if (!o->truth)
+	if (!o->sim.truth)
 		return fail(
 		    "evaluate: --truth FILE is required (simulate --truth writes it)");
 	if (!o->events_file && !o->tracks_file)
@@ -45,7 +45,7 @@ int cmd_evaluate(options *o, int argc, char **argv)
 		    "evaluate: give --events FILE (export --what events) or --tracks "
 		    "FILE");
 	bool tracks = o->tracks_file != NULL;
-	FILE *t = open_in("truth", o->truth);
+	FILE *t = open_in("truth", o->sim.truth);
 	if (!t)
 		return 2;
 	FILE *ev = open_in(tracks ? "tracks" : "events",

@@ -6,6 +6,7 @@
  *   sightline export  --data DIR --what reports|events  as JSON lines
  *   sightline evaluate --truth FILE --events FILE    grouping accuracy
  *   sightline audit verify | show                      the audit log
+ *   sightline simulate --seed N --hours H --out F      a report stream with truth
  *   sightline version | help [COMMAND]
  *
  * Every option can also come from a JSON config file (--config FILE, or
@@ -172,8 +173,6 @@ static int set_option(options *o, const char *name, const char *value)
 		o->quiet = true;
 	else if (strcmp(name, "expect-head") == 0)
 		o->expect_head = value;
-	else if (strcmp(name, "truth") == 0)
-		o->truth = value;
 	else if (strcmp(name, "events") == 0)
 		o->events_file = value;
 	else if (strcmp(name, "tracks") == 0)
@@ -181,6 +180,8 @@ static int set_option(options *o, const char *name, const char *value)
 	else if (strcmp(name, "listen") == 0) {
 		if (!parse_listen(o, value))
 			return fail("--listen: \"%s\" is not HOST:PORT", value);
+	} else if (simulate_option(o, name, value)) {
+		/* kept as given; simulate.c parses and checks it */
 	} else {
 		UINT_OPT("threads", s->threads, 64)
 		UINT_OPT("max-connections", s->conn_limit, 100000)
@@ -302,6 +303,23 @@ static const option_doc evaluate_opts[] = {
 	{"truth", true, "FILE      the simulator's ground truth (simulate --truth)"},
 	{"events", true, "FILE     events as export --what events writes them"},
 	{"tracks", true, "FILE     tracks as export --what tracks writes them"},
+	{NULL, false, NULL},
+};
+
+static const option_doc simulate_opts[] = {
+	{"config", true, "FILE     a JSON file of options"},
+	{"seed", true, "N          the seed: the same seed, the same output (default: 1)"},
+	{"hours", true, "H         hours observed (default: 24)"},
+	{"start", true, "TIME      start, RFC 3339 (default: 2022-10-10T00:00:00Z)"},
+	{"scale", true, "X         multiplies the number of objects (default: 1)"},
+	{"out", true, "FILE        the reports, one JSON line each (default: standard output)"},
+	{"truth", true, "FILE      what each report saw, by ref (default: not written)"},
+	{"network", true, "FILE    rail lines, GeoJSON (default: a generated network)"},
+	{"stations", true, "FILE   stations, TSV (default: the generated network's)"},
+	{"airfields", true, "FILE  airfields, OurAirports CSV (default: built in)"},
+	{"objects", true, "FILE    the real objects, one JSON line each (default: generated)"},
+	{"text", false, "          give each report a short free text"},
+	{"quiet", false, "         no summary on standard error"},
 	{NULL, false, NULL},
 };
 
@@ -658,6 +676,12 @@ static const command commands[] = {
 	 "Cleans a photo as intake does: decoded, rotated upright, all metadata\n"
 	 "dropped, at most 2048 px, written as JPEG.",
 	 media_opts, cmd_media_clean},
+	{"simulate", "simulate [--seed N] [--hours H] [--out FILE] [--truth FILE] [--network FILE]",
+	 "Generates a realistic report stream with its ground truth: trains on the rail\n"
+	 "network, road convoys, sorties from airfields, seen by noisy observers, with\n"
+	 "duplicates, late and false reports (docs/SIMULATOR.md). Reports are the\n"
+	 "JSON lines import --format jsonl reads, in received order.",
+	 simulate_opts, cmd_simulate},
 	{"version", "version", "Prints the version.", NULL, cmd_version},
 	{"help", "help [COMMAND]", "Lists the commands, or explains one.", NULL, cmd_help},
 };

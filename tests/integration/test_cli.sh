@@ -13,6 +13,9 @@
 # right and a wrong passphrase, a moderator who joins later (nothing for
 # them until an admin shares), purge, media-clean, and the help texts.
 #
+# Simulate: its reports import with no reject, the same seed gives the
+# same bytes, the truth has every ref once, and bad options are refused.
+#
 # Needs SIGHTLINE_BIN (meson sets it, with TEST_DATA and SHARED_DATA).
 # Prints "N passed, M failed" last and exits non-zero if any failed.
 
@@ -502,6 +505,74 @@ if command -v sqlite3 >/dev/null 2>&1; then
 else
 	echo "skip - audit tampering: the sqlite3 shell is not installed"
 fi
+# Simulate: a day on the generated network imports with no reject; the
+# same seed gives the same bytes; the truth has one line per report; the
+# real network, stations and airfields when ../shared/data is there; bad
+# options are refused naming the option.
+"$BIN" simulate --seed 5 --hours 24 --out "$tmp/sim.jsonl" --truth "$tmp/truth.jsonl" \
+	2>"$tmp/err"
+expect_status "simulate exits 0" 0 $?
+expect_in "simulate sums up what it made" "$tmp/err" "sightline: simulated"
+if [ "$(lines "$tmp/sim.jsonl")" -ge 1000 ] && [ "$(lines "$tmp/sim.jsonl")" = "$(lines "$tmp/truth.jsonl")" ]; then
+	ok "simulate writes a day of reports and one truth line each"
+else
+	not_ok "simulate writes a day of reports and one truth line each" \
+		"reports: $(lines "$tmp/sim.jsonl"), truth: $(lines "$tmp/truth.jsonl")"
+fi
+"$BIN" simulate --seed 5 --hours 24 --out "$tmp/sim2.jsonl" --truth "$tmp/truth2.jsonl" \
+	--quiet 2>"$tmp/err"
+if cmp -s "$tmp/sim.jsonl" "$tmp/sim2.jsonl" && cmp -s "$tmp/truth.jsonl" "$tmp/truth2.jsonl"; then
+	ok "simulate: the same seed gives the same bytes"
+else
+	not_ok "simulate: the same seed gives the same bytes"
+fi
+"$BIN" import --data "$tmp/s" --format jsonl "$tmp/sim.jsonl" 2>"$tmp/err"
+expect_status "import of simulated reports exits 0" 0 $?
+n=$(lines "$tmp/sim.jsonl")
+expect_in "every simulated report imports" "$tmp/err" \
+	"imported $n, duplicates 0, rejected 0 of $n records"
+if [ "$(sed 's/.*"ref":"\([^"]*\)".*/\1/' "$tmp/truth.jsonl" | sort -u | wc -l | tr -d ' ')" = "$n" ]; then
+	ok "every ref is in the truth once"
+else
+	not_ok "every ref is in the truth once"
+fi
+expect_in "the truth names real objects" "$tmp/truth.jsonl" '"kind":"rail"'
+expect_in "and false reports" "$tmp/truth.jsonl" '"object":null,"occurrence":null,"kind":"false"'
+printf '{"seed": 9, "hours": 2, "quiet": true}\n' >"$tmp/sim.json"
+"$BIN" simulate --config "$tmp/sim.json" --out "$tmp/sim3.jsonl" 2>"$tmp/err"
+expect_status "simulate takes options from a config file" 0 $?
+expect_in "the config's seed is used" "$tmp/sim3.jsonl" '"ref":"sim-9-0000001"'
+GEO=${SHARED_DATA:-$(dirname "$0")/../../../shared/data}/geo
+if [ -f "$GEO/belarus-rail.geojson" ]; then
+	"$BIN" simulate --seed 3 --hours 12 --network "$GEO/belarus-rail.geojson" \
+		--stations "$GEO/belarus-stations.tsv" --airfields "$GEO/belarus-airfields.csv" \
+		--out "$tmp/real.jsonl" --truth "$tmp/realt.jsonl" 2>"$tmp/err"
+	expect_status "simulate on the real network exits 0" 0 $?
+	"$BIN" import --data "$tmp/s2" --format jsonl "$tmp/real.jsonl" 2>"$tmp/err"
+	n=$(lines "$tmp/real.jsonl")
+	expect_in "every report of the real network imports" "$tmp/err" \
+		"imported $n, duplicates 0, rejected 0 of $n records"
+	expect_in "reports name real stations" "$tmp/real.jsonl" "Орша"
+else
+	echo "skip - simulate on the real network: $GEO is missing"
+fi
+for bad in "--hours 0|--hours: \"0\" is not a number of hours" \
+	"--seed x1|--seed: \"x1\" is not a whole number" \
+	"--scale 1e9|--scale: \"1e9\" is not a number above 0" \
+	"--start yesterday|--start: \"yesterday\" is not an RFC 3339" \
+	"--network $tmp/none.geojson|--network $tmp/none.geojson: cannot read" \
+	"--objects $tmp/sim.json|--objects $tmp/sim.json: line 1: kind: expected" \
+	"--speed 3|unknown option or missing value: --speed"; do
+	# shellcheck disable=SC2086 # the option and its value are two words
+	"$BIN" simulate ${bad%%|*} --out "$tmp/bad.jsonl" 2>"$tmp/err"
+	rc=$?
+	expect_status "simulate ${bad%%|*} fails" 2 $rc
+	expect_in "simulate ${bad%%|*} says why" "$tmp/err" "${bad#*|}"
+done
+"$BIN" simulate --help >"$tmp/out" 2>"$tmp/err"
+expect_in "simulate --help shows its usage" "$tmp/out" "usage: sightline simulate"
+expect_in "simulate --help lists --truth" "$tmp/out" "--truth FILE"
+
 "$BIN" help >"$tmp/help" 2>"$tmp/err"
 for c in "audit verify" "audit show"; do
 	if grep -qE "^  $c( |\$)" "$tmp/help"; then
