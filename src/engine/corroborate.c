@@ -208,7 +208,7 @@ void sl_engine_params_default(sl_engine_params *p)
 	p->min_sigma_m = 50.0;
 	p->heading_max_deg = 90.0;
 	/* slack_m, gap_s, span_s, moving: docs/ENGINE.md explains each. */
-	const sl_engine_gate moving_ground = {500, 20 * 60, 60 * 60, true};
+	const sl_engine_gate moving_ground = {200, 18 * 60, 60 * 60, true};
 	p->gate[SL_CAT_RAIL_TRANSPORT] = moving_ground;
 	p->gate[SL_CAT_ROAD_CONVOY] = moving_ground;
 	p->gate[SL_CAT_AIRCRAFT] = (sl_engine_gate){3000, 15 * 60, 30 * 60, true};
@@ -480,6 +480,53 @@ int32_t sl_eng_new_event(sl_engine *e, uint8_t cat)
 	return id;
 }
 
+/* How many of type t report r counts (the middle of a range). */
+static uint32_t count_of(const sl_engine *e, const rep *r, uint8_t t)
+{
+	uint32_t c = 0;
+	for (uint8_t k = 0; k < r->n_eq; k++) {
+		const eqi *q = &e->eq[r->eq_at + k];
+		if (q->type == t)
+			c += (uint32_t)(q->count_max > q->count
+					    ? (q->count + q->count_max + 1) / 2
+					    : q->count);
+	}
+	return c;
+}
+
+/* The first equipped member sets the event's tallies: its main type, then
+ * its next biggest; every later member adds its counts of those types. */
+static void count_into(const sl_engine *e, ev *v, const rep *r)
+{
+	if (v->tl[0].n == 0) {
+		v->tl[0].type = r->main_type;
+		size_t k = 1;
+		for (uint8_t i = 0; i < r->n_eq && k < TALLIES; i++) {
+			uint8_t t = e->eq[r->eq_at + i].type;
+			bool seen = t == r->main_type;
+			for (size_t j = 1; j < k && !seen; j++)
+				seen = v->tl[j].type == t;
+			if (!seen)
+				v->tl[k++].type = t;
+		}
+		for (; k < TALLIES; k++)
+			v->tl[k].type = SL_EQ_COUNT; /* none */
+	}
+	for (size_t k = 0; k < TALLIES; k++) {
+		tally *t = &v->tl[k];
+		uint32_t c = t->type < SL_EQ_COUNT ? count_of(e, r, t->type) : 0;
+		if (!c)
+			continue;
+		uint16_t c16 = (uint16_t)(c > 65535 ? 65535 : c);
+		if (t->n == 0 || c16 < t->lo)
+			t->lo = c16;
+		if (t->n == 0 || c16 > t->hi)
+			t->hi = c16;
+		t->sum += (float)c;
+		t->n++;
+	}
+}
+
 /* Adds member r's share to v's sums. */
 static void add_to_sums(const sl_engine *e, ev *v, const rep *r)
 {
@@ -509,6 +556,8 @@ static void add_to_sums(const sl_engine *e, ev *v, const rep *r)
 		v->nh++;
 	}
 	v->types |= r->types;
+	if (r->main_cnt)
+		count_into(e, v, r);
 	v->sigma = (float)sqrt(1.0 / v->sq);
 	v->lat = (float)(v->swlat / v->sw);
 	v->lon = (float)(v->swlon / v->sw);
@@ -522,6 +571,7 @@ void sl_eng_recompute(sl_engine *e, int32_t id)
 	v->hs = v->hc = v->sigma = v->lat = v->lon = 0;
 	v->n_live = v->nh = 0;
 	v->types = 0;
+	memset(v->tl, 0, sizeof(v->tl));
 	v->tm_min = 0;
 	v->tm_span = 0;
 	const int32_t *m = ev_members(v);
@@ -605,6 +655,73 @@ bool sl_eng_banned(const sl_engine *e, int32_t id, int32_t r)
 
 /* ---- scoring ---- */
 
+/* Observers of one train miscount by a fifth at most (docs/ENGINE.md):
+ * two counts further apart than COUNT_RATIO_MAX are two trains, or one
+ * wild count, which is better alone than merging two trains. */
+#define COUNT_RATIO_MAX 1.35
+#define COUNT_SLACK 2	     /* small counts: 5 and 7 may be one thing */
+#define PENALTY_CONFUSED 0.3 /* tanks against IFVs: observers mix them up */
+
+/* Whether counts lo..hi of one type could be one thing's, miscounted: a
+ * ratio up to COUNT_RATIO_MAX, or a difference of COUNT_SLACK for small
+ * counts. */
+static bool counts_agree(uint32_t lo, uint32_t hi)
+{
+	return lo > 0 && (hi - lo <= COUNT_SLACK || (double)hi / lo <= COUNT_RATIO_MAX);
+}
+
+/* A penalty in 0..0.5 for count c against the mean of a tally. */
+static double count_penalty(uint32_t c, double mean)
+{
+	double q = c > mean ? c / mean : mean / c;
+	double x = (q - 1) / (COUNT_RATIO_MAX - 1);
+	return x > 1 ? 0.5 : 0.5 * x * x;
+}
+
+static bool armour_pair(uint8_t a, uint8_t b)
+{
+	return (a == SL_EQ_TANK && b == SL_EQ_IFV) || (a == SL_EQ_IFV && b == SL_EQ_TANK);
+}
+
+/* What the equipment says against r joining v: < 0 when it says they
+ * are two things, else a penalty that grows with the disagreement (0 when
+ * either names nothing). Observers of one train name its main load (they
+ * may miss the lesser items, and take tanks for IFVs); so the report must
+ * name the event's main type, or the event the report's, or the two be
+ * tanks and IFVs in about the same number; and every type both count
+ * must agree within miscounting. */
+static double equipment_penalty(const sl_engine *e, const ev *v, const rep *r)
+{
+	if (!r->main_cnt || !v->tl[0].n)
+		return 0;
+	const tally *m = &v->tl[0];
+	double pen = 0;
+	if (!count_of(e, r, m->type)) {
+		double mean = m->sum / m->n;
+		if (armour_pair(r->main_type, m->type) &&
+		    counts_agree(r->main_cnt < mean ? r->main_cnt : (uint32_t)mean,
+				 r->main_cnt < mean ? (uint32_t)(mean + 0.5)
+						    : r->main_cnt))
+			pen = PENALTY_CONFUSED;
+		else if (v->types & (1u << r->main_type))
+			pen = PENALTY_TYPES;
+		else
+			return -1;
+	}
+	for (size_t k = 0; k < TALLIES; k++) {
+		const tally *t = &v->tl[k];
+		uint32_t c = t->n ? count_of(e, r, t->type) : 0;
+		if (!c)
+			continue;
+		uint32_t lo = c < t->lo ? c : t->lo, hi = c > t->hi ? c : t->hi;
+		if (!counts_agree(lo, hi))
+			return -1;
+		double p = count_penalty(c, t->sum / t->n);
+		pen = p > pen ? p : pen;
+	}
+	return pen;
+}
+
 /* Whether the direction (x, y) (a unit vector, or a sum of n of them)
  * agrees with event v's, within max_cos = cos(heading_max_deg). An event
  * whose members disagree (their mean shorter than 1/2) has no heading to
@@ -657,9 +774,8 @@ static double fit(const sl_engine *e, int32_t id, int32_t ri, double cr)
 	if (sl_eng_banned(e, id, ri))
 		return -1;
 	double s = d2 / (sd * sd) + (dt / (double)g->gap_s) * (dt / (double)g->gap_s);
-	if (r->types && v->types && !(r->types & v->types))
-		s += PENALTY_TYPES;
-	return s;
+	double pen = equipment_penalty(e, v, r);
+	return pen < 0 ? -1 : s + pen;
 }
 
 /* Whether events a and b may become one: every gate between their
@@ -688,6 +804,20 @@ static bool mergeable(const sl_engine *e, int32_t a, int32_t b, double c, int32_
 		return false;
 	if (x->types && y->types && !(x->types & y->types))
 		return false;
+	/* One main load, counts that agree, as for a report joining. */
+	if (x->tl[0].n && y->tl[0].n) {
+		if (x->tl[0].type != y->tl[0].type)
+			return false;
+		for (size_t i = 0; i < TALLIES; i++)
+			for (size_t j = 0; j < TALLIES; j++) {
+				const tally *p = &x->tl[i], *q = &y->tl[j];
+				if (!p->n || !q->n || p->type != q->type)
+					continue;
+				if (!counts_agree(p->lo < q->lo ? p->lo : q->lo,
+						  p->hi > q->hi ? p->hi : q->hi))
+					return false;
+			}
+	}
 	/* The decided one stays, else the bigger. */
 	int32_t k =
 	    (y->flags & E_DECIDED) || (!(x->flags & E_DECIDED) && y->n > x->n) ? b : a;
@@ -1030,7 +1160,9 @@ sl_err sl_eng_put_report(sl_engine *e, const sl_queue_item *it, int32_t *idx, bo
 		n.flags |= R_POINT;
 		n.lat = (float)src->location.lat;
 		n.lon = (float)src->location.lon;
-		double s = src->location.uncertainty_m;
+		/* uncertainty_m is a radius people give as "within about": read
+		 * as two standard deviations. */
+		double s = src->location.uncertainty_m / 2;
 		n.sigma = (float)(s > e->p.min_sigma_m ? s : e->p.min_sigma_m);
 	}
 	if (src->status == SL_STATUS_REJECTED)
@@ -1063,6 +1195,14 @@ sl_err sl_eng_put_report(sl_engine *e, const sl_queue_item *it, int32_t *idx, bo
 			    (eqi){src->equipment[k].count, src->equipment[k].count_max,
 				  (uint8_t)src->equipment[k].type};
 		n.types = type_mask(&e->eq[n.eq_at], n.n_eq);
+		n.main_cnt = 0;
+		for (uint8_t k = 0; k < n.n_eq; k++) {
+			uint32_t c = count_of(e, &n, e->eq[n.eq_at + k].type);
+			if (c > n.main_cnt) {
+				n.main_cnt = (uint16_t)(c > 65535 ? 65535 : c);
+				n.main_type = e->eq[n.eq_at + k].type;
+			}
+		}
 	}
 	const rep *o = &e->r[i];
 	*moved = fresh || o->cat != n.cat || o->t0 != n.t0 || o->dur != n.dur ||

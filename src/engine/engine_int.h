@@ -46,6 +46,8 @@ typedef struct rep {
 	char reliability;    /* 'A'..'F', 0 when ungraded */
 	uint8_t credibility; /* 1..6, 0 */
 	uint8_t photos;	     /* capped at 255 */
+	uint8_t main_type;   /* the type it counts most of (with main_cnt > 0) */
+	uint16_t main_cnt;   /* how many, capped at 65535; 0: no equipment */
 } rep;
 
 static inline int64_t rep_t1(const rep *r)
@@ -61,6 +63,16 @@ static inline int64_t rep_t1(const rep *r)
 #define E_INDEXED 16u
 
 #define INLINE_MEMBERS 2 /* members kept in the event itself */
+
+/* What an event's members count of one type: the first equipped
+ * member's types, its main one first (n 0: an unused tally). */
+#define TALLIES 3
+typedef struct tally {
+	uint16_t lo, hi; /* the fewest and most one member counts */
+	uint16_t n;	 /* members counting it */
+	uint8_t type;
+	float sum; /* their counts, summed */
+} tally;
 
 typedef struct ev {
 	int64_t store_id; /* 0 until saved */
@@ -83,6 +95,7 @@ typedef struct ev {
 	float hs, hc;	  /* sums of the heading unit vectors (east, north) */
 	uint16_t nh;
 	uint16_t types;
+	tally tl[TALLIES]; /* counts by type; tl[0] the main type */
 	uint8_t cat;
 	uint8_t flags;
 	uint8_t nb;	    /* buckets indexed: b0 .. b0 + nb - 1 */

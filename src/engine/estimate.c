@@ -226,7 +226,8 @@ sl_err sl_eng_estimate(const sl_engine *e, int32_t id, bool engine_only, sl_aren
 			miss *= 1 - sl_eng_report_weight(r);
 	}
 	double pooled = v->sigma, spread = sqrt(scatter / v->n_live / v->n_live);
-	out->uncertainty_m = pooled > spread ? pooled : spread;
+	/* A radius like the reports' own: two standard deviations. */
+	out->uncertainty_m = 2 * (pooled > spread ? pooled : spread);
 	out->t_start = t0;
 	out->t_end = t1;
 	if (v->nh && hypot(v->hs, v->hc) / v->nh >= 0.5) {
