@@ -1087,6 +1087,52 @@ static enum MHD_Result page_report(mod_ctx *ctx)
 
 /* ---- events ---- */
 
+/* The engine's estimate of an event: when, where (with its radius), what,
+ * which way and how sure. Numbers only: nothing here is informant text. */
+static void event_estimate(sl_html *h, const sl_event *e)
+{
+	if (!e->has_estimate)
+		return;
+	sl_html_raw(h, "<dl class=\"facts ev-estimate\">\n<dt>Seen</dt><dd>");
+	time_el(h, "ev-start", e->t_start);
+	if (e->t_end != e->t_start) {
+		sl_html_raw(h, " – ");
+		time_el(h, "ev-end", e->t_end);
+	}
+	sl_html_raw(h, "</dd>\n");
+	if (e->has_point)
+		sl_html_rawf(h,
+			     "<dt>Where</dt><dd class=\"ev-where\" data-lat=\"%.6f\" "
+			     "data-lon=\"%.6f\">%.5f, %.5f ± %.0f m</dd>\n",
+			     e->lat, e->lon, e->lat, e->lon, e->uncertainty_m);
+	if (e->has_heading)
+		sl_html_rawf(h, "<dt>Heading</dt><dd>%.0f°</dd>\n", e->heading_deg);
+	if (e->n_items) {
+		sl_html_raw(h, "<dt>Equipment</dt><dd class=\"ev-equipment\">");
+		for (size_t i = 0; i < e->n_items; i++) {
+			const sl_event_item *it = &e->items[i];
+			if (i)
+				sl_html_raw(h, ", ");
+			sl_html_rawf(h, "%d", it->count);
+			if (it->count_min != it->count || it->count_max != it->count)
+				sl_html_rawf(h, " (%d–%d)", it->count_min, it->count_max);
+			char type[32];
+			snprintf(type, sizeof(type), "%s",
+				 sl_equipment_type_name(it->type));
+			for (char *p = type; *p; p++)
+				if (*p == '_')
+					*p = ' ';
+			sl_html_rawf(h, " × %s", type);
+		}
+		sl_html_raw(h, "</dd>\n");
+	}
+	sl_html_rawf(
+	    h,
+	    "<dt>Confidence</dt><dd class=\"ev-confidence\" data-confidence=\"%.3f\">"
+	    "%.0f %%</dd>\n</dl>\n",
+	    e->confidence, e->confidence * 100);
+}
+
 /* One event with its supporting reports: the one place an event is drawn,
  * in the list (brief: a few of its reports) and on its own page. */
 static void render_event(sl_html *h, mod_ctx *ctx, review_names *nm, const sl_event *e,
@@ -1110,12 +1156,22 @@ static void render_event(sl_html *h, mod_ctx *ctx, review_names *nm, const sl_ev
 	sl_html_raw(h, brief ? "</h3>\n" : "</h2>\n");
 	char t[SL_TIME_TEXT_MAX];
 	human_time(e->created_at, t);
-	sl_html_rawf(h, "<p class=\"hint ev-meta\">made %s by <span class=\"by\">", t);
-	sl_html_text(h, sl_review_name_of(ctx->srv, nm, e->created_by));
-	sl_html_rawf(h,
-		     "</span>; <span class=\"n\">%zu</span> report%s, attached by "
-		     "moderators</p>\n",
-		     e->n_reports, e->n_reports == 1 ? "" : "s");
+	if (e->created_by) {
+		sl_html_rawf(
+		    h, "<p class=\"hint ev-meta\">made %s by <span class=\"by\">", t);
+		sl_html_text(h, sl_review_name_of(ctx->srv, nm, e->created_by));
+		sl_html_raw(h, "</span>");
+	} else {
+		sl_html_rawf(
+		    h,
+		    "<p class=\"hint ev-meta\">made %s by <span class=\"by\">the "
+		    "engine</span>",
+		    t);
+	}
+	sl_html_rawf(h, "%s; <span class=\"n\">%zu</span> report%s</p>\n",
+		     e->by_moderator ? ", decided by moderators" : "", e->n_reports,
+		     e->n_reports == 1 ? "" : "s");
+	event_estimate(h, e);
 	sl_html_raw(h, "<ol class=\"queue ev-reports\">\n");
 	size_t shown =
 	    brief && e->n_reports > EVENT_ROWS_BRIEF ? EVENT_ROWS_BRIEF : e->n_reports;
@@ -1140,12 +1196,57 @@ static void render_event(sl_html *h, mod_ctx *ctx, review_names *nm, const sl_ev
 	sl_html_raw(h, "</article>\n");
 }
 
+/* The list's filters as a plain GET form, with what was wrong with the
+ * query (the parameter's name and why; never its value). */
+static void events_filter_form(sl_html *h, const sl_event_filter *f,
+			       const sl_problems *why)
+{
+	sl_html_raw(h, "<form class=\"events-filter\" method=\"get\" action=\"" ROOT
+		       "/events\">\n<label>Category <select name=\"category\">"
+		       "<option value=\"\">any</option>");
+	for (int c = 0; c < SL_CAT_COUNT; c++)
+		sl_html_rawf(
+		    h, "<option value=\"%s\"%s>%s</option>", sl_category_name(c),
+		    f->has_category && f->category == (sl_category)c ? " selected" : "",
+		    category_label(c));
+	sl_html_rawf(
+	    h,
+	    "</select></label>\n<label>Made by <select name=\"origin\">"
+	    "<option value=\"\">anyone</option>"
+	    "<option value=\"engine\"%s>the engine</option>"
+	    "<option value=\"moderator\"%s>moderators</option></select></label>\n"
+	    "<label>Reports at least <input name=\"min_reports\" type=\"number\" "
+	    "min=\"0\" max=\"999999\" value=\"%lld\"></label>\n"
+	    "<button type=\"submit\">Show</button>\n</form>\n",
+	    f->origin == SL_ORIGIN_ENGINE ? " selected" : "",
+	    f->origin == SL_ORIGIN_MODERATOR ? " selected" : "",
+	    (long long)f->min_reports);
+	for (size_t i = 0; i < why->n; i++) {
+		sl_html_raw(h, "<p class=\"error\" role=\"alert\">");
+		sl_html_text(h, why->items[i].field);
+		sl_html_raw(h, ": ");
+		sl_html_text(h, why->items[i].message);
+		sl_html_raw(h, "</p>\n");
+	}
+}
+
 /* GET /mod/events (id 0) or /mod/events/{id}. */
 static enum MHD_Result events_page(mod_ctx *ctx, int64_t id)
 {
-	size_t limit;
-	if (!sl_review_parse_limit(ctx->conn, SL_QUEUE_MAX, &limit))
-		limit = SL_REVIEW_LIST_DEFAULT;
+	/* The list takes the API's filters (?category, ?origin, ?min_reports,
+	 * ?bbox, ?from, ?to, ?limit, ?before); a bad one is named on the page
+	 * and the list shown without it. */
+	sl_event_filter f = {.id = id, .limit = 1};
+	sl_problems why = {0};
+	if (!id) {
+		sl_review_event_filter(ctx->conn, &f, &why);
+		if (why.n) {
+			f = (sl_event_filter){0};
+			f.limit = SL_REVIEW_LIST_DEFAULT;
+		}
+	}
+	if (f.limit > SL_QUEUE_MAX)
+		f.limit = SL_QUEUE_MAX;
 	sl_arena *a = sl_arena_new(LIST_ARENA_CAP);
 	if (!a)
 		return message_page(ctx->conn, 503, ctx->session, "Out of memory", NULL,
@@ -1153,7 +1254,7 @@ static enum MHD_Result events_page(mod_ctx *ctx, int64_t id)
 	sl_event *list;
 	size_t n;
 	context_list cl = {0};
-	sl_err e = sl_store_events(ctx->srv->store, id, id ? 1 : limit, a, &list, &n);
+	sl_err e = sl_store_find_events(ctx->srv->store, &f, a, &list, &n);
 	if (e == SL_OK)
 		e = context_load(ctx, a, &cl);
 	if (e != SL_OK) {
@@ -1186,6 +1287,7 @@ static enum MHD_Result events_page(mod_ctx *ctx, int64_t id)
 		    "<div class=\"events-head\"><h2>Events <span id=\"events-count\" "
 		    "class=\"count\">(%zu)</span></h2></div>\n",
 		    n);
+		events_filter_form(&h, &f, &why);
 		if (n == 0)
 			sl_html_raw(
 			    &h,

@@ -156,6 +156,13 @@ bool sl_review_parse_id(const char *s, int64_t *out);
  * number. */
 bool sl_review_parse_limit(struct MHD_Connection *c, size_t max, size_t *out);
 
+/* The events a request's query asks for: ?bbox=min_lon,min_lat,max_lon,
+ * max_lat, ?from, ?to (RFC 3339), ?category, ?min_reports, ?origin=engine|
+ * moderator, ?limit (1..SL_EVENTS_MAX), ?before (a page's "next"). One
+ * reason per bad parameter in why, naming it. */
+void sl_review_event_filter(struct MHD_Connection *c, sl_event_filter *out,
+			    sl_problems *why);
+
 /* Moderator names by id, read from the store once, when first needed;
  * removed moderators keep their names. Zero it to start; free with
  * sl_review_names_free. */

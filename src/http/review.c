@@ -1192,8 +1192,8 @@ static json_t *event_json(mod_ctx *ctx, review_names *nm, const sl_event *e)
 	json_t *o = sl_event_to_json(e);
 	if (o && (json_object_set_new(o, "created_at", time_json(e->created_at)) ||
 		  json_object_set_new(o, "created_by",
-				      e->created_by
-					  ? json_string(sl_review_name_of(ctx->srv, nm, e->created_by))
+				      e->created_by ? json_string(sl_review_name_of(
+							  ctx->srv, nm, e->created_by))
 						    : json_null()))) {
 		json_decref(o);
 		return NULL;
@@ -1335,9 +1335,9 @@ static enum MHD_Result list_events(mod_ctx *ctx, const sl_event_filter *f,
 				next ? json_integer(next) : json_null()));
 }
 
-static const char *arg(mod_ctx *ctx, const char *name)
+static const char *arg(struct MHD_Connection *c, const char *name)
 {
-	return MHD_lookup_connection_value(ctx->conn, MHD_GET_ARGUMENT_KIND, name);
+	return MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
 }
 
 /* ?bbox=min_lon,min_lat,max_lon,max_lat (the GeoJSON order). */
@@ -1350,9 +1350,10 @@ static void parse_bbox(const char *v, sl_event_filter *f, sl_problems *why)
 		return;
 	}
 	if (!sl_geo_valid(y0, x0) || !sl_geo_valid(y1, x1) || x0 > x1 || y0 > y1) {
-		sl_problems_add(why, "bbox",
-				"corners must be longitudes -180..180 and latitudes -90..90, "
-				"the first south-west of the second");
+		sl_problems_add(
+		    why, "bbox",
+		    "corners must be longitudes -180..180 and latitudes -90..90, "
+		    "the first south-west of the second");
 		return;
 	}
 	f->has_bbox = true;
@@ -1365,49 +1366,57 @@ static void parse_time_arg(const char *name, const char *v, bool *has, int64_t *
 	if (!v)
 		return;
 	if (sl_time_parse(v, t) != SL_OK)
-		sl_problems_add(why, name, "is not an RFC 3339 time such as 2022-10-10T08:30:00Z");
+		sl_problems_add(why, name,
+				"is not an RFC 3339 time such as 2022-10-10T08:30:00Z");
 	else
 		*has = true;
 }
 
-/* GET events: ?bbox, ?from, ?to, ?category, ?min_reports, ?origin, ?limit and
- * ?before (the "next" of the previous page); newest first. */
-enum MHD_Result sl_review_events(mod_ctx *ctx)
+void sl_review_event_filter(struct MHD_Connection *c, sl_event_filter *out,
+			    sl_problems *why)
 {
 	sl_event_filter f = {0};
-	sl_problems why = {0};
-	if (!sl_review_parse_limit(ctx->conn, SL_EVENTS_MAX, &f.limit))
-		sl_problems_add(&why, "limit", "expected a whole number from 1");
+	if (!sl_review_parse_limit(c, SL_EVENTS_MAX, &f.limit))
+		sl_problems_add(why, "limit", "expected a whole number from 1");
 	const char *v;
-	if ((v = arg(ctx, "bbox")))
-		parse_bbox(v, &f, &why);
-	parse_time_arg("from", arg(ctx, "from"), &f.has_from, &f.from, &why);
-	parse_time_arg("to", arg(ctx, "to"), &f.has_to, &f.to, &why);
+	if ((v = arg(c, "bbox")))
+		parse_bbox(v, &f, why);
+	parse_time_arg("from", arg(c, "from"), &f.has_from, &f.from, why);
+	parse_time_arg("to", arg(c, "to"), &f.has_to, &f.to, why);
 	if (f.has_from && f.has_to && f.from > f.to)
-		sl_problems_add(&why, "to", "is before from");
-	if ((v = arg(ctx, "category"))) {
+		sl_problems_add(why, "to", "is before from");
+	if ((v = arg(c, "category"))) {
 		if (!sl_category_from_name(v, &f.category))
-			sl_problems_add(&why, "category", "is not a known category");
+			sl_problems_add(why, "category", "is not a known category");
 		else
 			f.has_category = true;
 	}
-	if ((v = arg(ctx, "min_reports"))) {
+	if ((v = arg(c, "min_reports"))) {
 		size_t n = strspn(v, "0123456789");
 		if (n == 0 || n > 6 || v[n])
-			sl_problems_add(&why, "min_reports", "expected a whole number");
+			sl_problems_add(why, "min_reports", "expected a whole number");
 		else
 			f.min_reports = strtol(v, NULL, 10);
 	}
-	if ((v = arg(ctx, "origin"))) {
+	if ((v = arg(c, "origin"))) {
 		if (strcmp(v, "engine") == 0)
 			f.origin = SL_ORIGIN_ENGINE;
 		else if (strcmp(v, "moderator") == 0)
 			f.origin = SL_ORIGIN_MODERATOR;
 		else
-			sl_problems_add(&why, "origin", "expected engine or moderator");
+			sl_problems_add(why, "origin", "expected engine or moderator");
 	}
-	if ((v = arg(ctx, "before")) && !sl_review_parse_id(v, &f.cursor))
-		sl_problems_add(&why, "before", "is not an event id");
+	if ((v = arg(c, "before")) && !sl_review_parse_id(v, &f.cursor))
+		sl_problems_add(why, "before", "is not an event id");
+	*out = f;
+}
+
+/* GET events: the filters of sl_review_event_filter; newest first. */
+enum MHD_Result sl_review_events(mod_ctx *ctx)
+{
+	sl_event_filter f;
+	sl_problems why = {0};
+	sl_review_event_filter(ctx->conn, &f, &why);
 	if (why.n)
 		return invalid(ctx, &why);
 	return list_events(ctx, &f, 200);
@@ -1424,8 +1433,8 @@ enum MHD_Result sl_review_event(mod_ctx *ctx)
 /* The event of the path, which must exist; false when answered (*ret). */
 static bool event_id(mod_ctx *ctx, int64_t *id, enum MHD_Result *ret)
 {
-	sl_err e =
-	    sl_review_parse_id(ctx->params[0], id) ? event_exists(ctx, *id) : SL_ENOTFOUND;
+	sl_err e = sl_review_parse_id(ctx->params[0], id) ? event_exists(ctx, *id)
+							  : SL_ENOTFOUND;
 	if (e == SL_OK)
 		return true;
 	*ret = e == SL_ENOTFOUND ? no_event(ctx) : store_failed(ctx);
@@ -1446,7 +1455,8 @@ enum MHD_Result sl_review_event_merge(mod_ctx *ctx)
 	only_fields(doc, known, &why);
 	json_t *o = json_object_get(doc, "event_id");
 	if (!json_is_integer(o) || json_integer_value(o) < 1)
-		sl_problems_add(&why, "event_id", o ? "is not an event id" : "is required");
+		sl_problems_add(&why, "event_id",
+				o ? "is not an event id" : "is required");
 	else if ((from = json_integer_value(o)) == into)
 		sl_problems_add(&why, "event_id", "is the event itself");
 	json_decref(doc);
@@ -1485,9 +1495,11 @@ enum MHD_Result sl_review_event_split(mod_ctx *ctx)
 	size_t n = 0;
 	if (!json_is_array(ids) || json_array_size(ids) == 0)
 		sl_problems_add(&why, "report_ids",
-				ids ? "expected a non-empty array of report ids" : "is required");
+				ids ? "expected a non-empty array of report ids"
+				    : "is required");
 	else if (json_array_size(ids) > SL_REVIEW_EVENT_REPORTS_MAX)
-		sl_problems_add(&why, "report_ids", "more than %d reports", SL_REVIEW_EVENT_REPORTS_MAX);
+		sl_problems_add(&why, "report_ids", "more than %d reports",
+				SL_REVIEW_EVENT_REPORTS_MAX);
 	else {
 		size_t i;
 		json_t *v;
@@ -1510,16 +1522,17 @@ enum MHD_Result sl_review_event_split(mod_ctx *ctx)
 	}
 	char subject[48];
 	snprintf(subject, sizeof(subject), "event:%" PRId64, from);
-	if (audit(ctx, "event_split", subject, json_pack("{s:o}", "report_ids", ids_json)) !=
-	    SL_OK)
+	if (audit(ctx, "event_split", subject,
+		  json_pack("{s:o}", "report_ids", ids_json)) != SL_OK)
 		return audit_failed(ctx);
 	int64_t new_id = 0;
 	sl_err e = sl_store_event_split(ctx->srv->store, from, report_ids, n,
-					sl_session_moderator_id(ctx->session), sl_time_now(),
-					&new_id);
+					sl_session_moderator_id(ctx->session),
+					sl_time_now(), &new_id);
 	if (e == SL_EVALID)
-		return invalid1(ctx, "report_ids",
-				"every report must be in the event, and at least one must stay");
+		return invalid1(
+		    ctx, "report_ids",
+		    "every report must be in the event, and at least one must stay");
 	if (e != SL_OK)
 		return e == SL_ENOTFOUND ? no_report(ctx) : store_failed(ctx);
 	sl_event_filter f = {.id = new_id, .limit = 1, .with_refs = true};

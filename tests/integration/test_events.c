@@ -258,6 +258,35 @@ static void test_bad_filters(void **state)
 	harness_response_free(&r);
 }
 
+/* The console's events page (server-rendered HTML) shows the engine's
+ * events with their estimate, takes the API's filters, and names a bad one
+ * without echoing it. */
+static void test_console_events(void **state)
+{
+	(void)state;
+	assert_true(eventually(all_placed, NULL));
+	const char *h[] = {mia.cookie, NULL};
+	harness_response r;
+	harness_request(&srv, "GET", "/mod/events?origin=engine&category=rail_transport",
+			h, NULL, 0, &r);
+	harness_expect_status(&r, 200, "events page");
+	const char *want[] = {"by <span class=\"by\">the engine</span>",
+			      "class=\"ev-confidence\"", "12 × tank",
+			      "class=\"ev-where\"", "<option value=\"engine\" selected>"};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		if (!r.body || !strstr(r.body, want[i]))
+			fail_msg("events page lacks %s", want[i]);
+	if (strstr(r.body, " — Aircraft</h3>"))
+		fail_msg("category=rail_transport shows an aircraft event");
+	harness_response_free(&r);
+	harness_request(&srv, "GET", "/mod/events?category=%3Cscript%3E", h, NULL, 0, &r);
+	harness_expect_status(&r, 200, "events page, bad filter");
+	if (!strstr(r.body, "category: is not a known category") ||
+	    strstr(r.body, "<script>"))
+		fail_msg("bad filter: not named, or echoed");
+	harness_response_free(&r);
+}
+
 static bool detached_alone(void *ud)
 {
 	long long *ids = ud; /* report, old event */
@@ -346,6 +375,7 @@ int main(void)
 	    cmocka_unit_test(test_server_corroborates),
 	    cmocka_unit_test(test_filters),
 	    cmocka_unit_test(test_bad_filters),
+	    cmocka_unit_test(test_console_events),
 	    cmocka_unit_test(test_moderators_decide),
 	};
 	return cmocka_run_group_tests_name("events", tests, group_setup, group_teardown);
