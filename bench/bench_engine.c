@@ -3,9 +3,11 @@
  * (bench/engine.sh, docs/PERFORMANCE.md).
  *
  *   bench_engine REPORTS.jsonl [POINTS.csv]
+ *   bench_engine --sim SCALE HOURS [POINTS.csv]
  *
  * Reads every report of REPORTS.jsonl (the simulator's output) into memory
- * first, outside any timing, then:
+ * first, outside any timing, or has the simulator (sim.h, on its generated
+ * network, seed 1) make them in memory; then:
  *   batch   one engine takes all of them at once (sl_engine_add_batch:
  *           placed in time order), timed as a whole;
  *   incr    a second engine takes them again, each sl_engine_add timed on
@@ -16,6 +18,7 @@
  * baseline, which clusters the same points.
  * Prints "name value" lines that bench/engine.sh reads.
  */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +28,7 @@
 #include "sightline/arena.h"
 #include "sightline/engine.h"
 #include "sightline/report_json.h"
+#include "sightline/sim.h"
 
 static double now_s(void)
 {
@@ -53,74 +57,118 @@ static int cmp_u64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-int main(int argc, char **argv)
+/* The reports being collected, with their equipment in one pool (the
+ * items point into it once it stops growing). */
+typedef struct input {
+	sl_queue_item *items;
+	size_t n, cap;
+	sl_equipment *eq;
+	size_t neq, eqcap;
+} input;
+
+static int keep(input *in, const sl_report *r)
 {
-	if (argc < 2 || argc > 3) {
-		fprintf(stderr, "usage: bench_engine REPORTS.jsonl [POINTS.csv]\n");
-		return 2;
+	if (in->n == in->cap) {
+		in->cap = in->cap ? in->cap * 2 : 1 << 16;
+		in->items = realloc(in->items, in->cap * sizeof(*in->items));
 	}
-	FILE *in = fopen(argv[1], "r");
-	if (!in) {
-		perror(argv[1]);
+	while (in->neq + r->n_equipment > in->eqcap) {
+		in->eqcap = in->eqcap ? in->eqcap * 2 : 1 << 16;
+		in->eq = realloc(in->eq, in->eqcap * sizeof(*in->eq));
+	}
+	if (!in->items || !in->eq) {
+		fprintf(stderr, "bench_engine: out of memory\n");
 		return 1;
 	}
-	size_t cap = 1 << 16, n = 0, eqcap = 1 << 16, neq = 0;
-	sl_queue_item *items = malloc(cap * sizeof(*items));
-	sl_equipment *eq = malloc(eqcap * sizeof(*eq));
+	sl_queue_item *it = &in->items[in->n];
+	memset(it, 0, sizeof(*it));
+	it->report = *r;
+	it->report.id = (int64_t)in->n + 1;
+	it->report.n_sealed = 0;
+	it->report.sealed = NULL;
+	/* Strings die with their source: the engine reads none of them. */
+	it->report.location.place = it->report.destination = it->report.ref = NULL;
+	it->report.text = it->report.contact = it->report.language = NULL;
+	for (size_t k = 0; k < r->n_equipment; k++) {
+		in->eq[in->neq + k] = r->equipment[k];
+		in->eq[in->neq + k].model = NULL;
+	}
+	it->report.equipment = (sl_equipment *)(uintptr_t)in->neq; /* fixed below */
+	in->neq += r->n_equipment;
+	in->n++;
+	return 0;
+}
+
+static sl_err sim_keep(void *ud, const sl_sim_record *rec)
+{
+	return keep(ud, rec->report) ? SL_ENOMEM : SL_OK;
+}
+
+static int read_jsonl(const char *path, input *in, long *bad)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		perror(path);
+		return 1;
+	}
 	sl_arena *a = sl_arena_new(1 << 20);
 	char *line = NULL;
 	size_t lcap = 0;
 	ssize_t len;
-	long bad = 0;
 	int64_t now = (int64_t)time(NULL);
-	while ((len = getline(&line, &lcap, in)) > 0) {
+	int rc = 0;
+	while (!rc && (len = getline(&line, &lcap, f)) > 0) {
 		sl_report r;
 		sl_problems why = {0};
 		sl_arena_reset(a);
-		if (sl_report_from_json_text(line, (size_t)len, 0, now, a, &r, &why) !=
-		    SL_OK) {
-			bad++;
-			continue;
-		}
-		if (n == cap) {
-			cap *= 2;
-			items = realloc(items, cap * sizeof(*items));
-		}
-		while (neq + r.n_equipment > eqcap) {
-			eqcap *= 2;
-			eq = realloc(eq, eqcap * sizeof(*eq));
-		}
-		if (!items || !eq) {
-			fprintf(stderr, "bench_engine: out of memory\n");
-			return 1;
-		}
-		sl_queue_item *it = &items[n];
-		memset(it, 0, sizeof(*it));
-		it->report = r;
-		it->report.id = (int64_t)n + 1;
-		/* Strings die with the arena: the engine reads none of them. */
-		it->report.location.place = it->report.destination = it->report.ref =
-		    NULL;
-		it->report.text = it->report.contact = it->report.language = NULL;
-		for (size_t k = 0; k < r.n_equipment; k++) {
-			eq[neq + k] = r.equipment[k];
-			eq[neq + k].model = NULL;
-		}
-		it->report.equipment = (sl_equipment *)(uintptr_t)neq; /* fixed below */
-		neq += r.n_equipment;
-		n++;
+		if (sl_report_from_json_text(line, (size_t)len, 0, now, a, &r, &why) != SL_OK)
+			(*bad)++;
+		else
+			rc = keep(in, &r);
 	}
-	fclose(in);
+	fclose(f);
 	free(line);
 	sl_arena_free(a);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	input in = {0};
+	long bad = 0;
+	const char *points = NULL;
+	const char *source = argc > 1 ? argv[1] : "";
+	if (argc >= 4 && strcmp(argv[1], "--sim") == 0) {
+		sl_sim_config c;
+		sl_sim_config_default(&c);
+		c.scale = strtod(argv[2], NULL);
+		c.hours = strtod(argv[3], NULL);
+		sl_problems why = {0};
+		if (sl_sim_run(&c, sim_keep, &in, NULL, &why) != SL_OK) {
+			char msg[512];
+			sl_problems_format(&why, msg, sizeof(msg));
+			fprintf(stderr, "bench_engine: simulator: %s\n", msg);
+			return 1;
+		}
+		points = argc > 4 ? argv[4] : NULL;
+	} else if (argc == 2 || argc == 3) {
+		if (read_jsonl(argv[1], &in, &bad))
+			return 1;
+		points = argc > 2 ? argv[2] : NULL;
+	} else {
+		fprintf(stderr, "usage: bench_engine REPORTS.jsonl [POINTS.csv]\n"
+				"       bench_engine --sim SCALE HOURS [POINTS.csv]\n");
+		return 2;
+	}
+	size_t n = in.n;
+	sl_queue_item *items = in.items;
+	sl_equipment *eq = in.eq;
 	for (size_t i = 0; i < n; i++)
 		items[i].report.equipment = eq + (uintptr_t)items[i].report.equipment;
 	if (n == 0) {
-		fprintf(stderr, "bench_engine: no reports in %s (%ld refused)\n", argv[1],
-			bad);
+		fprintf(stderr, "bench_engine: no reports in %s (%ld refused)\n", source, bad);
 		return 1;
 	}
-
 	sl_engine *e;
 	if (sl_engine_new(NULL, &e) != SL_OK)
 		return 1;
@@ -133,6 +181,9 @@ int main(int argc, char **argv)
 	double batch = now_s() - t0;
 	size_t events = sl_engine_event_count(e);
 	size_t mem = sl_engine_memory(e);
+	/* What the heap keeps free after the arrays grew and shrank is not
+	 * the engine's: give it back before reading. */
+	malloc_trim(0);
 	size_t rss = rss_bytes() - rss0;
 	sl_engine_free(e);
 
@@ -151,10 +202,10 @@ int main(int argc, char **argv)
 	sl_engine_free(e);
 	qsort(ns, n, sizeof(*ns), cmp_u64);
 
-	if (argc == 3) {
-		FILE *out = fopen(argv[2], "w");
+	if (points) {
+		FILE *out = fopen(points, "w");
 		if (!out) {
-			perror(argv[2]);
+			perror(points);
 			return 1;
 		}
 		for (size_t i = 0; i < n; i++) {
@@ -169,7 +220,7 @@ int main(int argc, char **argv)
 				r->location.lon, r->location.lat, (long long)t);
 		}
 		if (fclose(out) != 0) {
-			perror(argv[2]);
+			perror(points);
 			return 1;
 		}
 	}

@@ -420,14 +420,14 @@ static void unindex(sl_engine *e, int32_t id)
 	ev *v = &e->e[id];
 	if (!(v->flags & E_INDEXED))
 		return;
-	for (int32_t b = v->b0; b < v->b0 + v->nb; b++)
-		cell_drop(e, (cell_key){v->cx, v->cy, b, v->cat}, id);
+	cell_drop(e, (cell_key){v->cx, v->cy, v->b0, v->cat}, id);
 	v->flags &= (uint8_t)~E_INDEXED;
 }
 
-/* An event is indexed in the cell of its centroid, over the buckets of its
- * mid-times widened by the category's gap; an event of reports without a
- * point is not indexed (nothing can be near it). */
+/* An event is indexed in one cell: that of its centroid and of the time
+ * bucket of its mean time (a search looks at the buckets within the gap
+ * of a report); an event of reports without a point is not indexed
+ * (nothing can be near it). */
 sl_err sl_eng_reindex(sl_engine *e, int32_t id)
 {
 	ev *v = &e->e[id];
@@ -435,25 +435,17 @@ sl_err sl_eng_reindex(sl_engine *e, int32_t id)
 		unindex(e, id);
 		return SL_OK;
 	}
-	const sl_engine_gate *g = &e->p.gate[v->cat];
 	int32_t cy = cell_y(ev_lat(v)), cx = cell_x(ev_lon(v));
-	int32_t b0 = bucket_of(e, v->cat, v->tm_min - g->gap_s);
-	int32_t b1 = bucket_of(e, v->cat, ev_tm_max(v) + g->gap_s);
-	if ((v->flags & E_INDEXED) && v->cy == cy && v->cx == cx && v->b0 == b0 &&
-	    v->b0 + v->nb - 1 == b1)
+	int32_t b = bucket_of(e, v->cat, (int64_t)(v->tm_sum / v->n_live));
+	if ((v->flags & E_INDEXED) && v->cy == cy && v->cx == cx && v->b0 == b)
 		return SL_OK;
 	unindex(e, id);
-	if (b1 - b0 > 250) /* a span this long would be a bug of the params */
-		b1 = b0 + 250;
-	for (int32_t b = b0; b <= b1; b++) {
-		sl_err err = cell_push(e, (cell_key){cx, cy, b, v->cat}, id);
-		if (err)
-			return err;
-	}
+	sl_err err = cell_push(e, (cell_key){cx, cy, b, v->cat}, id);
+	if (err)
+		return err;
 	v->cy = cy;
 	v->cx = cx;
-	v->b0 = b0;
-	v->nb = (uint8_t)(b1 - b0 + 1);
+	v->b0 = b;
 	v->flags |= E_INDEXED;
 	return SL_OK;
 }
@@ -551,16 +543,14 @@ static void add_to_sums(const sl_engine *e, ev *v, const rep *r)
 	v->tm_sum += (double)tm;
 	v->n_live++;
 	if (r->has_heading) {
-		v->hs += r->hx;
-		v->hc += r->hy;
+		v->hs += r->hx / HEADING_ONE;
+		v->hc += r->hy / HEADING_ONE;
 		v->nh++;
 	}
 	v->types |= r->types;
 	if (r->main_cnt)
 		count_into(e, v, r);
 	v->sigma = (float)sqrt(1.0 / v->sq);
-	v->lat = (float)(v->swlat / v->sw);
-	v->lon = (float)(v->swlon / v->sw);
 	(void)e;
 }
 
@@ -568,7 +558,7 @@ void sl_eng_recompute(sl_engine *e, int32_t id)
 {
 	ev *v = &e->e[id];
 	v->sw = v->swlat = v->swlon = v->sq = v->tm_sum = 0;
-	v->hs = v->hc = v->sigma = v->lat = v->lon = 0;
+	v->hs = v->hc = v->sigma = 0;
 	v->n_live = v->nh = 0;
 	v->types = 0;
 	memset(v->tl, 0, sizeof(v->tl));
@@ -769,7 +759,8 @@ static double fit(const sl_engine *e, int32_t id, int32_t ri, double cr)
 	if (hi - lo > g->span_s)
 		return -1;
 	if (g->moving && r->has_heading &&
-	    !heading_agrees(v, r->hx, r->hy, 1, e->heading_max_cos))
+	    !heading_agrees(v, r->hx / HEADING_ONE, r->hy / HEADING_ONE, 1,
+			    e->heading_max_cos))
 		return -1;
 	if (sl_eng_banned(e, id, ri))
 		return -1;
@@ -867,7 +858,7 @@ static sl_err candidates(sl_engine *e, int32_t ri, size_t *n, double *cr)
 		x0 = cx - MAX_CELL_SPAN;
 	if (x1 > cx + MAX_CELL_SPAN)
 		x1 = cx + MAX_CELL_SPAN;
-	int64_t tm = mid_time(r), h = (int64_t)(r->dur / 2);
+	int64_t tm = mid_time(r), h = (int64_t)(r->dur / 2) + g->gap_s;
 	int32_t bm = bucket_of(e, r->cat, tm);
 	int32_t b0 = bucket_of(e, r->cat, tm - h), b1 = bucket_of(e, r->cat, tm + h);
 	if (b0 < bm - MAX_BUCKETS / 2)
@@ -1091,6 +1082,27 @@ sl_err sl_eng_place_many(sl_engine *e, const int32_t *idx, size_t n)
 	return err;
 }
 
+/* Gives back what the growing arrays hold beyond their use, after a batch
+ * or a load: they grew by half again each time, and an engine that keeps
+ * a million reports keeps them for long. */
+static void shrink(void **arr, size_t *cap, size_t n, size_t elem)
+{
+	if (n == 0 || n >= *cap)
+		return;
+	void *g = realloc(*arr, n * elem);
+	if (g) {
+		*arr = g;
+		*cap = n;
+	}
+}
+
+void sl_eng_shrink(sl_engine *e)
+{
+	shrink((void **)&e->r, &e->rcap, e->nr, sizeof(rep));
+	shrink((void **)&e->e, &e->ecap, e->ne, sizeof(ev));
+	shrink((void **)&e->eq, &e->eqcap, e->neq, sizeof(eqi));
+}
+
 sl_err sl_engine_add_batch(sl_engine *e, const sl_queue_item *items, size_t n)
 {
 	if (!e || (n && !items))
@@ -1113,6 +1125,7 @@ sl_err sl_engine_add_batch(sl_engine *e, const sl_queue_item *items, size_t n)
 	if (!err)
 		err = sl_eng_place_many(e, idx, k);
 	free(idx);
+	sl_eng_shrink(e);
 	return err;
 }
 
@@ -1173,8 +1186,8 @@ sl_err sl_eng_put_report(sl_engine *e, const sl_queue_item *it, int32_t *idx, bo
 	n.hx = n.hy = 0;
 	if (src->has_heading) {
 		double h = src->heading_deg * SL_GEO_PI / 180.0;
-		n.hx = (float)sin(h);
-		n.hy = (float)cos(h);
+		n.hx = (int16_t)lrint(sin(h) * HEADING_ONE);
+		n.hy = (int16_t)lrint(cos(h) * HEADING_ONE);
 	}
 	n.reliability = it->review.reliability;
 	n.credibility = (uint8_t)it->review.credibility;

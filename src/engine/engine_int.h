@@ -33,8 +33,8 @@ typedef struct rep {
 	float lat, lon;	   /* float: 0.2 m at these longitudes, far inside
 			      any report's uncertainty */
 	float sigma;	   /* metres */
-	float hx, hy;	   /* heading as a unit vector (east, north); 0, 0
-			      when none */
+	int16_t hx, hy;	    /* heading as a unit vector (east, north) times
+			       HEADING_ONE; 0, 0 when none */
 	uint32_t dur : 31; /* seconds */
 	uint32_t has_heading : 1;
 	int32_t home;	/* the event the engine placed it in, or NONE */
@@ -49,6 +49,8 @@ typedef struct rep {
 	uint8_t main_type;   /* the type it counts most of (with main_cnt > 0) */
 	uint16_t main_cnt;   /* how many, capped at 65535; 0: no equipment */
 } rep;
+
+#define HEADING_ONE 32767.0f
 
 static inline int64_t rep_t1(const rep *r)
 {
@@ -66,7 +68,7 @@ static inline int64_t rep_t1(const rep *r)
 
 /* What an event's members count of one type: the first equipped
  * member's types, its main one first (n 0: an unused tally). */
-#define TALLIES 3
+#define TALLIES 2
 typedef struct tally {
 	uint16_t lo, hi; /* the fewest and most one member counts */
 	uint16_t n;	 /* members counting it */
@@ -90,16 +92,14 @@ typedef struct ev {
 	int64_t tm_min;
 	uint32_t tm_span; /* tm_max - tm_min */
 	uint32_t n_live;  /* members counted in the sums */
-	float sigma;	  /* sqrt(1 / sq) */
-	float lat, lon;	  /* swlat / sw, swlon / sw */
+	float sigma;		 /* sqrt(1 / sq) */
 	float hs, hc;	  /* sums of the heading unit vectors (east, north) */
 	uint16_t nh;
 	uint16_t types;
 	tally tl[TALLIES]; /* counts by type; tl[0] the main type */
 	uint8_t cat;
 	uint8_t flags;
-	uint8_t nb;	    /* buckets indexed: b0 .. b0 + nb - 1 */
-	int32_t cy, cx, b0; /* where it is indexed (E_INDEXED) */
+	int32_t cy, cx, b0;	/* where it is indexed (E_INDEXED) */
 } ev;
 
 static inline int32_t *ev_members(ev *v)
@@ -114,12 +114,12 @@ static inline const int32_t *ev_members_c(const ev *v)
 
 static inline double ev_lat(const ev *v)
 {
-	return v->lat;
+	return v->swlat / v->sw;
 }
 
 static inline double ev_lon(const ev *v)
 {
-	return v->lon;
+	return v->swlon / v->sw;
 }
 
 static inline int64_t ev_tm_max(const ev *v)
@@ -219,6 +219,8 @@ sl_err sl_eng_reindex(sl_engine *e, int32_t ev);
 void sl_eng_kill(sl_engine *e, int32_t ev);
 sl_err sl_eng_place(sl_engine *e, int32_t r);
 void sl_eng_unplace(sl_engine *e, int32_t r);
+/* Gives back the unused room of the report, event and equipment arrays. */
+void sl_eng_shrink(sl_engine *e);
 /* Places the reports idx[0..n) that are not placed yet, in time order with
  * a sliding index (much faster than one by one for many). */
 sl_err sl_eng_place_many(sl_engine *e, const int32_t *idx, size_t n);

@@ -222,6 +222,7 @@ sl_err sl_engine_load(sl_engine *e, sl_store *s, int64_t now)
 	if (!err && ntodo)
 		err = sl_eng_place_many(e, todo, ntodo);
 	free(todo);
+	sl_eng_shrink(e);
 	sl_engine_state_free(&st);
 	return err;
 }
