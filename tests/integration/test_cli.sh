@@ -632,5 +632,23 @@ expect_in "and says so" "$tmp/err" "--truth FILE is required"
 expect_status "export --what tanks exits 2" 2 $?
 expect_in "and names what it knows" "$tmp/err" "(reports, events)"
 
+# 18. Accuracy on the default scenario: a simulated day (seed 1) imported,
+# corroborated and scored against its truth keeps pairwise F1 >= 0.9, the
+# goal of docs/ENGINE.md; a change that costs accuracy fails here.
+"$BIN" simulate --seed 1 --hours 24 --out "$tmp/day.jsonl" --truth "$tmp/day-truth.jsonl" \
+	--quiet 2>"$tmp/err"
+expect_status "simulate a day exits 0" 0 $?
+"$BIN" import --data "$tmp/day" --format jsonl --quiet "$tmp/day.jsonl" 2>"$tmp/err"
+expect_status "import of the day exits 0" 0 $?
+"$BIN" export --data "$tmp/day" --what events --out "$tmp/day-events.jsonl" 2>"$tmp/err"
+"$BIN" evaluate --truth "$tmp/day-truth.jsonl" --events "$tmp/day-events.jsonl" \
+	>"$tmp/out" 2>"$tmp/err"
+f1=$(awk '$1 == "pairwise" { print $7 }' "$tmp/out")
+if awk -v f="$f1" 'BEGIN { exit !(f != "" && f >= 0.9) }'; then
+	ok "pairwise F1 on the default scenario is $f1 (>= 0.9)"
+else
+	not_ok "pairwise F1 on the default scenario is ${f1:-missing}, want >= 0.9" "$(cat "$tmp/out")"
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
