@@ -191,7 +191,8 @@ sl_err sl_evaluate_groups(FILE *truth, FILE *events, bool by_object, sl_eval *ou
 	}
 	for (size_t i = 0; i < n; i++)
 		tsize[items[i].truth]++;
-	qsort(items, n, sizeof(*items), cmp_item);
+	if (n)
+		qsort(items, n, sizeof(*items), cmp_item);
 	double pairs_pred = 0, pairs_truth = 0, pairs_both = 0, b3p = 0, b3r = 0;
 	size_t groups_pred = 0;
 	for (size_t i = 0; i < n;) {
