@@ -33,8 +33,8 @@ typedef struct rep {
 	float lat, lon;	   /* float: 0.2 m at these longitudes, far inside
 			      any report's uncertainty */
 	float sigma;	   /* metres */
-	int16_t hx, hy;	    /* heading as a unit vector (east, north) times
-			       HEADING_ONE; 0, 0 when none */
+	int16_t hx, hy;	   /* heading as a unit vector (east, north) times
+			      HEADING_ONE; 0, 0 when none */
 	uint32_t dur : 31; /* seconds */
 	uint32_t has_heading : 1;
 	int32_t home;	/* the event the engine placed it in, or NONE */
@@ -92,14 +92,14 @@ typedef struct ev {
 	int64_t tm_min;
 	uint32_t tm_span; /* tm_max - tm_min */
 	uint32_t n_live;  /* members counted in the sums */
-	float sigma;		 /* sqrt(1 / sq) */
+	float sigma;	  /* sqrt(1 / sq) */
 	float hs, hc;	  /* sums of the heading unit vectors (east, north) */
 	uint16_t nh;
 	uint16_t types;
 	tally tl[TALLIES]; /* counts by type; tl[0] the main type */
 	uint8_t cat;
 	uint8_t flags;
-	int32_t cy, cx, b0;	/* where it is indexed (E_INDEXED) */
+	int32_t cy, cx, b0; /* where it is indexed (E_INDEXED) */
 } ev;
 
 static inline int32_t *ev_members(ev *v)
@@ -192,7 +192,8 @@ struct sl_engine {
 	/* Attached to a store (sync.c). */
 	sl_store *store;
 	int64_t last_report, last_change;
-	int64_t *deleted; /* stored ids of engine events that died */
+	int64_t saved_report, saved_change; /* the marks as last saved */
+	int64_t *deleted;		    /* stored ids of engine events that died */
 	size_t ndeleted, delcap;
 	int32_t *scratch; /* candidate lists */
 	size_t scratch_cap;

@@ -211,6 +211,8 @@ sl_err sl_engine_load(sl_engine *e, sl_store *s, int64_t now)
 		after = ch[n - 1].seq;
 	}
 	e->last_change = st.last_change > after ? st.last_change : after;
+	e->saved_report = st.last_report;
+	e->saved_change = mark_change;
 	/* Every report not placed yet, in time order. */
 	int32_t *todo = err ? NULL : malloc((e->nr + 1) * sizeof(*todo));
 	size_t ntodo = 0;
@@ -386,6 +388,14 @@ static sl_err add_item(void *ud, const sl_queue_item *it)
 
 static sl_err save(sl_engine *e, int64_t now, size_t *saved)
 {
+	/* Nothing changed since the last save: no transaction (the server
+	 * syncs every second, and each one would be an fsync). */
+	bool dirty = e->ndeleted > 0 || e->last_report != e->saved_report ||
+		     e->last_change != e->saved_change;
+	for (size_t i = 0; i < e->ne && !dirty; i++)
+		dirty = (e->e[i].flags & (E_LIVE | E_DIRTY)) == (E_LIVE | E_DIRTY);
+	if (!dirty)
+		return SL_OK;
 	sl_arena *a = sl_arena_new(SAVE_ARENA_CAP);
 	sl_event *evs = malloc(SAVE_CHUNK * sizeof(*evs));
 	int32_t *which = malloc(SAVE_CHUNK * sizeof(*which));
@@ -447,8 +457,11 @@ static sl_err save(sl_engine *e, int64_t now, size_t *saved)
 		if (last)
 			break;
 	}
-	if (!err)
+	if (!err) {
 		e->ndeleted = 0;
+		e->saved_report = e->last_report;
+		e->saved_change = e->last_change;
+	}
 	free(which);
 	free(evs);
 	sl_arena_free(a);
