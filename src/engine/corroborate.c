@@ -266,9 +266,12 @@ static int32_t cell_x(double lon)
 	return ifloor(lon * (DEG_M * REF_COS / CELL_M));
 }
 
+/* Time buckets of four spans: a search then mostly looks at one bucket,
+ * and a cell-bucket still holds few events (a year at the busiest station
+ * is a few hundred passages, a handful to a 4-hour bucket). */
 static int64_t bucket_len(const sl_engine *e, uint8_t cat)
 {
-	int64_t b = e->p.gate[cat].span_s;
+	int64_t b = 4 * e->p.gate[cat].span_s;
 	return b < 3600 ? 3600 : b;
 }
 
@@ -892,10 +895,31 @@ static sl_err candidates(sl_engine *e, int32_t ri, size_t *n, double *cr)
 	return SL_OK;
 }
 
+/* Puts every live event back in the index after a sweep left only the
+ * last ones in it. */
+static sl_err rebuild_index(sl_engine *e)
+{
+	e->index_stale = false;
+	for (size_t i = 0; i < e->ne; i++)
+		if (e->e[i].flags & E_LIVE) {
+			sl_err err = sl_eng_reindex(e, (int32_t)i);
+			if (err) {
+				e->index_stale = true;
+				return err;
+			}
+		}
+	return SL_OK;
+}
+
 sl_err sl_eng_place(sl_engine *e, int32_t ri)
 {
 	if (!sl_eng_clusterable(e, ri))
 		return SL_OK;
+	if (e->index_stale && !e->sweeping) {
+		sl_err err = rebuild_index(e);
+		if (err)
+			return err;
+	}
 	size_t n;
 	double cr;
 	sl_err err = candidates(e, ri, &n, &cr);
@@ -1061,6 +1085,8 @@ sl_err sl_eng_place_many(sl_engine *e, const int32_t *idx, size_t n)
 	 * (a loaded store's events) comes back at the end. */
 	for (size_t i = 0; i < e->ne && !err && na; i++)
 		unindex(e, (int32_t)i);
+	e->index_stale = false;
+	e->sweeping = true;
 	for (size_t i = 0; i < na && !err; i++) {
 		int64_t now = (int64_t)a[i].key + base;
 		sweep_expire(&w, e, now);
@@ -1070,10 +1096,11 @@ sl_err sl_eng_place_many(sl_engine *e, const int32_t *idx, size_t n)
 		if (h != NONE)
 			err = sweep_push(&w, e, h);
 	}
-	/* Everything back in the index, then the wide ones in time order. */
-	for (size_t i = 0; i < e->ne && !err; i++)
-		if (e->e[i].flags & E_LIVE)
-			err = sl_eng_reindex(e, (int32_t)i);
+	/* The sweep's index holds only its last events: the full one is
+	 * rebuilt when a placement next needs it (the wide reports below, or
+	 * the first report after the batch), not here. */
+	e->sweeping = false;
+	e->index_stale = true;
 	for (size_t i = n - nwide; i < n && !err; i++)
 		err = sl_eng_place(e, a[i].r);
 	free(w.q);

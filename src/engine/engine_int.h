@@ -183,6 +183,8 @@ struct sl_engine {
 	idmap by_store; /* stored event id -> index */
 	cell *cells;
 	size_t ncells, cellcap;
+	bool sweeping;	  /* a batch's sweep: the index holds recent events only */
+	bool index_stale; /* events are missing from the index (after a sweep) */
 	/* Moderators' decisions. */
 	pinset *pins;
 	size_t npins, pincap;
