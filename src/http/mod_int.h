@@ -256,4 +256,24 @@ sl_err sl_review_audit_tail(mod_ctx *ctx, size_t limit, sl_arena *a,
 			    sl_audit_entry **out /* OUT */, size_t *n /* OUT */,
 			    review_fail *f);
 
+/* Appends action by the session's moderator on subject, with detail (a
+ * JSON object, taken; may be NULL), to the audit log; logs a failure to
+ * stderr. The one way every handler here writes the log. */
+sl_err sl_review_log(mod_ctx *ctx, const char *action, const char *subject, json_t *detail);
+
+/* The request's body as a JSON object in *doc (caller decrefs; an empty
+ * body is {}); false when the request was answered (415, 400, 422). */
+bool sl_review_body_object(mod_ctx *ctx, json_t **doc, enum MHD_Result *ret);
+
+/* ---- publish_admin.c: admins set the publication policy, webhooks and
+ * excerpts (docs/API.md "Publication, for admins") ---- */
+
+enum MHD_Result sl_admin_policy_get(mod_ctx *ctx);	 /* GET admin/publish/policy */
+enum MHD_Result sl_admin_policy_put(mod_ctx *ctx);	 /* PUT admin/publish/policy */
+enum MHD_Result sl_admin_webhooks(mod_ctx *ctx);	 /* GET admin/webhooks */
+enum MHD_Result sl_admin_webhook_add(mod_ctx *ctx);	 /* POST admin/webhooks */
+enum MHD_Result sl_admin_webhook_remove(mod_ctx *ctx);	 /* DELETE admin/webhooks/{id} */
+enum MHD_Result sl_admin_excerpt_put(mod_ctx *ctx);	 /* PUT admin/events/{id}/excerpt */
+enum MHD_Result sl_admin_excerpt_delete(mod_ctx *ctx); /* DELETE .../excerpt */
+
 #endif

@@ -1564,3 +1564,15 @@ enum MHD_Result sl_review_audit(mod_ctx *ctx)
 	}
 	return answer(ctx, 200, json_pack("{s:o}", "entries", arr));
 }
+
+/* ---- for the other handlers of the moderators' API (mod_int.h) ---- */
+
+sl_err sl_review_log(mod_ctx *ctx, const char *action, const char *subject, json_t *detail)
+{
+	return audit(ctx, action, subject, detail);
+}
+
+bool sl_review_body_object(mod_ctx *ctx, json_t **doc, enum MHD_Result *ret)
+{
+	return body_object(ctx, doc, ret);
+}
