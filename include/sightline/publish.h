@@ -178,6 +178,14 @@ void sl_publish_get_policy(sl_publish *p, sl_publish_policy *out /* OUT */);
 sl_err sl_publish_set_policy(sl_publish *p, const sl_publish_policy *policy,
 			     int64_t moderator_id, int64_t now);
 
+/* With an engine running (the server's), a refresh waits, up to
+ * SL_PUB_SETTLE_S, until it has taken in every moderator's change: a
+ * verified report is placed again by the engine, and publishing the
+ * event it was in just before would publish, then withdraw, an event that
+ * is about to be replaced. */
+#define SL_PUB_SETTLE_S 10
+void sl_publish_wait_for_engine(sl_publish *p, bool wait);
+
 /* Makes the next sl_publish_refresh rebuild whatever the store says (an
  * excerpt changed; tracks changed without their events changing). */
 void sl_publish_invalidate(sl_publish *p);

@@ -410,10 +410,13 @@ typedef sl_err (*sl_pub_source_visit)(void *ud, const sl_pub_source *src);
 sl_err sl_store_pub_sources(sl_store *s, sl_pub_source_visit visit, void *ud);
 
 /* Numbers that change when anything publication reads may have changed:
- * the newest change seq, the number of events, their newest updated_at,
- * the newest excerpt approval. */
+ * the newest change seq ever given, the number of events, their newest
+ * updated_at, the newest excerpt approval; and the newest change the
+ * corroboration engine has taken in (engine_change < change_seq: the
+ * engine has not caught up with the moderators yet). */
 typedef struct sl_pub_fingerprint {
 	int64_t change_seq, n_events, events_updated, excerpts_updated;
+	int64_t engine_change;
 } sl_pub_fingerprint;
 sl_err sl_store_pub_fingerprint(sl_store *s, sl_pub_fingerprint *out /* OUT */);
 

@@ -146,6 +146,10 @@ static void accept_clients(sl_server *srv, sl_cot *t)
 			continue;
 		}
 		set_nonblock(fd);
+		/* Keep the kernel's share small too, so that "slow" means our
+		 * queue filling, not megabytes piling up in socket buffers. */
+		int sndbuf = t->cap < 65536 ? (int)t->cap : 65536;
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 		greet(srv, t, slot);
 	}
 }

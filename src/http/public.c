@@ -582,6 +582,8 @@ sl_err sl_public_start(sl_server *srv)
 	pthread_mutex_init(&srv->publisher_lock, NULL);
 	pthread_cond_init(&srv->publisher_wake, NULL);
 	sl_err e = sl_publish_new(srv->store, &srv->publish);
+	if (!e)
+		sl_publish_wait_for_engine(srv->publish, srv->cfg.engine_interval_ms > 0);
 	if (!e && srv->cfg.network_path)
 		e = load_network(p, srv->cfg.network_path);
 	if (!e) /* the first picture before the first request */

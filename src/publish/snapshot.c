@@ -147,6 +147,8 @@ struct sl_publish {
 	bool dirty;
 
 	pthread_mutex_t refresh_lock; /* one refresh at a time; what follows */
+	bool wait_engine;
+	int64_t unsettled_since; /* 0: the engine had caught up */
 	sl_pub_fingerprint fp;
 	bool built;
 	int64_t built_at;
@@ -302,6 +304,13 @@ sl_err sl_publish_set_policy(sl_publish *p, const sl_publish_policy *policy,
 	p->dirty = true;
 	pthread_mutex_unlock(&p->lock);
 	return SL_OK;
+}
+
+void sl_publish_wait_for_engine(sl_publish *p, bool wait)
+{
+	pthread_mutex_lock(&p->refresh_lock);
+	p->wait_engine = wait;
+	pthread_mutex_unlock(&p->refresh_lock);
 }
 
 void sl_publish_invalidate(sl_publish *p)
@@ -672,8 +681,8 @@ void sl_publish_changes_free(sl_pub_changes *c)
 
 static bool same_fp(const sl_pub_fingerprint *a, const sl_pub_fingerprint *b)
 {
-	return a->change_seq == b->change_seq && a->n_events == b->n_events &&
-	       a->events_updated == b->events_updated &&
+	return a->change_seq == b->change_seq && a->engine_change == b->engine_change &&
+	       a->n_events == b->n_events && a->events_updated == b->events_updated &&
 	       a->excerpts_updated == b->excerpts_updated;
 }
 
@@ -688,6 +697,18 @@ sl_err sl_publish_refresh(sl_publish *p, int64_t now, bool force, bool record,
 	if (e) {
 		pthread_mutex_unlock(&p->refresh_lock);
 		return e;
+	}
+	/* Moderators' changes the engine has not taken in yet: wait for it
+	 * (a while at most), unless asked to build now. */
+	if (p->wait_engine && !force && fp.engine_change < fp.change_seq) {
+		if (!p->unsettled_since)
+			p->unsettled_since = now;
+		if (now - p->unsettled_since < SL_PUB_SETTLE_S) {
+			pthread_mutex_unlock(&p->refresh_lock);
+			return SL_OK;
+		}
+	} else {
+		p->unsettled_since = 0;
 	}
 	pthread_mutex_lock(&p->lock);
 	bool dirty = p->dirty;

@@ -97,10 +97,13 @@ sl_err sq_pub_fingerprint(sl_store *base, sl_pub_fingerprint *out)
 	pthread_mutex_lock(&s->rlock);
 	sl_err err = sq_prepare_once(
 	    s->rdb,
-	    "SELECT (SELECT coalesce(max(seq), 0) FROM changes),"
-	    " (SELECT count(*) FROM events), (SELECT coalesce(max(updated_at), 0) FROM "
-	    "events),"
-	    " (SELECT coalesce(max(approved_at), 0) + count(*) FROM event_excerpts)",
+	    "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), "
+	    "0),"
+	    " (SELECT count(*) FROM events),"
+	    " (SELECT coalesce(max(updated_at), 0) FROM events),"
+	    " (SELECT coalesce(max(approved_at), 0) + count(*) FROM event_excerpts),"
+	    " coalesce((SELECT CAST(value AS INTEGER) FROM meta"
+	    "  WHERE key = 'engine.last_change'), 0)",
 	    &st);
 	if (!err) {
 		if (sqlite3_step(st) == SQLITE_ROW) {
@@ -108,6 +111,7 @@ sl_err sq_pub_fingerprint(sl_store *base, sl_pub_fingerprint *out)
 			out->n_events = sqlite3_column_int64(st, 1);
 			out->events_updated = sqlite3_column_int64(st, 2);
 			out->excerpts_updated = sqlite3_column_int64(st, 3);
+			out->engine_change = sqlite3_column_int64(st, 4);
 		} else {
 			err = sq_fail(s->rdb, "publication fingerprint");
 		}
