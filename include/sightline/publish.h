@@ -137,6 +137,10 @@ typedef struct sl_pub_event {
 	const sl_event_item *items;
 	const char *excerpt; /* approved by a moderator, or NULL */
 	int64_t event_id;    /* the store's id: never written out */
+	/* Its GeoJSON Feature, written once when the snapshot is made (the
+	 * feeds are assembled from these); NULL outside a snapshot. */
+	const char *feature;
+	size_t feature_len;
 } sl_pub_event;
 
 typedef struct sl_pub_track {

@@ -404,7 +404,7 @@ typedef struct sl_pub_source {
 
 /* Calls visit for every event with a category, a time window, a point and
  * at least one verified report, in one read transaction (so counts and
- * estimates agree), in id order. Strings and items live until visit
+ * estimates agree), in no particular order. Strings and items live until visit
  * returns. Stops at the first non-SL_OK from visit and returns it. */
 typedef sl_err (*sl_pub_source_visit)(void *ud, const sl_pub_source *src);
 sl_err sl_store_pub_sources(sl_store *s, sl_pub_source_visit visit, void *ud);

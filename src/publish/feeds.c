@@ -434,6 +434,12 @@ void sl_pub_write_feature(sl_pbuf *b, const sl_pub_event *e)
 
 static void write_geojson(const sl_pub_snapshot *s, const sl_pub_filter *f, sl_pbuf *b)
 {
+	/* The snapshot has every Feature written already: the feed is the
+	 * matching ones, copied, into a buffer sized once. */
+	size_t need = 64;
+	for (size_t i = 0; i < s->n; i++)
+		need += s->events[i].feature_len + 2;
+	reserve(b, need > b->max ? b->max : need); /* failing, it says so in b */
 	sl_pbuf_puts(b, "{\"type\":\"FeatureCollection\",\"features\":[");
 	size_t k = 0;
 	for (size_t i = 0; i < s->n && !b->failed; i++) {
@@ -441,8 +447,11 @@ static void write_geojson(const sl_pub_snapshot *s, const sl_pub_filter *f, sl_p
 		if (!sl_pub_filter_match(f, e))
 			continue;
 		if (k++)
-			sl_pbuf_puts(b, ",\n");
-		sl_pub_write_feature(b, e);
+			sl_pbuf_put(b, ",\n", 2);
+		if (e->feature)
+			sl_pbuf_put(b, e->feature, e->feature_len);
+		else
+			sl_pub_write_feature(b, e);
 		if (f->limit && k >= f->limit)
 			break;
 	}

@@ -111,6 +111,7 @@ typedef struct snap {
 	int refs;	     /* under sl_publish.snap_lock */
 	sl_pub_event *events;
 	sl_pub_track *tracks;
+	char *features; /* every event's Feature, one after another */
 	sl_arena *arena;
 	id_map by_event; /* store id -> index in events */
 } snap;
@@ -121,6 +122,7 @@ static void snap_free(snap *s)
 		return;
 	free(s->events);
 	free(s->tracks);
+	free(s->features);
 	sl_arena_free(s->arena);
 	map_free(&s->by_event);
 	free(s);
@@ -441,6 +443,33 @@ static sl_err build_tracks(sl_publish *p, sl_publish_track_source fn, void *ud, 
 	return e;
 }
 
+/* Each event's GeoJSON Feature, written once into one buffer the snapshot
+ * owns: the feeds and the publication log copy them from there. */
+static sl_err render_features(snap *s)
+{
+	sl_pbuf b;
+	sl_pbuf_init(&b, SL_PUB_FEED_CAP);
+	size_t *at = s->pub.n ? malloc(s->pub.n * sizeof(*at)) : NULL;
+	if (s->pub.n && !at)
+		return SL_ENOMEM;
+	for (size_t i = 0; i < s->pub.n && !b.failed; i++) {
+		at[i] = b.len;
+		sl_pub_write_feature(&b, &s->events[i]);
+	}
+	if (b.failed) {
+		free(at);
+		sl_pbuf_free(&b);
+		return SL_ENOMEM;
+	}
+	for (size_t i = 0; i < s->pub.n; i++) {
+		s->events[i].feature = b.p + at[i];
+		s->events[i].feature_len = (i + 1 < s->pub.n ? at[i + 1] : b.len) - at[i];
+	}
+	free(at);
+	s->features = b.p;
+	return SL_OK;
+}
+
 static sl_err build_snap(sl_publish *p, int64_t now, uint64_t gen, snap **out,
 			 int64_t *next_due)
 {
@@ -459,6 +488,8 @@ static sl_err build_snap(sl_publish *p, int64_t now, uint64_t gen, snap **out,
 	sl_err e = sl_store_pub_sources(p->store, take_source, &b);
 	if (!e && s->pub.n > 1)
 		qsort(s->events, s->pub.n, sizeof(*s->events), newest_first);
+	if (!e)
+		e = render_features(s);
 	if (!e && !map_init(&s->by_event, s->pub.n))
 		e = SL_ENOMEM;
 	for (size_t i = 0; i < s->pub.n && !e; i++)
@@ -548,7 +579,9 @@ static sl_err add_change(pending *pd, sl_pub_kind kind, const sl_pub_event *e, i
 	    !sl_grow((void **)&pd->changes, &pd->cap_c, pd->n + 1, sizeof(*pd->changes)))
 		return SL_ENOMEM;
 	sl_pbuf_init(&pd->doc, DOC_CAP);
-	if (e) {
+	if (e && e->feature) {
+		sl_pbuf_put(&pd->doc, e->feature, e->feature_len);
+	} else if (e) {
 		sl_pub_write_feature(&pd->doc, e);
 	} else {
 		sl_pbuf_puts(&pd->doc, "{\"type\":\"Feature\",\"id\":");
@@ -572,6 +605,8 @@ static sl_err add_change(pending *pd, sl_pub_kind kind, const sl_pub_event *e, i
 	if (e) {
 		c->has_form = true;
 		c->event = *e;
+		c->event.feature = NULL; /* it lives in the snapshot */
+		c->event.feature_len = 0;
 		if (e->n_items) {
 			sl_event_item *items =
 			    sl_arena_alloc(pd->a, e->n_items * sizeof(*items));
@@ -650,6 +685,8 @@ static sl_err record_changes(sl_publish *p, const snap *old, const snap *s, int6
 			ch->event.n_items = 0;
 			ch->event.items = NULL;
 			ch->event.excerpt = NULL;
+			ch->event.feature = NULL;
+			ch->event.feature_len = 0;
 		}
 	}
 	if (!e)

@@ -29,8 +29,7 @@ static const char sql_sources[] =
     " JOIN events e ON e.id = v.id"
     " LEFT JOIN event_excerpts x ON x.event_id = e.id"
     " WHERE v.n_verified > 0 AND e.category IS NOT NULL AND e.t_end IS NOT NULL"
-    " AND e.lat IS NOT NULL"
-    " ORDER BY e.id";
+    " AND e.lat IS NOT NULL";
 
 /* The arena a row is decoded into is reset every this many rows. */
 #define SOURCES_ARENA_CAP ((size_t)1 << 20)
