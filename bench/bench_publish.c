@@ -51,7 +51,8 @@ static int fill(sl_store *s, size_t n_events)
 		return 1;
 	uint64_t seed = 7;
 	size_t made = 0;
-	double *lat = calloc(n_events, sizeof(*lat)), *lon = calloc(n_events, sizeof(*lon));
+	double *lat = calloc(n_events, sizeof(*lat)),
+	       *lon = calloc(n_events, sizeof(*lon));
 	int64_t *when = calloc(n_events, sizeof(*when));
 	for (size_t e = 0; e < n_events; e++) {
 		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
@@ -73,7 +74,8 @@ static int fill(sl_store *s, size_t n_events)
 			r->location.lat = lat[ev] + 0.0003 * (double)k;
 			r->location.lon = lon[ev];
 			r->location.uncertainty_m = 500;
-			eq[b] = (sl_equipment){.type = SL_EQ_TANK, .count = 5 + (int32_t)(ev % 20)};
+			eq[b] = (sl_equipment){.type = SL_EQ_TANK,
+					       .count = 5 + (int32_t)(ev % 20)};
 			r->n_equipment = 1;
 			r->equipment = &eq[b];
 			r->has_heading = true;
@@ -164,7 +166,8 @@ int main(int argc, char **argv)
 	size_t bytes = 0, published = 0;
 	for (int i = 0; i < 5; i++) {
 		t0 = now_s();
-		if (sl_publish_refresh(p, (int64_t)time(NULL), true, false, NULL) != SL_OK)
+		if (sl_publish_refresh(p, (int64_t)time(NULL), true, false, NULL) !=
+		    SL_OK)
 			return 1;
 		double t = now_s() - t0;
 		best_snap = t < best_snap ? t : best_snap;

@@ -96,8 +96,9 @@ static bool parse_double(const char *s, double *out)
 	return true;
 }
 
-/* "127.0.0.1:8080", "[::1]:8080", "localhost:0". */
-static bool parse_listen(options *o, const char *s)
+/* "127.0.0.1:8080", "[::1]:8080", "localhost:0" into host (size bytes)
+ * and *port. */
+static bool parse_host_port(const char *s, char *host, size_t size, uint16_t *port)
 {
 	const char *colon = strrchr(s, ':');
 	if (!colon || colon == s)
@@ -106,35 +107,32 @@ static bool parse_listen(options *o, const char *s)
 	size_t hl = (size_t)(colon - s);
 	if (h[0] == '[' && hl >= 2 && h[hl - 1] == ']')
 		h++, hl -= 2;
-	if (hl == 0 || hl >= sizeof(o->host))
+	if (hl == 0 || hl >= size)
 		return false;
-	unsigned long long port;
-	if (!parse_uint(colon + 1, 65535, &port))
+	unsigned long long p;
+	if (!parse_uint(colon + 1, 65535, &p))
 		return false;
-	memcpy(o->host, h, hl);
-	o->host[hl] = '\0';
-	o->server.host = o->host;
-	o->server.port = (uint16_t)port;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	*port = (uint16_t)p;
 	return true;
 }
 
-/* --cot-listen HOST:PORT, the same forms as --listen. */
+/* --listen: the HTTP server's address. */
+static bool parse_listen(options *o, const char *s)
+{
+	if (!parse_host_port(s, o->host, sizeof(o->host), &o->server.port))
+		return false;
+	o->server.host = o->host;
+	return true;
+}
+
+/* --cot-listen: the CoT stream's, in the same forms. */
 static bool parse_cot_listen(options *o, const char *s)
 {
-	const char *colon = strrchr(s, ':');
-	if (!colon || colon == s)
+	if (!parse_host_port(s, o->cot_host, sizeof(o->cot_host), &o->server.cot_port))
 		return false;
-	const char *h = s;
-	size_t hl = (size_t)(colon - s);
-	if (h[0] == '[' && hl >= 2 && h[hl - 1] == ']')
-		h++, hl -= 2;
-	unsigned long long port;
-	if (hl == 0 || hl >= sizeof(o->cot_host) || !parse_uint(colon + 1, 65535, &port))
-		return false;
-	memcpy(o->cot_host, h, hl);
-	o->cot_host[hl] = '\0';
 	o->server.cot_host = o->cot_host;
-	o->server.cot_port = (uint16_t)port;
 	return true;
 }
 

@@ -109,22 +109,7 @@ static void decide(long long id, const char *what)
 
 static long long event_of(long long report)
 {
-	char sql[128];
-	snprintf(
-	    sql, sizeof(sql),
-	    "SELECT coalesce(max(event_id), 0) FROM event_reports WHERE report_id = %lld",
-	    report);
-	return harness_db_integer(&srv, sql);
-}
-
-static bool eventually(bool (*cond)(void *), void *ud)
-{
-	for (int i = 0; i < 300; i++) {
-		if (cond(ud))
-			return true;
-		usleep(50 * 1000);
-	}
-	return cond(ud);
+	return harness_event_of(&srv, report);
 }
 
 /* GET path; fails the test unless 200 with the public side's headers. */
@@ -214,7 +199,7 @@ static int group_setup(void **state)
 	decide(group_ids[0], "verify");
 	decide(recent_id, "verify");
 	decide(rejected_id, "reject");
-	if (!eventually(two_published, NULL))
+	if (!harness_eventually(two_published, NULL))
 		fail_msg("two events not published within 15 s");
 	return 0;
 }
@@ -451,7 +436,7 @@ static void test_policy(void **state)
 			 0);
 	json_decref(ok);
 	assert_int_equal(harness_count_audit(&srv, "publish_policy"), before + 1);
-	if (!eventually(three_published, NULL))
+	if (!harness_eventually(three_published, NULL))
 		fail_msg("the convoy was not published after its delay went to 0");
 	harness_audit_verify(&srv);
 }
@@ -688,7 +673,8 @@ static void test_stream_and_webhook(void **state)
 	json_decref(harness_mod_call(&srv, &ada, "POST", ADMIN "/webhooks",
 				     "{\"url\":\"ftp://example/x\"}", 422));
 	json_t *w = harness_mod_call(&srv, &ada, "POST", ADMIN "/webhooks", body, 201);
-	const char *hex = harness_str_field(w, "secret", "webhook");
+	char hex[65];
+	snprintf(hex, sizeof(hex), "%s", harness_str_field(w, "secret", "webhook"));
 	uint8_t secret[32];
 	size_t bin = 0;
 	assert_int_equal(
