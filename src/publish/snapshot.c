@@ -696,7 +696,7 @@ static sl_err record_changes(sl_publish *p, const snap *old, const snap *s, int6
 		e = state_put(st, pd.recs[i].event_id, pd.recs[i].hash);
 	free(hashes);
 	free(pd.recs);
-	if (e || !out) {
+	if (e || !out || pd.n == 0) {
 		free(pd.changes);
 		sl_arena_free(pd.a);
 		return e;

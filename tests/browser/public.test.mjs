@@ -17,9 +17,12 @@
 //     wired in yet) and summary.json says so;
 //   - the map at / loads in Debian's chromium (playwright-core), draws one
 //     marker per published event, opens a popup, speaks Russian and
-//     Belarusian, fits a phone's screen, asks no other origin for
+//     Belarusian, fits a phone's screen, draws tracks (with arrows) and the
+//     weekly chart when the feeds have them (given to the page as they
+//     will be, until tracking is wired in), asks no other origin for
 //     anything and logs no error; screenshots public-map.png,
-//     public-map-ru.png and public-map-phone.png go to $ARTIFACT_DIR.
+//     public-map-ru.png, public-map-phone.png and public-map-tracks.png go
+//     to $ARTIFACT_DIR.
 //
 // Exits 77 (a skip for meson) when chromium or node_modules is missing.
 import { after, before, describe, it } from 'node:test';
@@ -326,6 +329,38 @@ describe('public feeds and map', { timeout: 280000 }, () => {
 		await page.locator('body[data-ready="1"]').waitFor();
 		assert.equal(await page.locator('path.sl-event').count(), 3);
 		await page.context().close();
+	});
+
+	it('draws tracks with arrows and the weekly chart when the feeds have them', async () => {
+		// Tracking is not wired in yet: the page is given feeds as they will
+		// be, a track between the two rail and convoy events, moving toward
+		// Ukraine in the current week.
+		const gj = JSON.parse(await text('events.geojson'));
+		const pts = gj.features.filter((f) => f.properties.category !== 'aircraft');
+		const week = new Date(Date.now() - ((new Date().getUTCDay() + 6) % 7) * 86400e3).toISOString().slice(0, 10);
+		const tracks = { type: 'FeatureCollection', features: [{
+			type: 'Feature', id: 't00000000000000000001',
+			geometry: { type: 'LineString', coordinates: pts.map((f) => f.geometry.coordinates) },
+			properties: { category: 'rail_transport', direction: 'toward_ukraine',
+				start: pts[0].properties.start, end: pts[1].properties.end, events: pts.map((f) => f.id) },
+		}] };
+		const summary = JSON.parse(await text('summary.json'));
+		summary.tracks = 1;
+		summary.weeks = [{ week_start: week, events: {}, movements: { toward_ukraine: 1, away_from_ukraine: 0, toward_russia: 0, internal: 0, unknown: 0 } }];
+		const context = await ctx.browser.newContext({ viewport: { width: 1280, height: 860 } });
+		const page = await context.newPage();
+		page.on('pageerror', (e) => ctx.errors.push(`tracks: page error: ${e.message}`));
+		await page.route('**/api/v1/public/tracks.geojson*', (r) => r.fulfill({ contentType: 'application/geo+json', body: JSON.stringify(tracks) }));
+		await page.route('**/api/v1/public/summary.json*', (r) => r.fulfill({ contentType: 'application/json', body: JSON.stringify(summary) }));
+		await page.goto(ctx.base + '/');
+		await page.locator('body[data-ready="1"]').waitFor();
+		assert.equal(await page.locator('path.sl-track').count(), 1);
+		assert.equal(await page.locator('.sl-arrow').count(), 1);
+		assert.equal(await page.locator('body').getAttribute('data-tracks'), '1');
+		assert.ok(await page.locator('#chart-note').isHidden(), 'no "no tracks" note');
+		assert.ok(await page.locator('#chart canvas').count() >= 1, 'the chart is drawn');
+		await page.screenshot({ path: path.join(ARTIFACTS, 'public-map-tracks.png') });
+		await context.close();
 	});
 
 	it('asked no other origin for anything and logged no error', () => {

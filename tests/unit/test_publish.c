@@ -5,17 +5,23 @@
  * the same for every point of the cell; at k or more it is rounded to
  * 100 m; times go to the minute, headings to 16 points; public ids are
  * keyed and stable; filters see only published values; the policy's JSON
- * is checked field by field; and what a moderator's excerpt holds is
- * escaped in JSON, XML and CSV alike.
+ * is checked field by field; what a moderator's excerpt holds is
+ * escaped in JSON, XML and CSV alike; and, over a real store, snapshots
+ * publish what is verified and due, record what changed once, and show a
+ * track source's tracks only through their published events.
  */
+#define _GNU_SOURCE /* nftw */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <ftw.h>
 #include <jansson.h>
 #include <math.h>
+#include <time.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,7 +206,7 @@ static sl_pub_snapshot snapshot_of(sl_pub_event *ev, size_t n)
 	return s;
 }
 
-static char *write(sl_pub_format fmt, const sl_pub_snapshot *s, const sl_pub_filter *f)
+static char *feed(sl_pub_format fmt, const sl_pub_snapshot *s, const sl_pub_filter *f)
 {
 	sl_pbuf b;
 	sl_pbuf_init(&b, 1 << 20);
@@ -222,7 +228,7 @@ static void test_escaping(void **state)
 	sl_pub_snapshot s = snapshot_of(&e, 1);
 	sl_pub_filter all = {0};
 
-	char *gj = write(SL_PUB_GEOJSON, &s, &all);
+	char *gj = feed(SL_PUB_GEOJSON, &s, &all);
 	assert_null(strstr(gj, "<script>"));
 	json_error_t jerr;
 	json_t *doc = json_loads(gj, 0, &jerr);
@@ -237,14 +243,14 @@ static void test_escaping(void **state)
 
 	const sl_pub_format xml[] = {SL_PUB_ATOM, SL_PUB_KML, SL_PUB_COT};
 	for (size_t i = 0; i < 3; i++) {
-		char *x = write(xml[i], &s, &all);
+		char *x = feed(xml[i], &s, &all);
 		if (strstr(x, "<script>") || strstr(x, "\"x\")"))
 			fail_msg("format %d: the excerpt is not escaped:\n%s",
 				 (int)xml[i], x);
 		assert_non_null(strstr(x, "&lt;script&gt;alert(&quot;x&quot;)"));
 		free(x);
 	}
-	char *csv = write(SL_PUB_CSV, &s, &all);
+	char *csv = feed(SL_PUB_CSV, &s, &all);
 	assert_non_null(strstr(csv, "\"\"r\"\"\nnext"));
 	assert_int_equal(
 	    strncmp(csv,
@@ -287,12 +293,12 @@ static void test_filters(void **state)
 
 	sl_pub_snapshot s = snapshot_of(e, 2);
 	f = (sl_pub_filter){.limit = 1};
-	char *gj = write(SL_PUB_GEOJSON, &s, &f);
+	char *gj = feed(SL_PUB_GEOJSON, &s, &f);
 	json_t *doc = json_loads(gj, 0, NULL);
 	assert_int_equal(json_array_size(json_object_get(doc, "features")), 1);
 	json_decref(doc);
 	free(gj);
-	char *sum = write(SL_PUB_SUMMARY, &s, &(sl_pub_filter){0});
+	char *sum = feed(SL_PUB_SUMMARY, &s, &(sl_pub_filter){0});
 	doc = json_loads(sum, 0, NULL);
 	if (!doc)
 		fail_msg("summary does not parse: %s", sum);
@@ -300,6 +306,161 @@ static void test_filters(void **state)
 	assert_int_equal(json_integer_value(json_object_get(doc, "tracks")), 0);
 	json_decref(doc);
 	free(sum);
+}
+
+/* ---- snapshots over a real store, with a track source ---- */
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+static int64_t ids[3]; /* store ids of the three events */
+static sl_track_direction dir = SL_TRACK_TOWARD_UKRAINE;
+
+/* One track through all three events, one through the unverified event
+ * and one other (so with one published point: not shown). */
+static sl_err three_tracks(void *ud, sl_store *s, sl_arena *a, sl_track_input **out,
+			   size_t *n)
+{
+	(void)ud, (void)s;
+	sl_track_input *t = sl_arena_alloc(a, 2 * sizeof(*t));
+	int64_t *all = sl_arena_alloc(a, 3 * sizeof(*all));
+	int64_t *two = sl_arena_alloc(a, 2 * sizeof(*two));
+	memcpy(all, ids, sizeof(ids));
+	two[0] = ids[2], two[1] = ids[1];
+	t[0] = (sl_track_input){7, SL_CAT_RAIL_TRANSPORT, dir, 3, all};
+	t[1] = (sl_track_input){8, SL_CAT_RAIL_TRANSPORT, dir, 2, two};
+	*out = t;
+	*n = 2;
+	return SL_OK;
+}
+
+static void test_snapshot(void **state)
+{
+	(void)state;
+	char root[] = "/tmp/sl-publish-XXXXXX";
+	assert_non_null(mkdtemp(root));
+	sl_store *s;
+	assert_int_equal(sl_store_open(root, &s), SL_OK);
+	int64_t now = (int64_t)time(NULL);
+	/* Three sightings along a line, two verified, two hours ago. */
+	sl_report r[3];
+	sl_report *rp[3];
+	sl_put_result res[3];
+	sl_equipment eq = {.type = SL_EQ_TANK, .count = 9};
+	for (int i = 0; i < 3; i++) {
+		memset(&r[i], 0, sizeof(r[i]));
+		r[i].category = SL_CAT_RAIL_TRANSPORT;
+		r[i].observed_at = now - 7200 + i * 600;
+		r[i].location =
+		    (sl_location){true, 54.0 + 0.2 * i, 28.0 + 0.3 * i, 300, NULL};
+		r[i].n_equipment = 1;
+		r[i].equipment = &eq;
+		r[i].status = i == 1 ? SL_STATUS_RECEIVED : SL_STATUS_VERIFIED;
+		r[i].received_at = r[i].observed_at;
+		rp[i] = &r[i];
+	}
+	assert_int_equal(sl_store_put_reports(s, rp, 3, res), SL_OK);
+	sl_event ev[3];
+	int64_t rid[3];
+	for (int i = 0; i < 3; i++) {
+		rid[i] = r[i].id;
+		ev[i] = (sl_event){.has_category = true,
+				   .category = SL_CAT_RAIL_TRANSPORT,
+				   .has_estimate = true,
+				   .t_start = r[i].observed_at,
+				   .t_end = r[i].observed_at,
+				   .has_point = true,
+				   .lat = r[i].location.lat,
+				   .lon = r[i].location.lon,
+				   .uncertainty_m = 300,
+				   .confidence = 0.5,
+				   .n_reports = 1,
+				   .report_ids = &rid[i]};
+	}
+	sl_engine_save sv = {.n_events = 3, .events = ev, .now = now};
+	assert_int_equal(sl_store_engine_save(s, &sv), SL_OK);
+	for (int i = 0; i < 3; i++)
+		ids[i] = ev[i].id;
+
+	sl_publish *p;
+	assert_int_equal(sl_publish_new(s, &p), SL_OK);
+	sl_publish_set_track_source(p, three_tracks, NULL);
+	sl_pub_changes ch;
+	assert_int_equal(sl_publish_refresh(p, now, false, true, &ch), SL_OK);
+	assert_int_equal(ch.n, 2); /* the two verified events, published */
+	for (size_t i = 0; i < ch.n; i++)
+		assert_int_equal(ch.list[i].kind, SL_PUB_PUBLISH);
+	sl_publish_changes_free(&ch);
+	/* Nothing changed: nothing again, and (once the second the events
+	 * were saved in is over) no rebuild. */
+	assert_int_equal(sl_publish_refresh(p, now + 1, false, true, &ch), SL_OK);
+	assert_int_equal(ch.n, 0);
+	const sl_pub_snapshot *a = sl_publish_snapshot(p);
+	assert_int_equal(sl_publish_refresh(p, now + 2, false, true, &ch), SL_OK);
+	assert_int_equal(ch.n, 0);
+	const sl_pub_snapshot *b = sl_publish_snapshot(p);
+	assert_int_equal(a->generation, b->generation);
+	sl_publish_release(p, a);
+	assert_int_equal(b->n, 2);
+	assert_int_equal(b->n_tracks, 1);
+	assert_int_equal(b->tracks[0].n_points, 2);
+	assert_true(b->tracks[0].points[0]->t_end <= b->tracks[0].points[1]->t_end);
+
+	char *tr = feed(SL_PUB_TRACKS, b, &(sl_pub_filter){0});
+	json_t *doc = json_loads(tr, 0, NULL);
+	if (!doc)
+		fail_msg("tracks.geojson does not parse:\n%s", tr);
+	json_t *f0 = json_array_get(json_object_get(doc, "features"), 0);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(f0, "geometry"), "type")),
+	    "LineString");
+	assert_int_equal(json_array_size(json_object_get(json_object_get(f0, "geometry"),
+							 "coordinates")),
+			 2);
+	assert_string_equal(json_string_value(json_object_get(
+				json_object_get(f0, "properties"), "direction")),
+			    "toward_ukraine");
+	/* Its points are the published ones, coarsened: not the unverified
+	 * event's, not an estimate. */
+	assert_null(strstr(tr, "54.2"));
+	assert_null(strstr(tr, "28.3"));
+	json_decref(doc);
+	free(tr);
+	char *sum = feed(SL_PUB_SUMMARY, b, &(sl_pub_filter){0});
+	doc = json_loads(sum, 0, NULL);
+	assert_int_equal(json_integer_value(json_object_get(doc, "tracks")), 1);
+	json_t *wk = json_array_get(json_object_get(doc, "weeks"), 0);
+	assert_int_equal(json_integer_value(json_object_get(
+			     json_object_get(wk, "movements"), "toward_ukraine")),
+			 1);
+	json_decref(doc);
+	free(sum);
+	sl_publish_release(p, b);
+
+	/* A coarser grid moves both: two updates, recorded once. */
+	sl_publish_policy pol;
+	sl_publish_get_policy(p, &pol);
+	pol.grid_m = 20000;
+	assert_int_equal(sl_publish_set_policy(p, &pol, 0, now), SL_OK);
+	assert_int_equal(sl_publish_refresh(p, now + 3, false, true, &ch), SL_OK);
+	assert_int_equal(ch.n, 2);
+	assert_int_equal(ch.list[0].kind, SL_PUB_UPDATE);
+	sl_publish_changes_free(&ch);
+	sl_publish_free(p);
+
+	/* A new publisher on the same store knows what was published. */
+	assert_int_equal(sl_publish_new(s, &p), SL_OK);
+	sl_publish_get_policy(p, &pol);
+	assert_true(pol.grid_m == 20000.0);
+	assert_int_equal(sl_publish_refresh(p, now + 4, false, true, &ch), SL_OK);
+	assert_int_equal(ch.n, 0);
+	sl_publish_changes_free(&ch);
+	sl_publish_free(p);
+	sl_store_close(s);
+	nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 int main(void)
@@ -312,6 +473,7 @@ int main(void)
 	    cmocka_unit_test(test_policy_json),
 	    cmocka_unit_test(test_escaping),
 	    cmocka_unit_test(test_filters),
+	    cmocka_unit_test(test_snapshot),
 	};
 	return cmocka_run_group_tests_name("publish", tests, NULL, NULL);
 }
