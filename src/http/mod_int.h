@@ -276,4 +276,25 @@ enum MHD_Result sl_admin_webhook_remove(mod_ctx *ctx);	 /* DELETE admin/webhooks
 enum MHD_Result sl_admin_excerpt_put(mod_ctx *ctx);	 /* PUT admin/events/{id}/excerpt */
 enum MHD_Result sl_admin_excerpt_delete(mod_ctx *ctx); /* DELETE .../excerpt */
 
+/* The actions under them, which the console's forms call too. Each logs
+ * itself to the audit log (actor: the session's admin) before it acts and
+ * does nothing when the log cannot take the entry (503). SL_OK when done;
+ * otherwise f says why (404, 422 field by field, 503) and nothing
+ * changed. */
+
+/* Makes policy the one in force (checked by sl_publish_policy_apply). */
+sl_err sl_admin_set_policy(mod_ctx *ctx, const sl_publish_policy *policy, review_fail *f);
+/* Registers the len bytes of url (http:// or https://) with a new secret,
+ * into *w (the caller wipes it). */
+sl_err sl_admin_add_webhook(mod_ctx *ctx, const char *url, size_t len, sl_webhook *w,
+			    review_fail *f);
+/* Removes active webhook id; 404 for none. */
+sl_err sl_admin_remove_webhook(mod_ctx *ctx, int64_t id, review_fail *f);
+/* Approves the len bytes of text (checked: UTF-8 text, at most
+ * SL_PUB_EXCERPT_MAX bytes) as event id's public excerpt, or withdraws it
+ * (text NULL); 404 for no such event. The audit entry has the text's
+ * length and hash, not its words. */
+sl_err sl_admin_set_excerpt(mod_ctx *ctx, int64_t id, const char *text, size_t len,
+			    review_fail *f);
+
 #endif
