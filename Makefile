@@ -9,6 +9,7 @@
 
 SHARED_DATA ?= ../shared/data
 CIR_CSV     := $(SHARED_DATA)/real/cir-russia-ukraine-monitor-2022.csv
+RAIL        := $(SHARED_DATA)/geo/belarus-rail.geojson
 DATA        ?= var/data
 LISTEN      ?= 127.0.0.1:8080
 MESON_OPTS  := -Dwerror=true
@@ -52,7 +53,8 @@ run: deps build
 			build/sightline import --data $(DATA) --format demo; \
 		fi && touch $(DATA)/.demo-loaded; \
 	fi
-	build/sightline serve --data $(DATA) --listen $(LISTEN)
+	build/sightline serve --data $(DATA) --listen $(LISTEN) \
+		$(if $(wildcard $(RAIL)),--network $(RAIL))
 
 check: deps
 	@scripts/check

@@ -13,6 +13,8 @@
 
 #include <stdbool.h>
 
+#include "sightline/report.h"
+
 #define SL_GEO_EARTH_M 6371008.8 /* mean Earth radius, metres */
 #define SL_GEO_PI 3.14159265358979323846
 
@@ -45,5 +47,11 @@ void sl_geo_from_xy(const sl_geo_frame *f, double x, double y, double *lat /* OU
 
 /* True when lat is in -90..90 and lon in -180..180 (finite numbers). */
 bool sl_geo_valid(double lat, double lon);
+
+/* Parses the query parameter bbox, "min_lon,min_lat,max_lon,max_lat" (a
+ * GeoJSON bbox), into box in that order; false, with the reason added to
+ * why under "bbox", when it is not four numbers or its corners are out of
+ * range or not south-west then north-east. */
+bool sl_geo_bbox_param(const char *text, double box[4], sl_problems *why);
 
 #endif

@@ -45,6 +45,21 @@ typedef struct sl_server_config {
 				    WEB_ROOT/../node_modules); files are read
 				    at request time, and /mod is 404 while
 				    they are missing */
+	/* The public side (docs/PUBLISH.md). */
+	unsigned publish_interval_ms; /* how often the published picture is
+					 brought up to date (new publications
+					 go to the CoT stream and webhooks) */
+	const char *network_path; /* rail lines (GeoJSON) served, simplified,
+				     as /api/v1/public/network.geojson for
+				     the public map's basemap; NULL: none */
+	const char *cot_host;	  /* the CoT stream for TAK clients: plain
+				     TCP on cot_host:cot_port; NULL: off */
+	uint16_t cot_port;
+	size_t cot_client_buffer; /* bytes queued for one slow TAK client
+				     before it is dropped */
+	unsigned webhook_backoff_ms; /* the first retry of a failed webhook
+					delivery; doubled each time */
+	unsigned webhook_timeout_s;  /* one delivery's time limit */
 } sl_server_config;
 
 /* The defaults documented in docs/API.md. */
@@ -57,6 +72,9 @@ sl_err sl_server_start(const sl_server_config *cfg, sl_store *store,
 
 /* The port actually bound (useful with port 0). */
 uint16_t sl_server_port(const sl_server *srv);
+
+/* The port the CoT stream listens on (0 when there is none). */
+uint16_t sl_server_cot_port(const sl_server *srv);
 
 /* Stops accepting, finishes queued commits, frees srv. */
 void sl_server_stop(sl_server *srv);

@@ -380,6 +380,123 @@ sl_err sl_store_engine_save(sl_store *s, sl_engine_save *save);
  * closed). *got is false when another holds it. */
 sl_err sl_store_engine_lock(sl_store *s, bool *got /* OUT */);
 
+/* ---- publication (src/publish/, docs/PUBLISH.md): what the publication
+ * policy reads, its settings, approved excerpts, webhooks and the
+ * publication log with its webhook outbox. Every write is one durable
+ * transaction. ---- */
+
+/* An event as publication reads it: the estimate, and how many of its
+ * reports a moderator verified and how many are not rejected. */
+typedef struct sl_pub_source {
+	int64_t id;
+	sl_category category;
+	int64_t t_start, t_end;
+	double lat, lon, uncertainty_m;
+	bool has_heading;
+	double heading_deg;
+	double confidence;
+	size_t n_items;
+	const sl_event_item *items;
+	int64_t n_verified;    /* reports a moderator verified */
+	int64_t n_independent; /* reports not rejected */
+	const char *excerpt;   /* approved for publication, or NULL */
+} sl_pub_source;
+
+/* Calls visit for every event with a category, a time window, a point and
+ * at least one verified report, in one read transaction (so counts and
+ * estimates agree), in no particular order. Strings and items live until visit
+ * returns. Stops at the first non-SL_OK from visit and returns it. */
+typedef sl_err (*sl_pub_source_visit)(void *ud, const sl_pub_source *src);
+sl_err sl_store_pub_sources(sl_store *s, sl_pub_source_visit visit, void *ud);
+
+/* Numbers that change when anything publication reads may have changed:
+ * the newest change seq ever given, the number of events, their newest
+ * updated_at, the newest excerpt approval; and the newest change the
+ * corroboration engine has taken in (engine_change < change_seq: the
+ * engine has not caught up with the moderators yet). */
+typedef struct sl_pub_fingerprint {
+	int64_t change_seq, n_events, events_updated, excerpts_updated;
+	int64_t engine_change;
+} sl_pub_fingerprint;
+sl_err sl_store_pub_fingerprint(sl_store *s, sl_pub_fingerprint *out /* OUT */);
+
+/* Publication's own settings (the policy, the id key). get: SL_ENOTFOUND
+ * when unset, *out malloc'd. set records who (0: the server) and when. */
+sl_err sl_store_pub_setting_get(sl_store *s, const char *key, char **out);
+sl_err sl_store_pub_setting_set(sl_store *s, const char *key, const char *value,
+				int64_t moderator_id, int64_t now);
+
+/* Approves text as event_id's public excerpt (NULL withdraws it).
+ * SL_ENOTFOUND when there is no such event. */
+sl_err sl_store_excerpt_set(sl_store *s, int64_t event_id, const char *text,
+			    int64_t moderator_id, int64_t now);
+
+#define SL_WEBHOOK_URL_MAX 2000
+#define SL_WEBHOOK_SECRET_BYTES 32
+
+/* A URL each publication is POSTed to, signed with its secret. */
+typedef struct sl_webhook {
+	int64_t id;
+	char url[SL_WEBHOOK_URL_MAX + 1];
+	uint8_t secret[SL_WEBHOOK_SECRET_BYTES];
+	int64_t created_at, created_by;
+	int64_t removed_at; /* 0 while active */
+	int64_t pending;    /* deliveries waiting or being retried */
+	int64_t failed;	    /* deliveries given up on */
+} sl_webhook;
+
+/* Adds w (url, secret, created_at, created_by); sets w->id. */
+sl_err sl_store_webhook_add(sl_store *s, sl_webhook *w);
+/* The webhooks (removed ones too when all), oldest first; *out malloc'd
+ * (caller frees, wiping the secrets), NULL when *n is 0. */
+sl_err sl_store_webhooks(sl_store *s, bool all, sl_webhook **out, size_t *n);
+/* Marks webhook id removed at now and drops its pending deliveries.
+ * SL_ENOTFOUND when there is no active one. */
+sl_err sl_store_webhook_remove(sl_store *s, int64_t id, int64_t now);
+
+/* One entry of the publication log: an event published for the first
+ * time, changed, or withdrawn (no longer in the public picture). doc is
+ * its public form (JSON), written by the publication policy. */
+typedef enum sl_pub_kind { SL_PUB_PUBLISH, SL_PUB_UPDATE, SL_PUB_WITHDRAW } sl_pub_kind;
+
+typedef struct sl_pub_record {
+	int64_t event_id;
+	sl_pub_kind kind;
+	uint8_t hash[16]; /* of the public form, kept to find changes */
+	const char *doc;
+} sl_pub_record;
+
+/* Appends the n records at now, keeps what is published (published_events:
+ * event id and hash; a withdrawal deletes its row) and queues one delivery
+ * per active webhook, all in one transaction. */
+sl_err sl_store_pub_record(sl_store *s, const sl_pub_record *recs, size_t n, int64_t now);
+
+/* Calls visit(ud, event_id, hash) for every event recorded as published. */
+typedef sl_err (*sl_pub_state_visit)(void *ud, int64_t event_id, const uint8_t hash[16]);
+sl_err sl_store_pub_state(sl_store *s, sl_pub_state_visit visit, void *ud);
+
+/* A delivery due: one publication for one webhook. */
+typedef struct sl_delivery {
+	int64_t webhook_id, seq;
+	int attempts;
+	sl_pub_kind kind;
+	int64_t at;	 /* of the publication */
+	const char *url; /* in the arena */
+	uint8_t secret[SL_WEBHOOK_SECRET_BYTES];
+	const char *doc;
+} sl_delivery;
+
+/* At most max deliveries due at now_ms (Unix milliseconds: next_at <=
+ * now_ms), oldest first, in a. */
+sl_err sl_store_deliveries_due(sl_store *s, int64_t now_ms, size_t max, sl_arena *a,
+			       sl_delivery **out /* OUT */, size_t *n /* OUT */);
+
+/* After a try: done deletes the delivery; otherwise it is tried again at
+ * next_at (Unix milliseconds) with attempts, or given up on (kept, failed) when next_at is 0.
+ * status is the HTTP status (0: none). */
+sl_err sl_store_delivery_result(sl_store *s, int64_t webhook_id, int64_t seq, bool done,
+				int attempts, int64_t next_at, int status);
+
 /* Small named settings kept with the data (schema facts, flags). get returns
  * SL_ENOTFOUND when the key is unset; *out is malloc'd, caller frees. */
 sl_err sl_store_meta_get(sl_store *s, const char *key, char **out);

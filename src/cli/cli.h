@@ -37,6 +37,7 @@ typedef struct options {
 	} sim;
 	sl_server_config server;
 	char host[256];
+	char cot_host[256]; /* serve --cot-listen's host */
 	char *owned[32]; /* strings from the config file, freed at exit */
 	size_t n_owned;
 } options;

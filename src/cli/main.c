@@ -96,8 +96,9 @@ static bool parse_double(const char *s, double *out)
 	return true;
 }
 
-/* "127.0.0.1:8080", "[::1]:8080", "localhost:0". */
-static bool parse_listen(options *o, const char *s)
+/* "127.0.0.1:8080", "[::1]:8080", "localhost:0" into host (size bytes)
+ * and *port. */
+static bool parse_host_port(const char *s, char *host, size_t size, uint16_t *port)
 {
 	const char *colon = strrchr(s, ':');
 	if (!colon || colon == s)
@@ -106,15 +107,32 @@ static bool parse_listen(options *o, const char *s)
 	size_t hl = (size_t)(colon - s);
 	if (h[0] == '[' && hl >= 2 && h[hl - 1] == ']')
 		h++, hl -= 2;
-	if (hl == 0 || hl >= sizeof(o->host))
+	if (hl == 0 || hl >= size)
 		return false;
-	unsigned long long port;
-	if (!parse_uint(colon + 1, 65535, &port))
+	unsigned long long p;
+	if (!parse_uint(colon + 1, 65535, &p))
 		return false;
-	memcpy(o->host, h, hl);
-	o->host[hl] = '\0';
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	*port = (uint16_t)p;
+	return true;
+}
+
+/* --listen: the HTTP server's address. */
+static bool parse_listen(options *o, const char *s)
+{
+	if (!parse_host_port(s, o->host, sizeof(o->host), &o->server.port))
+		return false;
 	o->server.host = o->host;
-	o->server.port = (uint16_t)port;
+	return true;
+}
+
+/* --cot-listen: the CoT stream's, in the same forms. */
+static bool parse_cot_listen(options *o, const char *s)
+{
+	if (!parse_host_port(s, o->cot_host, sizeof(o->cot_host), &o->server.cot_port))
+		return false;
+	o->server.cot_host = o->cot_host;
 	return true;
 }
 
@@ -180,6 +198,9 @@ static int set_option(options *o, const char *name, const char *value)
 	else if (strcmp(name, "listen") == 0) {
 		if (!parse_listen(o, value))
 			return fail("--listen: \"%s\" is not HOST:PORT", value);
+	} else if (strcmp(name, "cot-listen") == 0) {
+		if (!parse_cot_listen(o, value))
+			return fail("--cot-listen: \"%s\" is not HOST:PORT", value);
 	} else if (simulate_option(o, name, value)) {
 		/* kept as given; simulate.c parses and checks it */
 	} else {
@@ -194,6 +215,9 @@ static int set_option(options *o, const char *name, const char *value)
 		UINT_OPT("session-idle", s->session_idle_s, 86400)
 		UINT_OPT("session-max", s->session_max_s, 7 * 86400)
 		UINT_OPT("engine-interval", s->engine_interval_ms, 3600000)
+		UINT_OPT("publish-interval", s->publish_interval_ms, 3600000)
+		UINT_OPT("cot-buffer", s->cot_client_buffer, 64u << 20)
+		UINT_OPT("webhook-backoff", s->webhook_backoff_ms, 3600000)
 		UINT_OPT("limit", o->limit, 1000000000)
 		RATE_OPT("rate-per-client", s->rate.per_client_per_min)
 		RATE_OPT("rate-burst", s->rate.per_client_burst)
@@ -227,6 +251,11 @@ static const option_doc serve_opts[] = {
 	{"web", true, "DIR              the moderator console's files, served at /mod (default: web)"},
 	{"secure-cookies", false, "     mark the session cookie Secure (behind a TLS proxy)"},
 	{"engine-interval", true, "MS   how often events follow new reports and changes, 0 = no engine here (default: 1000)"},
+	{"publish-interval", true, "MS  how often the public picture follows the events (default: 1000)"},
+	{"network", true, "FILE         rail lines (GeoJSON) for the public map's basemap, served simplified"},
+	{"cot-listen", true, "HOST:PORT  stream published events as CoT to TAK clients over TCP (e.g. 0.0.0.0:8087)"},
+	{"cot-buffer", true, "BYTES     queued for one TAK client before it is dropped as too slow (default: 262144)"},
+	{"webhook-backoff", true, "MS   first retry of a failed webhook delivery, doubled each time (default: 5000)"},
 	{NULL, false, NULL},
 };
 
@@ -397,9 +426,9 @@ static int load_config(options *o, const command *cmd, const char *path, bool mu
 static int parse_args(const command *cmd, options *o, int argc, char **argv,
 		      int *first_arg)
 {
-	struct option longopts[32];
+	struct option longopts[48];
 	size_t n = 0;
-	for (const option_doc *d = cmd->opts; d && d->name && n < 30; d++)
+	for (const option_doc *d = cmd->opts; d && d->name && n < 46; d++)
 		longopts[n++] = (struct option){d->name, d->has_arg ? required_argument
 								   : no_argument, NULL, 0};
 	longopts[n++] = (struct option){"help", no_argument, NULL, 'h'};
@@ -496,6 +525,7 @@ static int cmd_serve(options *o, int argc, char **argv)
 		sl_store_close(store);
 		return fail("cannot open the audit log in %s: %s", o->data, sl_strerror(e));
 	}
+	o->server.network_path = o->sim.network; /* --network: the same option as simulate's */
 	sl_server *srv;
 	e = sl_server_start(&o->server, store, key, audit, &srv);
 	if (e != SL_OK) {
@@ -508,6 +538,10 @@ static int cmd_serve(options *o, int argc, char **argv)
 	printf(strchr(h, ':') ? "sightline: listening on http://[%s]:%u\n"
 			      : "sightline: listening on http://%s:%u\n",
 	       h, sl_server_port(srv));
+	if (o->server.cot_host)
+		printf(strchr(o->server.cot_host, ':') ? "sightline: cot stream on [%s]:%u\n"
+						       : "sightline: cot stream on %s:%u\n",
+		       o->server.cot_host, sl_server_cot_port(srv));
 	fflush(stdout);
 	int sig = 0;
 	sigwait(&stop, &sig);

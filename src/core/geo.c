@@ -4,6 +4,7 @@
 #include "sightline/geo.h"
 
 #include <math.h>
+#include <stdio.h>
 
 #define RAD (SL_GEO_PI / 180.0)
 
@@ -72,4 +73,21 @@ bool sl_geo_valid(double lat, double lon)
 {
 	return isfinite(lat) && isfinite(lon) && lat >= -90 && lat <= 90 && lon >= -180 &&
 	       lon <= 180;
+}
+
+bool sl_geo_bbox_param(const char *text, double box[4], sl_problems *why)
+{
+	char tail;
+	if (sscanf(text, "%lf,%lf,%lf,%lf%c", &box[0], &box[1], &box[2], &box[3], &tail) != 4) {
+		sl_problems_add(why, "bbox", "expected min_lon,min_lat,max_lon,max_lat");
+		return false;
+	}
+	if (!sl_geo_valid(box[1], box[0]) || !sl_geo_valid(box[3], box[2]) || box[0] > box[2] ||
+	    box[1] > box[3]) {
+		sl_problems_add(why, "bbox",
+				"corners must be longitudes -180..180 and latitudes -90..90, "
+				"the first south-west of the second");
+		return false;
+	}
+	return true;
 }

@@ -6,6 +6,9 @@
  *   GET  /mod/reports/{id}             one report, opened for the moderator
  *   GET  /mod/events, /mod/events/{id} events and their reports
  *   GET  /mod/audit                    the audit log (admins)
+ *   GET  /mod/publish                  the publication policy and webhooks
+ *                                      (admins), POST .../policy, .../webhooks,
+ *                                      .../webhooks/remove, .../excerpt
  *   POST /mod/sign-in, /mod/sign-out
  *   POST /mod/reports/{id}/claim|release|grade|verify|reject|notes|attach|detach
  *   POST /mod/events                   a new event from a report
@@ -211,7 +214,8 @@ static void page_open(sl_html *h, const char *title, const sl_session *s, bool m
 			       "/events\" title=\"Events (e)\">Events</a>\n");
 		if (sl_session_role(s) == SL_ROLE_ADMIN)
 			sl_html_raw(h, "<a id=\"nav-audit\" href=\"" ROOT
-				       "/audit\">Audit log</a>\n");
+				       "/audit\">Audit log</a>\n<a id=\"nav-publish\" href=\"" ROOT
+				       "/publish\">Publication</a>\n");
 		sl_html_raw(h,
 			    "<a id=\"nav-help\" href=\"#help\" title=\"Keys (?)\">?</a>\n"
 			    "<span id=\"who\" class=\"who\">");
@@ -1133,6 +1137,27 @@ static void event_estimate(sl_html *h, const sl_event *e)
 	    e->confidence, e->confidence * 100);
 }
 
+/* An admin's form on an event's page: the text the public may see with
+ * it (docs/PUBLISH.md), approved or withdrawn. */
+static void excerpt_form(sl_html *h, mod_ctx *ctx, int64_t id)
+{
+	sl_html_rawf(h,
+		     "<form method=\"post\" action=\"" ROOT
+		     "/publish/excerpt\" id=\"excerpt-form\" class=\"excerpt\">\n"
+		     "<input type=\"hidden\" name=\"event_id\" value=\"%" PRId64 "\">",
+		     id);
+	csrf_field(h, ctx->session);
+	sl_html_rawf(h,
+		     "<label>Public excerpt (at most %d bytes; shown with the event in "
+		     "every feed: nothing that could point at who reported)"
+		     "<textarea name=\"text\" id=\"excerpt-text\" rows=\"3\" "
+		     "maxlength=\"%d\"></textarea></label>\n"
+		     "<button type=\"submit\" id=\"excerpt-approve\">Approve for the "
+		     "public</button> <button type=\"submit\" name=\"withdraw\" value=\"1\" "
+		     "id=\"excerpt-withdraw\">Withdraw the excerpt</button>\n</form>\n",
+		     SL_PUB_EXCERPT_MAX, SL_PUB_EXCERPT_MAX);
+}
+
 /* One event with its supporting reports: the one place an event is drawn,
  * in the list (brief: a few of its reports) and on its own page. */
 static void render_event(sl_html *h, mod_ctx *ctx, review_names *nm, const sl_event *e,
@@ -1188,6 +1213,8 @@ static void render_event(sl_html *h, mod_ctx *ctx, review_names *nm, const sl_ev
 		}
 	}
 	sl_html_raw(h, "</ol>\n");
+	if (!brief && sl_session_role(ctx->session) == SL_ROLE_ADMIN)
+		excerpt_form(h, ctx, e->id);
 	if (shown < e->n_reports)
 		sl_html_rawf(h,
 			     "<p class=\"hint\"><a href=\"" ROOT "/events/%" PRId64
@@ -1376,6 +1403,118 @@ static enum MHD_Result page_audit(mod_ctx *ctx)
 	return send_page(ctx->conn, 200, &h, 0);
 }
 
+/* ---- publication (admins): the policy, webhooks ---- */
+
+/* What a 303 back to /mod/publish says happened. */
+static const char *const publish_done[][2] = {
+    {"policy", "Policy saved."},
+    {"removed", "Webhook removed."},
+    {"excerpt", "Excerpt saved."},
+};
+
+/* GET /mod/publish, or the page again after a form: f the refusal (NULL),
+ * w a webhook just added, whose secret is shown this once (NULL). */
+static enum MHD_Result publish_page(mod_ctx *ctx, unsigned status, const review_fail *f,
+				    const sl_webhook *w)
+{
+	sl_publish_policy p;
+	sl_publish_get_policy(ctx->srv->publish, &p);
+	sl_webhook *hooks = NULL;
+	size_t n = 0;
+	if (sl_store_webhooks(ctx->srv->store, false, &hooks, &n) != SL_OK)
+		return message_page(ctx->conn, 503, ctx->session, "The store failed",
+				    "try again", 5);
+	sl_html h;
+	sl_html_init(&h, SL_HTML_MAX);
+	page_open(&h, "Publication", ctx->session, false, "publish-page");
+	sl_html_raw(&h, "<section id=\"publish\" class=\"publish\">\n<h2>Publication</h2>\n");
+	const char *done = arg(ctx->conn, "done");
+	for (size_t i = 0; done && !f && i < sizeof(publish_done) / sizeof(publish_done[0]);
+	     i++)
+		if (strcmp(done, publish_done[i][0]) == 0)
+			sl_html_rawf(&h, "<p id=\"done\" class=\"done\" role=\"status\">%s</p>\n",
+				     publish_done[i][1]);
+	if (f)
+		error_box(&h, "publish-error", f->detail, &f->why);
+	sl_html_raw(&h, "<p class=\"hint\">The public sees verified events only, after "
+			"their category's delay, each point moved to the centre of its "
+			"grid cell unless at least k independent reports support it "
+			"(docs/PUBLISH.md). Every change is in the audit log.</p>\n"
+			"<form method=\"post\" action=\"" ROOT
+			"/publish/policy\" id=\"policy-form\" class=\"policy\">\n");
+	csrf_field(&h, ctx->session);
+	sl_html_raw(&h, "<table><thead><tr><th>category</th><th>delay, minutes</th></tr>"
+			"</thead><tbody>\n");
+	for (int c = 0; c < SL_CAT_COUNT; c++) {
+		const char *name = sl_category_name((sl_category)c);
+		sl_html_rawf(&h,
+			     "<tr><td><label for=\"delay-%s\">%s</label></td><td><input "
+			     "type=\"number\" min=\"0\" max=\"%d\" name=\"delay_%s\" "
+			     "id=\"delay-%s\" value=\"%lld\"></td></tr>\n",
+			     name, category_label((sl_category)c), SL_PUB_DELAY_MAX_S / 60, name,
+			     name, (long long)(p.delay_s[c] / 60));
+	}
+	sl_html_rawf(&h,
+		     "</tbody></table>\n<label>Grid, km <input type=\"number\" step=\"0.1\" "
+		     "min=\"%g\" max=\"%g\" name=\"grid_km\" id=\"grid-km\" "
+		     "value=\"%g\"></label>\n<label>k, independent reports for full "
+		     "precision <input type=\"number\" min=\"1\" max=\"%d\" "
+		     "name=\"min_reports\" id=\"min-reports\" value=\"%d\"></label>\n"
+		     "<button type=\"submit\" id=\"policy-save\">Save the policy</button>\n"
+		     "</form>\n",
+		     SL_PUB_GRID_MIN_M / 1000, SL_PUB_GRID_MAX_M / 1000, p.grid_m / 1000,
+		     SL_PUB_K_MAX, p.min_reports);
+	sl_html_raw(&h, "<h3>Webhooks</h3>\n");
+	if (w) {
+		char hex[2 * SL_WEBHOOK_SECRET_BYTES + 1];
+		sodium_bin2hex(hex, sizeof(hex), w->secret, sizeof(w->secret));
+		sl_html_rawf(&h,
+			     "<div class=\"done\" id=\"webhook-secret\" role=\"status\">"
+			     "Webhook #%" PRId64 " added. Its secret, shown this once: "
+			     "<code>%s</code> (X-Sightline-Signature is sha256=HMAC-SHA-256 "
+			     "of the timestamp, a dot and the body)</div>\n",
+			     w->id, hex);
+		sodium_memzero(hex, sizeof(hex));
+	}
+	sl_html_raw(&h, "<ul id=\"webhooks\" class=\"webhooks\">\n");
+	for (size_t i = 0; i < n; i++) {
+		sl_html_rawf(&h, "<li data-id=\"%" PRId64 "\"><code>", hooks[i].id);
+		sl_html_text(&h, hooks[i].url);
+		sl_html_rawf(&h,
+			     "</code> — %lld pending, %lld failed <form method=\"post\" "
+			     "action=\"" ROOT "/publish/webhooks/remove\" class=\"inline\">"
+			     "<input type=\"hidden\" name=\"id\" value=\"%" PRId64 "\">",
+			     (long long)hooks[i].pending, (long long)hooks[i].failed, hooks[i].id);
+		csrf_field(&h, ctx->session);
+		sl_html_raw(&h, "<button type=\"submit\">Remove</button></form></li>\n");
+	}
+	sl_html_raw(&h, "</ul>\n<form method=\"post\" action=\"" ROOT
+			"/publish/webhooks\" id=\"webhook-form\">\n");
+	csrf_field(&h, ctx->session);
+	sl_html_raw(&h, "<label>URL <input type=\"url\" name=\"url\" id=\"webhook-url\" "
+			"required maxlength=\"2000\" placeholder=\"https://\"></label>\n"
+			"<button type=\"submit\" id=\"webhook-add\">Add</button>\n</form>\n"
+			"<p class=\"hint\">An event's public excerpt is approved on its "
+			"page.</p>\n</section>\n");
+	sodium_memzero(hooks, n * sizeof(*hooks));
+	free(hooks);
+	page_close(&h, true);
+	return send_page(ctx->conn, status, &h, 0);
+}
+
+static enum MHD_Result page_publish(mod_ctx *ctx)
+{
+	return publish_page(ctx, 200, NULL, NULL);
+}
+
+static enum MHD_Result back_to_publish(mod_ctx *ctx, const char *done)
+{
+	char loc[64];
+	snprintf(loc, sizeof(loc), ROOT "/publish?done=%s", done);
+	const char *const h[] = {"Location", loc, NULL};
+	return sl_http_respond_with(ctx->conn, 303, NULL, NULL, h);
+}
+
 /* ---- forms ---- */
 
 /* A form's action: id is the report of the path ({id}, looked up), or 0
@@ -1547,6 +1686,14 @@ static bool event_id_of(const char *s, size_t len, int64_t *out)
 	return s && strlen(s) == len && sl_review_parse_id(s, out);
 }
 
+/* The id in the form's field name (a hidden field of the console's own). */
+static bool id_field(const sl_form *form, const char *name, int64_t *out)
+{
+	size_t len;
+	const char *v = value_of(form, name, &len);
+	return event_id_of(v, len, out);
+}
+
 static enum MHD_Result act_attach_or_detach(mod_ctx *ctx, const sl_form *form, int64_t id,
 					    bool detach)
 {
@@ -1583,11 +1730,9 @@ static enum MHD_Result act_detach(mod_ctx *ctx, const sl_form *form, int64_t id)
 static enum MHD_Result act_event_create(mod_ctx *ctx, const sl_form *form, int64_t none)
 {
 	(void)none;
-	size_t len;
-	const char *rid = value_of(form, "report_id", &len);
 	int64_t id;
 	review_fail f = {0};
-	if (!event_id_of(rid, len, &id))
+	if (!id_field(form, "report_id", &id))
 		return message_page(ctx->conn, 404, ctx->session, "Not found",
 				    "no such report", 0);
 	if (!sl_review_report_exists(ctx, id, &f))
@@ -1606,6 +1751,124 @@ static enum MHD_Result act_sign_out(mod_ctx *ctx, const sl_form *form, int64_t n
 	sl_mod_sign_out(ctx->srv, ctx->session);
 	static const char *const h[] = {"Set-Cookie", SL_MOD_COOKIE_CLEAR, "Location",
 					ROOT, NULL};
+	return sl_http_respond_with(ctx->conn, 303, NULL, NULL, h);
+}
+
+/* A whole number 0..max in a form's field, or a reason in f. */
+static bool form_uint(const sl_form *form, const char *name, long long max, long long *out,
+		      review_fail *f)
+{
+	size_t len;
+	const char *v = value_of(form, name, &len);
+	if (!v)
+		return false; /* absent: unchanged */
+	size_t d = strspn(v, "0123456789");
+	if (len == 0 || d != len || len > 9 || strtoll(v, NULL, 10) > max) {
+		sl_problems_add(&f->why, name, "expected a whole number 0..%lld", max);
+		return false;
+	}
+	*out = strtoll(v, NULL, 10);
+	return true;
+}
+
+/* POST /mod/publish/policy: the delays, the grid, k; the same checks as
+ * the JSON API's (sl_publish_policy_apply), through a JSON document made
+ * of the fields. */
+static enum MHD_Result act_policy(mod_ctx *ctx, const sl_form *form, int64_t none)
+{
+	(void)none;
+	review_fail f = {.status = 422};
+	json_t *delays = json_object(), *doc = json_object();
+	long long v;
+	for (int c = 0; c < SL_CAT_COUNT; c++) {
+		char field[64];
+		snprintf(field, sizeof(field), "delay_%s", sl_category_name((sl_category)c));
+		if (form_uint(form, field, SL_PUB_DELAY_MAX_S / 60, &v, &f))
+			json_object_set_new(delays, sl_category_name((sl_category)c),
+					    json_integer(v));
+	}
+	json_object_set_new(doc, "delay_minutes", delays);
+	size_t len;
+	const char *g = value_of(form, "grid_km", &len);
+	if (g && len) {
+		char *end;
+		double km = strtod(g, &end);
+		if (*end || end == g)
+			sl_problems_add(&f.why, "grid_km", "expected a number");
+		else
+			json_object_set_new(doc, "grid_km", json_real(km));
+	}
+	if (form_uint(form, "min_reports", SL_PUB_K_MAX, &v, &f))
+		json_object_set_new(doc, "min_reports", json_integer(v));
+	char *text = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	sl_publish_policy p;
+	sl_publish_get_policy(ctx->srv->publish, &p);
+	if (!text)
+		return message_page(ctx->conn, 503, ctx->session, "Out of memory", NULL, 5);
+	if (!f.why.n)
+		sl_publish_policy_apply(&p, text, strlen(text), &f.why);
+	free(text);
+	if (f.why.n)
+		return publish_page(ctx, 422, &f, NULL);
+	f = (review_fail){0};
+	if (sl_admin_set_policy(ctx, &p, &f) != SL_OK)
+		return publish_page(ctx, f.status ? f.status : 503, &f, NULL);
+	return back_to_publish(ctx, "policy");
+}
+
+/* POST /mod/publish/webhooks: the page again, with the secret shown once
+ * (never in a URL). */
+static enum MHD_Result act_webhook_add(mod_ctx *ctx, const sl_form *form, int64_t none)
+{
+	(void)none;
+	size_t len = 0;
+	const char *url = value_of(form, "url", &len);
+	review_fail f = {0};
+	sl_webhook w;
+	if (sl_admin_add_webhook(ctx, url ? url : "", url ? len : 0, &w, &f) != SL_OK)
+		return publish_page(ctx, f.status ? f.status : 503, &f, NULL);
+	enum MHD_Result r = publish_page(ctx, 201, NULL, &w);
+	sodium_memzero(&w, sizeof(w));
+	return r;
+}
+
+static enum MHD_Result act_webhook_remove(mod_ctx *ctx, const sl_form *form, int64_t none)
+{
+	(void)none;
+	int64_t id;
+	review_fail f = {0};
+	if (!id_field(form, "id", &id))
+		return message_page(ctx->conn, 404, ctx->session, "Not found",
+				    "no such webhook", 0);
+	if (sl_admin_remove_webhook(ctx, id, &f) != SL_OK)
+		return publish_page(ctx, f.status ? f.status : 503, &f, NULL);
+	return back_to_publish(ctx, "removed");
+}
+
+/* POST /mod/publish/excerpt (event_id, text; withdraw=1 withdraws): back
+ * to the event's page. */
+static enum MHD_Result act_excerpt(mod_ctx *ctx, const sl_form *form, int64_t none)
+{
+	(void)none;
+	size_t len;
+	int64_t id;
+	if (!id_field(form, "event_id", &id))
+		return message_page(ctx->conn, 404, ctx->session, "Not found", "no such event",
+				    0);
+	bool withdraw = value_of(form, "withdraw", NULL) != NULL;
+	const char *text = withdraw ? NULL : value_of(form, "text", &len);
+	review_fail f = {0};
+	if (!withdraw && !text) {
+		f.status = 422;
+		sl_problems_add(&f.why, "text", "is required");
+		return fail_page(ctx, &f);
+	}
+	if (sl_admin_set_excerpt(ctx, id, text, withdraw ? 0 : len, &f) != SL_OK)
+		return fail_page(ctx, &f);
+	char loc[96];
+	snprintf(loc, sizeof(loc), ROOT "/events/%" PRId64, id);
+	const char *const h[] = {"Location", loc, NULL};
 	return sl_http_respond_with(ctx->conn, 303, NULL, NULL, h);
 }
 
@@ -1663,6 +1926,11 @@ static const mod_route routes[] = {
     {"POST", ROOT "/reports/{id}/attach", SL_ROLE_MODERATOR, post_form, act_attach},
     {"POST", ROOT "/reports/{id}/detach", SL_ROLE_MODERATOR, post_form, act_detach},
     {"POST", ROOT "/events", SL_ROLE_MODERATOR, post_form, act_event_create},
+    {"GET", ROOT "/publish", SL_ROLE_ADMIN, page_publish, NULL},
+    {"POST", ROOT "/publish/policy", SL_ROLE_ADMIN, post_form, act_policy},
+    {"POST", ROOT "/publish/webhooks", SL_ROLE_ADMIN, post_form, act_webhook_add},
+    {"POST", ROOT "/publish/webhooks/remove", SL_ROLE_ADMIN, post_form, act_webhook_remove},
+    {"POST", ROOT "/publish/excerpt", SL_ROLE_ADMIN, post_form, act_excerpt},
 };
 
 static enum MHD_Result gate(sl_server *srv, struct MHD_Connection *c, const char *url,

@@ -13,6 +13,7 @@
 
 #include "sightline/audit.h"
 #include "sightline/commitq.h"
+#include "sightline/publish.h"
 #include "sightline/report.h"
 #include "sightline/sealing.h"
 #include "sightline/server.h"
@@ -23,6 +24,12 @@
 /* The moderators' side of the server (mod.c): sessions, sign-in workers,
  * failed sign-in delays. */
 typedef struct sl_mod sl_mod;
+
+/* The public side (public.c: the feed cache and the network), the CoT
+ * stream (cot.c) and the webhook sender (webhook.c). */
+typedef struct sl_public sl_public;
+typedef struct sl_cot sl_cot;
+typedef struct sl_webhooks sl_webhooks;
 
 struct sl_server {
 	struct MHD_Daemon *daemon;
@@ -52,6 +59,19 @@ struct sl_server {
 	pthread_mutex_t engine_lock;
 	pthread_cond_t engine_wake;
 	bool engine_stopping;
+
+	/* Publication (docs/PUBLISH.md): the policy's snapshots, the feeds,
+	 * the publisher thread that records what is newly published and
+	 * hands it to the CoT stream and the webhook sender. */
+	sl_publish *publish;
+	sl_public *pub;
+	sl_cot *cot;
+	sl_webhooks *hooks;
+	pthread_t publisher;
+	bool publisher_started;
+	pthread_mutex_t publisher_lock;
+	pthread_cond_t publisher_wake;
+	bool publisher_stopping;
 
 	/* The maintenance thread: recipients, retention purges, sessions. */
 	pthread_t maint;
@@ -146,6 +166,12 @@ enum MHD_Result sl_http_respond_with(struct MHD_Connection *c, unsigned status,
 enum MHD_Result sl_http_respond_bytes(struct MHD_Connection *c, unsigned status,
 				      const char *type, void *body, size_t len,
 				      const char *const *headers);
+/* Queues r (taken: destroyed here) with the common headers, type and the
+ * extra headers, as sl_http_respond_bytes does; a Content-Security-Policy
+ * or Cache-Control among headers replaces the common one. */
+enum MHD_Result sl_http_queue(struct MHD_Connection *c, unsigned status,
+			      struct MHD_Response *r, const char *type,
+			      const char *const *headers);
 enum MHD_Result sl_http_json(struct MHD_Connection *c, unsigned status, json_t *doc);
 enum MHD_Result sl_http_problem(struct MHD_Connection *c, unsigned status,
 				const char *detail, const sl_problems *why,
@@ -205,5 +231,30 @@ extern const char sl_web_page_csp[];
  * after routing; a form's body is read by mod.c). */
 enum MHD_Result sl_console_serve(sl_server *srv, struct MHD_Connection *c,
 				 const char *url, const char *method, void **con_cls);
+
+/* public.c: GET /api/v1/public/{name} (every path under it); starting and
+ * stopping the public side (the policy, the feed cache, the network, the
+ * publisher thread, the CoT stream and the webhook sender); and a nudge
+ * that makes the publisher refresh now (after an admin's change). */
+enum MHD_Result sl_public_serve(sl_server *srv, struct MHD_Connection *c, const char *url,
+				const char *method);
+sl_err sl_public_start(sl_server *srv);
+void sl_public_stop(sl_server *srv);
+void sl_public_kick(sl_server *srv);
+
+/* cot.c: the CoT stream for TAK clients on cfg.cot_host:cot_port (nothing
+ * when cot_host is NULL). broadcast queues the changes' CoT events for
+ * every connected client without waiting for any. */
+sl_err sl_cot_start(sl_server *srv);
+void sl_cot_stop(sl_server *srv);
+void sl_cot_broadcast(sl_server *srv, const sl_pub_changes *ch, int64_t now);
+/* The port the CoT stream listens on (0 when off). */
+uint16_t sl_cot_port(const sl_server *srv);
+
+/* webhook.c: the thread that POSTs the publication log's deliveries to
+ * the webhooks; wake makes it look now. */
+sl_err sl_webhook_start(sl_server *srv);
+void sl_webhook_stop(sl_server *srv);
+void sl_webhook_wake(sl_server *srv);
 
 #endif

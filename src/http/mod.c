@@ -871,6 +871,15 @@ static const mod_route routes[] = {
     {"GET", API_MOD "/whoami", SL_ROLE_MODERATOR, whoami, NULL},
     {"GET", API_MOD_ADMIN "/moderators", SL_ROLE_ADMIN, list_moderators, NULL},
     {"GET", API_MOD_ADMIN "/audit", SL_ROLE_ADMIN, sl_review_audit, NULL},
+    /* Publication (publish_admin.c). */
+    {"GET", API_MOD_ADMIN "/publish/policy", SL_ROLE_ADMIN, sl_admin_policy_get, NULL},
+    {"PUT", API_MOD_ADMIN "/publish/policy", SL_ROLE_ADMIN, sl_admin_policy_put, NULL},
+    {"GET", API_MOD_ADMIN "/webhooks", SL_ROLE_ADMIN, sl_admin_webhooks, NULL},
+    {"POST", API_MOD_ADMIN "/webhooks", SL_ROLE_ADMIN, sl_admin_webhook_add, NULL},
+    {"DELETE", API_MOD_ADMIN "/webhooks/{id}", SL_ROLE_ADMIN, sl_admin_webhook_remove, NULL},
+    {"PUT", API_MOD_ADMIN "/events/{id}/excerpt", SL_ROLE_ADMIN, sl_admin_excerpt_put, NULL},
+    {"DELETE", API_MOD_ADMIN "/events/{id}/excerpt", SL_ROLE_ADMIN, sl_admin_excerpt_delete,
+     NULL},
     /* The review API (review.c). */
     {"GET", API_MOD "/queue", SL_ROLE_MODERATOR, sl_review_queue, NULL},
     {"GET", API_MOD "/reports/{id}", SL_ROLE_MODERATOR, sl_review_get, NULL},

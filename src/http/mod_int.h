@@ -263,4 +263,45 @@ sl_err sl_review_audit_tail(mod_ctx *ctx, size_t limit, sl_arena *a,
 			    sl_audit_entry **out /* OUT */, size_t *n /* OUT */,
 			    review_fail *f);
 
+/* Appends action by the session's moderator on subject, with detail (a
+ * JSON object, taken; may be NULL), to the audit log; logs a failure to
+ * stderr. The one way every handler here writes the log. */
+sl_err sl_review_log(mod_ctx *ctx, const char *action, const char *subject, json_t *detail);
+
+/* The request's body as a JSON object in *doc (caller decrefs; an empty
+ * body is {}); false when the request was answered (415, 400, 422). */
+bool sl_review_body_object(mod_ctx *ctx, json_t **doc, enum MHD_Result *ret);
+
+/* ---- publish_admin.c: admins set the publication policy, webhooks and
+ * excerpts (docs/API.md "Publication, for admins") ---- */
+
+enum MHD_Result sl_admin_policy_get(mod_ctx *ctx);	 /* GET admin/publish/policy */
+enum MHD_Result sl_admin_policy_put(mod_ctx *ctx);	 /* PUT admin/publish/policy */
+enum MHD_Result sl_admin_webhooks(mod_ctx *ctx);	 /* GET admin/webhooks */
+enum MHD_Result sl_admin_webhook_add(mod_ctx *ctx);	 /* POST admin/webhooks */
+enum MHD_Result sl_admin_webhook_remove(mod_ctx *ctx);	 /* DELETE admin/webhooks/{id} */
+enum MHD_Result sl_admin_excerpt_put(mod_ctx *ctx);	 /* PUT admin/events/{id}/excerpt */
+enum MHD_Result sl_admin_excerpt_delete(mod_ctx *ctx); /* DELETE .../excerpt */
+
+/* The actions under them, which the console's forms call too. Each logs
+ * itself to the audit log (actor: the session's admin) before it acts and
+ * does nothing when the log cannot take the entry (503). SL_OK when done;
+ * otherwise f says why (404, 422 field by field, 503) and nothing
+ * changed. */
+
+/* Makes policy the one in force (checked by sl_publish_policy_apply). */
+sl_err sl_admin_set_policy(mod_ctx *ctx, const sl_publish_policy *policy, review_fail *f);
+/* Registers the len bytes of url (http:// or https://) with a new secret,
+ * into *w (the caller wipes it). */
+sl_err sl_admin_add_webhook(mod_ctx *ctx, const char *url, size_t len, sl_webhook *w,
+			    review_fail *f);
+/* Removes active webhook id; 404 for none. */
+sl_err sl_admin_remove_webhook(mod_ctx *ctx, int64_t id, review_fail *f);
+/* Approves the len bytes of text (checked: UTF-8 text, at most
+ * SL_PUB_EXCERPT_MAX bytes) as event id's public excerpt, or withdraws it
+ * (text NULL); 404 for no such event. The audit entry has the text's
+ * length and hash, not its words. */
+sl_err sl_admin_set_excerpt(mod_ctx *ctx, int64_t id, const char *text, size_t len,
+			    review_fail *f);
+
 #endif

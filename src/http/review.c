@@ -1343,19 +1343,10 @@ static const char *arg(struct MHD_Connection *c, const char *name)
 /* ?bbox=min_lon,min_lat,max_lon,max_lat (the GeoJSON order). */
 static void parse_bbox(const char *v, sl_event_filter *f, sl_problems *why)
 {
-	double x0, y0, x1, y1;
-	char tail;
-	if (sscanf(v, "%lf,%lf,%lf,%lf%c", &x0, &y0, &x1, &y1, &tail) != 4) {
-		sl_problems_add(why, "bbox", "expected min_lon,min_lat,max_lon,max_lat");
+	double box[4];
+	if (!sl_geo_bbox_param(v, box, why))
 		return;
-	}
-	if (!sl_geo_valid(y0, x0) || !sl_geo_valid(y1, x1) || x0 > x1 || y0 > y1) {
-		sl_problems_add(
-		    why, "bbox",
-		    "corners must be longitudes -180..180 and latitudes -90..90, "
-		    "the first south-west of the second");
-		return;
-	}
+	double x0 = box[0], y0 = box[1], x1 = box[2], y1 = box[3];
 	f->has_bbox = true;
 	f->min_lon = x0, f->min_lat = y0, f->max_lon = x1, f->max_lat = y1;
 }
@@ -1576,4 +1567,16 @@ enum MHD_Result sl_review_audit(mod_ctx *ctx)
 		return out_of_memory(ctx);
 	}
 	return answer(ctx, 200, json_pack("{s:o}", "entries", arr));
+}
+
+/* ---- for the other handlers of the moderators' API (mod_int.h) ---- */
+
+sl_err sl_review_log(mod_ctx *ctx, const char *action, const char *subject, json_t *detail)
+{
+	return audit(ctx, action, subject, detail);
+}
+
+bool sl_review_body_object(mod_ctx *ctx, json_t **doc, enum MHD_Result *ret)
+{
+	return body_object(ctx, doc, ret);
 }

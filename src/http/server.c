@@ -13,8 +13,13 @@
  *   GET|POST /mod[/...]                        the moderator console: pages
  *                                              rendered on the server, and
  *                                              their forms (console.c)
- *   GET  /static/...                           the console's files, a fixed
- *                                              list (web.c)
+ *   GET  /static/...                           the console's and the public
+ *                                              map's files, a fixed list
+ *                                              (web.c)
+ *   GET  /                                     the public map (web.c)
+ *   GET  /api/v1/public/...                    the public feeds (public.c),
+ *                                              written only through the
+ *                                              publication policy
  *
  * Everything that can be answered from the request line and headers is
  * answered before any body is read. Intake requests are suspended while
@@ -70,20 +75,57 @@ void sl_server_config_default(sl_server_config *cfg)
 	cfg->secure_cookies = false;
 	cfg->engine_interval_ms = 1000;
 	cfg->web_root = "web";
+	cfg->publish_interval_ms = 1000;
+	cfg->network_path = NULL;
+	cfg->cot_host = NULL;
+	cfg->cot_port = 0;
+	cfg->cot_client_buffer = 256 * 1024;
+	cfg->webhook_backoff_ms = 5000;
+	cfg->webhook_timeout_s = 10;
 }
 
 /* Headers every response carries: nothing may be sniffed, framed, cached or
  * followed by a referrer that names the page an informant came from. csp
  * replaces the default Content-Security-Policy (the console's pages, which
  * load their own scripts and styles); NULL keeps it. */
-static void add_common_headers(struct MHD_Response *r, const char *csp)
+static void add_common_headers(struct MHD_Response *r, const char *csp, const char *cache)
 {
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
 	MHD_add_response_header(r, "Content-Security-Policy",
 				csp ? csp : "default-src 'none'; frame-ancestors 'none'");
 	MHD_add_response_header(r, "X-Frame-Options", "DENY");
-	MHD_add_response_header(r, "Cache-Control", "no-store");
+	MHD_add_response_header(r, "Cache-Control", cache ? cache : "no-store");
+}
+
+/* Whether a header of the caller's replaces one of the common set (two
+ * policies would both be enforced; two Cache-Controls contradict). */
+static bool replaces_common(const char *name)
+{
+	return strcasecmp(name, "Content-Security-Policy") == 0 ||
+	       strcasecmp(name, "Cache-Control") == 0;
+}
+
+enum MHD_Result sl_http_queue(struct MHD_Connection *c, unsigned status,
+			      struct MHD_Response *r, const char *type,
+			      const char *const *headers)
+{
+	const char *csp = NULL, *cache = NULL;
+	for (size_t i = 0; headers && headers[i] && headers[i + 1]; i += 2) {
+		if (strcasecmp(headers[i], "Content-Security-Policy") == 0)
+			csp = headers[i + 1];
+		else if (strcasecmp(headers[i], "Cache-Control") == 0)
+			cache = headers[i + 1];
+	}
+	add_common_headers(r, csp, cache);
+	if (type)
+		MHD_add_response_header(r, "Content-Type", type);
+	for (size_t i = 0; headers && headers[i] && headers[i + 1]; i += 2)
+		if (!replaces_common(headers[i]))
+			MHD_add_response_header(r, headers[i], headers[i + 1]);
+	enum MHD_Result ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
 }
 
 enum MHD_Result sl_http_respond_bytes(struct MHD_Connection *c, unsigned status,
@@ -96,21 +138,7 @@ enum MHD_Result sl_http_respond_bytes(struct MHD_Connection *c, unsigned status,
 		free(body);
 		return MHD_NO;
 	}
-	/* A Content-Security-Policy among headers replaces the common one:
-	 * two policies would both be enforced. */
-	const char *csp = NULL;
-	for (size_t i = 0; headers && headers[i] && headers[i + 1]; i += 2)
-		if (strcasecmp(headers[i], "Content-Security-Policy") == 0)
-			csp = headers[i + 1];
-	add_common_headers(r, csp);
-	if (type)
-		MHD_add_response_header(r, "Content-Type", type);
-	for (size_t i = 0; headers && headers[i] && headers[i + 1]; i += 2)
-		if (strcasecmp(headers[i], "Content-Security-Policy") != 0)
-			MHD_add_response_header(r, headers[i], headers[i + 1]);
-	enum MHD_Result ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
-	return ret;
+	return sl_http_queue(c, status, r, type, headers);
 }
 
 enum MHD_Result sl_http_respond_with(struct MHD_Connection *c, unsigned status,
@@ -270,8 +298,10 @@ static enum MHD_Result route(sl_server *srv, struct MHD_Connection *c,
 		return sl_mod_gate(srv, c, url, method, con_cls);
 	if (strncmp(url, "/mod", 4) == 0 && (url[4] == '\0' || url[4] == '/'))
 		return sl_console_serve(srv, c, url, method, con_cls);
-	if (strncmp(url, "/static/", 8) == 0)
+	if (strncmp(url, "/static/", 8) == 0 || strcmp(url, "/") == 0)
 		return sl_web_serve(srv, c, url, method);
+	if (strncmp(url, "/api/v1/public/", 15) == 0)
+		return sl_public_serve(srv, c, url, method);
 	if (strcmp(url, "/healthz") == 0) {
 		if (!is_get(method))
 			return sl_http_problem(c, 405, "use GET", NULL, "GET, HEAD", 0);
@@ -455,6 +485,8 @@ sl_err sl_server_start(const sl_server_config *cfg, sl_store *store,
 		e = sl_commitq_start(store, cfg->queue_cap, cfg->batch_max, &srv->queue);
 	if (e == SL_OK)
 		e = sl_http_engine_start(srv);
+	if (e == SL_OK)
+		e = sl_public_start(srv);
 	if (e == SL_OK) {
 		if (pthread_create(&srv->maint, NULL, maintenance, srv) == 0)
 			srv->maint_started = true;
@@ -499,6 +531,11 @@ uint16_t sl_server_port(const sl_server *srv)
 	return srv->port;
 }
 
+uint16_t sl_server_cot_port(const sl_server *srv)
+{
+	return sl_cot_port(srv);
+}
+
 void sl_server_stop(sl_server *srv)
 {
 	if (!srv)
@@ -517,6 +554,7 @@ void sl_server_stop(sl_server *srv)
 	if (srv->daemon)
 		MHD_stop_daemon(srv->daemon);
 	sl_commitq_stop(srv->queue);
+	sl_public_stop(srv); /* after MHD: no answer still holds a feed */
 	sl_http_engine_stop(srv);
 	if (srv->maint_started) {
 		pthread_mutex_lock(&srv->maint_lock);

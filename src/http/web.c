@@ -1,5 +1,6 @@
 /*
- * web.c — the moderator console's static files under /static/.
+ * web.c — the static files under /static/: the moderator console's, and
+ * the public map's (its page is served at /).
  *
  * The console's pages are rendered by the server (console.c); what they
  * load is served here: web/mod.js (keys, and the map drawn from the
@@ -56,7 +57,17 @@ typedef struct web_file {
 	const char *type; /* Content-Type */
 } web_file;
 
+#define HTML "text/html; charset=utf-8"
+
 static const web_file files[] = {
+    /* The public map (docs/PUBLISH.md): a page that fetches the public
+     * feeds, and its script and style. */
+    {"/", "index.html", HTML},
+    {"/static/public.js", "public.js", JS},
+    {"/static/public.css", "public.css", CSS},
+    {"/static/vendor/uplot/uPlot.iife.min.js", VENDOR "uplot/dist/uPlot.iife.min.js", JS},
+    {"/static/vendor/uplot/uPlot.min.css", VENDOR "uplot/dist/uPlot.min.css", CSS},
+    /* The moderator console's. */
     {"/static/mod.js", "mod.js", JS},
     {"/static/mod.css", "mod.css", CSS},
     {"/static/vendor/leaflet/leaflet.js", VENDOR "leaflet/dist/leaflet.js", JS},
@@ -142,10 +153,10 @@ enum MHD_Result sl_web_serve(sl_server *srv, struct MHD_Connection *c, const cha
 		bool vendored = strncmp(f->path, VENDOR, strlen(VENDOR)) == 0;
 		return sl_http_problem(
 		    c, 404,
-		    vendored ? "the moderator console's libraries are not installed on "
+		    vendored ? "the web pages' libraries are not installed on "
 			       "this server (run scripts/install-deps)"
-			     : "the moderator console is not installed on this server "
-			       "(sightline serve --web DIR names its files)",
+			     : "the web pages are not installed on this server "
+			       "(sightline serve --web DIR names their files)",
 		    NULL, NULL, 0);
 	}
 	if (e == EFBIG)
@@ -154,6 +165,13 @@ enum MHD_Result sl_web_serve(sl_server *srv, struct MHD_Connection *c, const cha
 	if (e != 0)
 		return sl_http_problem(c, 503, "the file could not be read; try again",
 				       NULL, NULL, 5);
+	if (strcmp(f->type, HTML) == 0) {
+		/* The map's page: its own scripts and styles, fetches of the
+		 * public feeds from this origin, nothing else. */
+		const char *const page[] = {"Content-Security-Policy", sl_web_page_csp,
+					    "Cross-Origin-Resource-Policy", "same-origin", NULL};
+		return sl_http_respond_bytes(c, 200, f->type, body, len, page);
+	}
 	const char *const asset[] = {"Cross-Origin-Resource-Policy", "same-origin", NULL};
 	return sl_http_respond_bytes(c, 200, f->type, body, len, asset);
 }

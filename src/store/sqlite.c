@@ -230,6 +230,53 @@ static const char *const migrations[] = {
     " report_id INTEGER,"
     " event_id INTEGER"
     ");",
+    /* 2 -> 3: publication (docs/PUBLISH.md). Its settings (the policy, the
+     * key of public ids), excerpts a moderator approved for the public,
+     * webhooks, the publication log (each entry the public form of one
+     * event, as published), what is published now (to find changes after
+     * a restart), and the webhook deliveries still to make. */
+    "CREATE TABLE publish_settings ("
+    " key TEXT PRIMARY KEY,"
+    " value TEXT NOT NULL,"
+    " updated_at INTEGER NOT NULL,"
+    " updated_by INTEGER REFERENCES moderators(id)"
+    ");"
+    "CREATE TABLE event_excerpts ("
+    " event_id INTEGER PRIMARY KEY REFERENCES events(id) ON DELETE CASCADE,"
+    " text TEXT NOT NULL,"
+    " approved_by INTEGER REFERENCES moderators(id),"
+    " approved_at INTEGER NOT NULL"
+    ");"
+    "CREATE TABLE webhooks ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " url TEXT NOT NULL CHECK (length(url) BETWEEN 1 AND 2000),"
+    " secret BLOB NOT NULL CHECK (length(secret) = 32),"
+    " created_at INTEGER NOT NULL,"
+    " created_by INTEGER REFERENCES moderators(id),"
+    " removed_at INTEGER"
+    ");"
+    "CREATE TABLE published_events ("
+    " event_id INTEGER PRIMARY KEY,"
+    " hash BLOB NOT NULL CHECK (length(hash) = 16),"
+    " first_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL"
+    ");"
+    "CREATE TABLE publications ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " event_id INTEGER NOT NULL,"
+    " kind TEXT NOT NULL CHECK (kind IN ('publish', 'update', 'withdraw')),"
+    " at INTEGER NOT NULL,"
+    " doc TEXT NOT NULL"
+    ");"
+    "CREATE TABLE webhook_outbox ("
+    " webhook_id INTEGER NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,"
+    " seq INTEGER NOT NULL REFERENCES publications(seq) ON DELETE CASCADE,"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " next_at INTEGER," /* Unix milliseconds; NULL: given up */
+    " last_status INTEGER,"
+    " PRIMARY KEY (webhook_id, seq)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX webhook_outbox_due ON webhook_outbox(next_at) WHERE next_at IS NOT NULL;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -2109,6 +2156,18 @@ static const sl_store_ops sqlite_ops = {
     .engine_state = sq_engine_state,
     .engine_save = sq_engine_save,
     .engine_lock = sq_engine_lock,
+    .pub_sources = sq_pub_sources,
+    .pub_fingerprint = sq_pub_fingerprint,
+    .pub_setting_get = sq_pub_setting_get,
+    .pub_setting_set = sq_pub_setting_set,
+    .excerpt_set = sq_excerpt_set,
+    .webhook_add = sq_webhook_add,
+    .webhooks = sq_webhooks,
+    .webhook_remove = sq_webhook_remove,
+    .pub_record = sq_pub_record,
+    .pub_state = sq_pub_state,
+    .deliveries_due = sq_deliveries_due,
+    .delivery_result = sq_delivery_result,
     .meta_get = op_meta_get,
     .meta_set = op_meta_set,
     .check = op_check,

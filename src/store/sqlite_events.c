@@ -392,7 +392,7 @@ static sl_err encode_items(const sl_event *e, char **out)
 	return *out ? SL_OK : SL_ENOMEM;
 }
 
-static sl_err decode_items(const char *json, sl_arena *a, sl_event *e)
+sl_err sq_decode_event_items(const char *json, sl_arena *a, sl_event *e)
 {
 	json_t *arr = json_loads(json, JSON_REJECT_DUPLICATES, NULL);
 	size_t n = json_array_size(arr);
@@ -459,7 +459,7 @@ static sl_err decode_event(sqlite3_stmt *st, sl_arena *a, sl_event *e)
 	}
 	e->updated_at = sqlite3_column_int64(st, 13);
 	const char *eq = (const char *)sqlite3_column_text(st, 12);
-	return eq ? decode_items(eq, a, e) : SL_OK;
+	return eq ? sq_decode_event_items(eq, a, e) : SL_OK;
 }
 
 /* Reads the reports (and, when with_refs, their refs) of e. The caller

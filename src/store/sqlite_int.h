@@ -122,4 +122,27 @@ sl_err sq_engine_state(sl_store *s, bool engine_links, sl_engine_state *out);
 sl_err sq_engine_save(sl_store *s, sl_engine_save *save);
 sl_err sq_engine_lock(sl_store *s, bool *got);
 
+/* sqlite_events.c: an equipment estimate column decoded into e (items in
+ * a); SL_ESTORE for a malformed one. */
+sl_err sq_decode_event_items(const char *json, sl_arena *a, sl_event *e);
+
+/* sqlite_publish.c: publication's reads, settings, excerpts, webhooks, log
+ * and outbox (contracts in store.h). */
+sl_err sq_pub_sources(sl_store *s, sl_pub_source_visit visit, void *ud);
+sl_err sq_pub_fingerprint(sl_store *s, sl_pub_fingerprint *out);
+sl_err sq_pub_setting_get(sl_store *s, const char *key, char **out);
+sl_err sq_pub_setting_set(sl_store *s, const char *key, const char *value,
+			  int64_t moderator_id, int64_t now);
+sl_err sq_excerpt_set(sl_store *s, int64_t event_id, const char *text, int64_t moderator_id,
+		      int64_t now);
+sl_err sq_webhook_add(sl_store *s, sl_webhook *w);
+sl_err sq_webhooks(sl_store *s, bool all, sl_webhook **out, size_t *n);
+sl_err sq_webhook_remove(sl_store *s, int64_t id, int64_t now);
+sl_err sq_pub_record(sl_store *s, const sl_pub_record *recs, size_t n, int64_t now);
+sl_err sq_pub_state(sl_store *s, sl_pub_state_visit visit, void *ud);
+sl_err sq_deliveries_due(sl_store *s, int64_t now, size_t max, sl_arena *a,
+			 sl_delivery **out, size_t *n);
+sl_err sq_delivery_result(sl_store *s, int64_t webhook_id, int64_t seq, bool done,
+			  int attempts, int64_t next_at, int status);
+
 #endif

@@ -291,3 +291,71 @@ sl_err sl_store_check(sl_store *s)
 {
 	return s->ops->check(s);
 }
+
+/* ---- publication ---- */
+
+sl_err sl_store_pub_sources(sl_store *s, sl_pub_source_visit visit, void *ud)
+{
+	return s->ops->pub_sources(s, visit, ud);
+}
+
+sl_err sl_store_pub_fingerprint(sl_store *s, sl_pub_fingerprint *out)
+{
+	return s->ops->pub_fingerprint(s, out);
+}
+
+sl_err sl_store_pub_setting_get(sl_store *s, const char *key, char **out)
+{
+	return s->ops->pub_setting_get(s, key, out);
+}
+
+sl_err sl_store_pub_setting_set(sl_store *s, const char *key, const char *value,
+				int64_t moderator_id, int64_t now)
+{
+	return s->ops->pub_setting_set(s, key, value, moderator_id, now);
+}
+
+sl_err sl_store_excerpt_set(sl_store *s, int64_t event_id, const char *text,
+			    int64_t moderator_id, int64_t now)
+{
+	return s->ops->excerpt_set(s, event_id, text, moderator_id, now);
+}
+
+sl_err sl_store_webhook_add(sl_store *s, sl_webhook *w)
+{
+	return s->ops->webhook_add(s, w);
+}
+
+sl_err sl_store_webhooks(sl_store *s, bool all, sl_webhook **out, size_t *n)
+{
+	return s->ops->webhooks(s, all, out, n);
+}
+
+sl_err sl_store_webhook_remove(sl_store *s, int64_t id, int64_t now)
+{
+	return s->ops->webhook_remove(s, id, now);
+}
+
+sl_err sl_store_pub_record(sl_store *s, const sl_pub_record *recs, size_t n, int64_t now)
+{
+	if (n == 0)
+		return SL_OK;
+	return s->ops->pub_record(s, recs, n, now);
+}
+
+sl_err sl_store_pub_state(sl_store *s, sl_pub_state_visit visit, void *ud)
+{
+	return s->ops->pub_state(s, visit, ud);
+}
+
+sl_err sl_store_deliveries_due(sl_store *s, int64_t now, size_t max, sl_arena *a,
+			       sl_delivery **out, size_t *n)
+{
+	return s->ops->deliveries_due(s, now, max, a, out, n);
+}
+
+sl_err sl_store_delivery_result(sl_store *s, int64_t webhook_id, int64_t seq, bool done,
+				int attempts, int64_t next_at, int status)
+{
+	return s->ops->delivery_result(s, webhook_id, seq, done, attempts, next_at, status);
+}

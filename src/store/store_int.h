@@ -69,6 +69,22 @@ typedef struct sl_store_ops {
 	sl_err (*engine_lock)(sl_store *s, bool *got);
 	sl_err (*report_events)(sl_store *s, int64_t report_id, sl_arena *a,
 				int64_t **ids, size_t *n);
+	sl_err (*pub_sources)(sl_store *s, sl_pub_source_visit visit, void *ud);
+	sl_err (*pub_fingerprint)(sl_store *s, sl_pub_fingerprint *out);
+	sl_err (*pub_setting_get)(sl_store *s, const char *key, char **out);
+	sl_err (*pub_setting_set)(sl_store *s, const char *key, const char *value,
+				  int64_t moderator_id, int64_t now);
+	sl_err (*excerpt_set)(sl_store *s, int64_t event_id, const char *text,
+			      int64_t moderator_id, int64_t now);
+	sl_err (*webhook_add)(sl_store *s, sl_webhook *w);
+	sl_err (*webhooks)(sl_store *s, bool all, sl_webhook **out, size_t *n);
+	sl_err (*webhook_remove)(sl_store *s, int64_t id, int64_t now);
+	sl_err (*pub_record)(sl_store *s, const sl_pub_record *recs, size_t n, int64_t now);
+	sl_err (*pub_state)(sl_store *s, sl_pub_state_visit visit, void *ud);
+	sl_err (*deliveries_due)(sl_store *s, int64_t now, size_t max, sl_arena *a,
+				 sl_delivery **out, size_t *n);
+	sl_err (*delivery_result)(sl_store *s, int64_t webhook_id, int64_t seq, bool done,
+				  int attempts, int64_t next_at, int status);
 	sl_err (*meta_get)(sl_store *s, const char *key, char **out);
 	sl_err (*meta_set)(sl_store *s, const char *key, const char *value);
 	sl_err (*check)(sl_store *s);

@@ -28,12 +28,12 @@
 // scripts/install-deps installs both.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runCli, startServer, stopServer as stopServerOf } from './server.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
@@ -107,53 +107,16 @@ const ctx = {
 	errors: [], foreign: [],
 };
 
-function run(args) {
-	const r = spawnSync(BIN, args, { encoding: 'utf8', timeout: 60000 });
-	assert.equal(r.status, 0, `${BIN} ${args.join(' ')} failed: ${r.stderr}`);
-	return r.stdout;
-}
+const run = (args) => runCli(BIN, args);
 
-// Starts `serve` and resolves with its base URL from the "listening on" line.
-function serve(dataDir) {
-	return new Promise((resolve, reject) => {
-		const p = spawn(BIN, ['serve', '--data', dataDir, '--listen', '127.0.0.1:0',
-			'--web', WEB, '--rate-per-client', '0',
-			// No corroboration engine: the steps below make and count
-			// events by hand (test_events.c covers the engine's).
-			'--engine-interval', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-		ctx.server = p;
-		const timer = setTimeout(() => reject(new Error(`no "listening on" within 20 s:\n${ctx.log}`)), 20000);
-		const onData = (d) => {
-			ctx.log += d;
-			const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(ctx.log);
-			if (m) {
-				clearTimeout(timer);
-				resolve(m[1]);
-			}
-		};
-		p.stdout.setEncoding('utf8').on('data', onData);
-		p.stderr.setEncoding('utf8').on('data', (d) => { ctx.log += d; });
-		p.on('exit', (code) => {
-			clearTimeout(timer);
-			reject(new Error(`the server exited (${code}):\n${ctx.log}`));
-		});
-	});
-}
+// Starts `serve`; resolves with its base URL.
+const serve = (dataDir) => startServer(BIN, ['serve', '--data', dataDir, '--listen', '127.0.0.1:0',
+	'--web', WEB, '--rate-per-client', '0',
+	// No corroboration engine: the steps below make and count events
+	// by hand (test_events.c covers the engine's).
+	'--engine-interval', '0'], ctx);
 
-function stopServer() {
-	const p = ctx.server;
-	if (!p || p.exitCode !== null)
-		return Promise.resolve(p ? p.exitCode : 0);
-	return new Promise((resolve) => {
-		const t = setTimeout(() => p.kill('SIGKILL'), 20000);
-		p.removeAllListeners('exit');
-		p.on('exit', (code, sig) => {
-			clearTimeout(t);
-			resolve(code ?? sig);
-		});
-		p.kill('SIGTERM');
-	});
-}
+const stopServer = () => stopServerOf(ctx);
 
 async function getJson(url) {
 	const res = await fetch(url);

@@ -1317,3 +1317,22 @@ json_t *harness_mod_call(const harness_server *srv, const harness_client *cl,
 	}
 	return doc;
 }
+
+long long harness_event_of(const harness_server *srv, long long report_id)
+{
+	char sql[128];
+	snprintf(sql, sizeof(sql),
+		 "SELECT coalesce(max(event_id), 0) FROM event_reports WHERE report_id = %lld",
+		 report_id);
+	return harness_db_integer(srv, sql);
+}
+
+bool harness_eventually(bool (*cond)(void *), void *ud)
+{
+	for (int i = 0; i < 300; i++) {
+		if (cond(ud))
+			return true;
+		usleep(50 * 1000);
+	}
+	return cond(ud);
+}

@@ -165,6 +165,13 @@ long harness_count_reports(const harness_server *srv);
  * test on any SQLite error or when there is no row. */
 long long harness_db_integer(const harness_server *srv, const char *sql);
 
+/* The event report_id is in (by the engine's or a moderator's links; the
+ * newest when several), read from srv's database; 0 when none. */
+long long harness_event_of(const harness_server *srv, long long report_id);
+
+/* Waits up to 15 s for cond(ud), asking every 50 ms. */
+bool harness_eventually(bool (*cond)(void *), void *ud);
+
 /* ---- other processes ---- */
 
 /* What a finished process left. */

@@ -867,6 +867,83 @@ static void test_headers(void **state)
 
 /* After a clean stop the audit log verifies, and the note of the escaping
  * test was sealed (its text is nowhere on disk in clear). */
+/* The publication page (admins): the policy's form, webhooks, and the
+ * excerpt form on an event's page; each change audited; a moderator is
+ * refused. */
+static void test_publication(void **state)
+{
+	(void)state;
+	client mia, root;
+	harness_sign_in(&srv, "mia", &mia);
+	harness_sign_in(&srv, "root", &root);
+	harness_response r;
+	page(&mia, "/mod/publish", 403, &r);
+	expect_not(&r, "policy-form", "the publication page for a moderator");
+	harness_response_free(&r);
+	post(&mia, "/mod/publish/policy", "delay_aircraft=0", 403, &r);
+	harness_response_free(&r);
+	page(&root, "/mod/publish", 200, &r);
+	expect_page_headers(&r, "the publication page");
+	expect_has(&r, "id=\"policy-form\"", "the publication page");
+	expect_has(&r, "name=\"delay_aircraft\" id=\"delay-aircraft\" value=\"60\"",
+		   "the default delay");
+	expect_has(&r, "nav-publish", "an admin's page");
+	harness_response_free(&r);
+
+	long long before = count_action("publish_policy");
+	post(&root, "/mod/publish/policy", "delay_aircraft=0&grid_km=10&min_reports=2", 303, &r);
+	assert_string_equal(harness_response_header(&r, "Location"), "/mod/publish?done=policy");
+	harness_response_free(&r);
+	assert_int_equal(count_action("publish_policy"), before + 1);
+	page(&root, "/mod/publish?done=policy", 200, &r);
+	expect_has(&r, "id=\"delay-aircraft\" value=\"0\"", "the saved delay");
+	expect_has(&r, "id=\"min-reports\" value=\"2\"", "the saved k");
+	expect_has(&r, "Policy saved.", "the done message");
+	harness_response_free(&r);
+	post(&root, "/mod/publish/policy", "grid_km=0.1&delay_naval=x", 422, &r);
+	expect_has(&r, "grid_km", "a bad grid");
+	expect_has(&r, "delay_naval", "a bad delay");
+	harness_response_free(&r);
+	assert_int_equal(count_action("publish_policy"), before + 1);
+
+	post(&root, "/mod/publish/webhooks", "url=ftp%3A%2F%2Fexample%2Fx", 422, &r);
+	harness_response_free(&r);
+	post(&root, "/mod/publish/webhooks", "url=http%3A%2F%2F127.0.0.1%3A9%2Fhook", 201, &r);
+	expect_has(&r, "id=\"webhook-secret\"", "the new webhook's secret");
+	harness_response_free(&r);
+	assert_int_equal(count_action("webhook_add"), 1);
+	page(&root, "/mod/publish", 200, &r);
+	expect_not(&r, "webhook-secret", "the secret, shown once");
+	expect_has(&r, "http://127.0.0.1:9/hook", "the webhook listed");
+	harness_response_free(&r);
+	post(&root, "/mod/publish/webhooks/remove", "id=1", 303, &r);
+	harness_response_free(&r);
+	assert_int_equal(count_action("webhook_remove"), 1);
+
+	char body[64];
+	snprintf(body, sizeof(body), "{\"report_ids\":[%lld]}", id_air);
+	json_t *ev = harness_mod_call(&srv, &root, "POST", MOD_API "/events", body, 201);
+	long long eid = json_integer_value(json_object_get(ev, "id"));
+	json_decref(ev);
+	char path[64], fields[160];
+	snprintf(path, sizeof(path), "/mod/events/%lld", eid);
+	page(&root, path, 200, &r);
+	expect_has(&r, "id=\"excerpt-form\"", "the event page for an admin");
+	harness_response_free(&r);
+	page(&mia, path, 200, &r);
+	expect_not(&r, "id=\"excerpt-form\"", "the event page for a moderator");
+	harness_response_free(&r);
+	snprintf(fields, sizeof(fields), "event_id=%lld&text=Two+aircraft+took+off", eid);
+	post(&root, "/mod/publish/excerpt", fields, 303, &r);
+	assert_string_equal(harness_response_header(&r, "Location"), path);
+	harness_response_free(&r);
+	assert_int_equal(count_action("excerpt_approve"), 1);
+	snprintf(fields, sizeof(fields), "event_id=%lld&withdraw=1", eid);
+	post(&root, "/mod/publish/excerpt", fields, 303, &r);
+	harness_response_free(&r);
+	assert_int_equal(count_action("excerpt_withdraw"), 1);
+}
+
 static void test_audit_verifies(void **state)
 {
 	(void)state;
@@ -886,7 +963,8 @@ int main(void)
 	    cmocka_unit_test(test_admin_pages), cmocka_unit_test(test_csrf),
 	    cmocka_unit_test(test_origin),	cmocka_unit_test(test_escaping),
 	    cmocka_unit_test(test_actions),	cmocka_unit_test(test_validation),
-	    cmocka_unit_test(test_headers),	cmocka_unit_test(test_audit_verifies),
+	    cmocka_unit_test(test_headers),	cmocka_unit_test(test_publication),
+	    cmocka_unit_test(test_audit_verifies),
 	};
 	return cmocka_run_group_tests_name("console", tests, group_setup, group_teardown);
 }

@@ -62,16 +62,9 @@ static json_t *get(const char *path, long want)
 	return harness_mod_call(&srv, &mia, "GET", path, NULL, want);
 }
 
-/* The event that report id is in by the engine's or a moderator's links
- * (one), from the store; 0 when none. */
 static long long event_of(long long id)
 {
-	char sql[128];
-	snprintf(
-	    sql, sizeof(sql),
-	    "SELECT coalesce(max(event_id), 0) FROM event_reports WHERE report_id = %lld",
-	    id);
-	return harness_db_integer(&srv, sql);
+	return harness_event_of(&srv, id);
 }
 
 static long long events_of(long long id)
@@ -80,17 +73,6 @@ static long long events_of(long long id)
 	snprintf(sql, sizeof(sql),
 		 "SELECT count(*) FROM event_reports WHERE report_id = %lld", id);
 	return harness_db_integer(&srv, sql);
-}
-
-/* Waits up to 10 s for cond(ud). */
-static bool eventually(bool (*cond)(void *), void *ud)
-{
-	for (int i = 0; i < 200; i++) {
-		if (cond(ud))
-			return true;
-		usleep(50 * 1000);
-	}
-	return cond(ud);
 }
 
 static bool all_placed(void *ud)
@@ -135,7 +117,7 @@ static int group_teardown(void **state)
 static void test_server_corroborates(void **state)
 {
 	(void)state;
-	if (!eventually(all_placed, NULL))
+	if (!harness_eventually(all_placed, NULL))
 		fail_msg("reports not in events after 10 s");
 	long long ev = event_of(orsha[0]);
 	for (int i = 1; i < 4; i++)
@@ -179,7 +161,7 @@ static size_t count_of(const char *query)
 static void test_filters(void **state)
 {
 	(void)state;
-	assert_true(eventually(all_placed, NULL));
+	assert_true(harness_eventually(all_placed, NULL));
 	assert_int_equal(count_of("origin=engine"), 3);
 	assert_int_equal(count_of("bbox=30.3,54.4,30.5,54.6"), 1);
 	assert_int_equal(count_of("bbox=20,40,21,41"), 0);
@@ -264,7 +246,7 @@ static void test_bad_filters(void **state)
 static void test_console_events(void **state)
 {
 	(void)state;
-	assert_true(eventually(all_placed, NULL));
+	assert_true(harness_eventually(all_placed, NULL));
 	const char *h[] = {mia.cookie, NULL};
 	harness_response r;
 	harness_request(&srv, "GET", "/mod/events?origin=engine&category=rail_transport",
@@ -306,14 +288,14 @@ static long long count_action(const char *action)
 static void test_moderators_decide(void **state)
 {
 	(void)state;
-	assert_true(eventually(all_placed, NULL));
+	assert_true(harness_eventually(all_placed, NULL));
 	long long ev = event_of(orsha[0]);
 	char p[96], body[96];
 	snprintf(p, sizeof(p), "/api/v1/mod/reports/%lld/detach", orsha[3]);
 	snprintf(body, sizeof(body), "{\"event_id\":%lld}", ev);
 	json_decref(harness_mod_call(&srv, &mia, "POST", p, body, 200));
 	long long wait[] = {orsha[3], ev};
-	if (!eventually(detached_alone, wait))
+	if (!harness_eventually(detached_alone, wait))
 		fail_msg("detached report %lld: in event %lld", orsha[3],
 			 event_of(orsha[3]));
 	long long alone = event_of(orsha[3]);
