@@ -15,6 +15,7 @@
 #include <stdbool.h>
 
 #include "sightline/audit.h"
+#include "sightline/network.h"
 #include "sightline/ratelimit.h"
 #include "sightline/receipt.h"
 #include "sightline/store.h"
@@ -45,6 +46,11 @@ typedef struct sl_server_config {
 				    WEB_ROOT/../node_modules); files are read
 				    at request time, and /mod is 404 while
 				    they are missing */
+	const sl_stations *stations; /* the station list the web form and the
+					bot know places by, besides the
+					built-in towns (place.h); borrowed, it
+					must outlive the server; NULL: towns
+					only */
 } sl_server_config;
 
 /* The defaults documented in docs/API.md. */

@@ -227,6 +227,7 @@ static const option_doc serve_opts[] = {
 	{"web", true, "DIR              the moderator console's files, served at /mod (default: web)"},
 	{"secure-cookies", false, "     mark the session cookie Secure (behind a TLS proxy)"},
 	{"engine-interval", true, "MS   how often events follow new reports and changes, 0 = no engine here (default: 1000)"},
+	{"stations", true, "FILE       a station list (TSV): the web form and the bot know its stations by name"},
 	{NULL, false, NULL},
 };
 
@@ -496,9 +497,18 @@ static int cmd_serve(options *o, int argc, char **argv)
 		sl_store_close(store);
 		return fail("cannot open the audit log in %s: %s", o->data, sl_strerror(e));
 	}
+	sl_stations *stations = NULL;
+	if ((rc = load_stations(o, "serve", &stations))) {
+		sl_audit_close(audit);
+		sl_receipt_key_free(key);
+		sl_store_close(store);
+		return rc;
+	}
+	o->server.stations = stations;
 	sl_server *srv;
 	e = sl_server_start(&o->server, store, key, audit, &srv);
 	if (e != SL_OK) {
+		sl_stations_free(stations);
 		sl_audit_close(audit);
 		sl_receipt_key_free(key);
 		sl_store_close(store);
@@ -513,6 +523,7 @@ static int cmd_serve(options *o, int argc, char **argv)
 	sigwait(&stop, &sig);
 	fprintf(stderr, "sightline: stopping\n");
 	sl_server_stop(srv);
+	sl_stations_free(stations);
 	sl_audit_close(audit);
 	sl_receipt_key_free(key);
 	sl_store_close(store);

@@ -13,8 +13,10 @@
  *   GET|POST /mod[/...]                        the moderator console: pages
  *                                              rendered on the server, and
  *                                              their forms (console.c)
- *   GET  /static/...                           the console's files, a fixed
- *                                              list (web.c)
+ *   GET  /static/...                           the console's and the form's
+ *                                              files, a fixed list (web.c)
+ *   GET|POST /report, /report/status           the informant's web form
+ *                                              (form.c)
  *
  * Everything that can be answered from the request line and headers is
  * answered before any body is read. Intake requests are suspended while
@@ -40,6 +42,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "sightline/html.h"
 #include "sightline/timefmt.h"
 
 /* How often the moderator list is re-read, sessions swept and retention
@@ -160,6 +163,35 @@ enum MHD_Result sl_http_json(struct MHD_Connection *c, unsigned status, json_t *
 	return sl_http_json_with(c, status, doc, NULL);
 }
 
+enum MHD_Result sl_http_page(struct MHD_Connection *c, unsigned status, sl_html *h,
+			     const char *csp, unsigned retry_after, const char *allow)
+{
+	size_t len;
+	char *body = sl_html_take(h, &len);
+	if (!body)
+		return sl_http_problem(c, 503,
+				       "the page is larger than the server builds, or "
+				       "memory ran out",
+				       NULL, NULL, 5);
+	char retry[16];
+	snprintf(retry, sizeof(retry), "%u", retry_after);
+	const char *hdr[11] = {"Content-Security-Policy",      csp,
+			       "Cross-Origin-Opener-Policy",   "same-origin",
+			       "Cross-Origin-Resource-Policy", "same-origin"};
+	size_t n = 6;
+	if (retry_after) {
+		hdr[n++] = "Retry-After";
+		hdr[n++] = retry;
+	}
+	if (allow) {
+		hdr[n++] = "Allow";
+		hdr[n++] = allow;
+	}
+	hdr[n] = NULL;
+	return sl_http_respond_bytes(c, status, "text/html; charset=utf-8", body, len,
+				     hdr);
+}
+
 static const char *status_title(unsigned status)
 {
 	switch (status) {
@@ -272,6 +304,8 @@ static enum MHD_Result route(sl_server *srv, struct MHD_Connection *c,
 		return sl_console_serve(srv, c, url, method, con_cls);
 	if (strncmp(url, "/static/", 8) == 0)
 		return sl_web_serve(srv, c, url, method);
+	if (strncmp(url, "/report", 7) == 0 && (url[7] == '\0' || url[7] == '/'))
+		return sl_form_serve(srv, c, url, method, con_cls);
 	if (strcmp(url, "/healthz") == 0) {
 		if (!is_get(method))
 			return sl_http_problem(c, 405, "use GET", NULL, "GET, HEAD", 0);
@@ -448,6 +482,8 @@ sl_err sl_server_start(const sl_server_config *cfg, sl_store *store,
 	pthread_cond_init(&srv->engine_wake, NULL);
 	sl_err e = sl_recipients_load(store, &srv->rc);
 	if (e == SL_OK)
+		e = sl_gazetteer_new(cfg->stations, &srv->gazetteer);
+	if (e == SL_OK)
 		e = sl_ratelimit_new(&cfg->rate, &srv->rate);
 	if (e == SL_OK)
 		e = sl_mod_start(srv);
@@ -527,6 +563,7 @@ void sl_server_stop(sl_server *srv)
 	}
 	sl_mod_free(srv); /* every session ends: every key is wiped */
 	sl_ratelimit_free(srv->rate);
+	sl_gazetteer_free(srv->gazetteer);
 	sl_recipients_free(&srv->rc);
 	pthread_cond_destroy(&srv->maint_wake);
 	pthread_mutex_destroy(&srv->maint_lock);
