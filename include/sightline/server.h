@@ -51,6 +51,18 @@ typedef struct sl_server_config {
 					built-in towns (place.h); borrowed, it
 					must outlive the server; NULL: towns
 					only */
+	/* The Telegram bot (docs/INTAKE.md): its token and webhook secret,
+	 * each the first line of a file; both, or no bot and
+	 * /telegram/webhook is 404. */
+	const char *telegram_token_file;
+	const char *telegram_secret_file;
+	const char *telegram_api_base;	 /* "https://api.telegram.org" */
+	unsigned telegram_conversations; /* going on at once, at most */
+	unsigned telegram_timeout_s;	 /* a conversation is forgotten this
+					    long after its last message */
+	unsigned telegram_workers;	 /* threads that talk to the Bot API */
+	unsigned telegram_reports;	 /* reports one chat may send per
+					    timeout window */
 } sl_server_config;
 
 /* The defaults documented in docs/API.md. */

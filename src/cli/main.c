@@ -165,6 +165,12 @@ static int set_option(options *o, const char *name, const char *value)
 		o->photos = value;
 	else if (strcmp(name, "web") == 0)
 		o->server.web_root = value;
+	else if (strcmp(name, "telegram-token-file") == 0)
+		o->server.telegram_token_file = value;
+	else if (strcmp(name, "telegram-secret-file") == 0)
+		o->server.telegram_secret_file = value;
+	else if (strcmp(name, "telegram-api-base") == 0)
+		o->server.telegram_api_base = value;
 	else if (strcmp(name, "secure-cookies") == 0)
 		o->server.secure_cookies = true;
 	else if (strcmp(name, "all") == 0)
@@ -194,6 +200,10 @@ static int set_option(options *o, const char *name, const char *value)
 		UINT_OPT("session-idle", s->session_idle_s, 86400)
 		UINT_OPT("session-max", s->session_max_s, 7 * 86400)
 		UINT_OPT("engine-interval", s->engine_interval_ms, 3600000)
+		UINT_OPT("telegram-conversations", s->telegram_conversations, 1000000)
+		UINT_OPT("telegram-timeout", s->telegram_timeout_s, 86400)
+		UINT_OPT("telegram-workers", s->telegram_workers, 64)
+		UINT_OPT("telegram-reports", s->telegram_reports, 100000)
 		UINT_OPT("limit", o->limit, 1000000000)
 		RATE_OPT("rate-per-client", s->rate.per_client_per_min)
 		RATE_OPT("rate-burst", s->rate.per_client_burst)
@@ -228,6 +238,13 @@ static const option_doc serve_opts[] = {
 	{"secure-cookies", false, "     mark the session cookie Secure (behind a TLS proxy)"},
 	{"engine-interval", true, "MS   how often events follow new reports and changes, 0 = no engine here (default: 1000)"},
 	{"stations", true, "FILE       a station list (TSV): the web form and the bot know its stations by name"},
+	{"telegram-token-file", true, "FILE  the Telegram bot's token (first line); with the secret, the bot is on"},
+	{"telegram-secret-file", true, "FILE the webhook's secret token (first line), as given to setWebhook"},
+	{"telegram-api-base", true, "URL    the Bot API (default: https://api.telegram.org)"},
+	{"telegram-conversations", true, "N conversations at once at most (default: 1000)"},
+	{"telegram-timeout", true, "SECONDS a conversation is forgotten this long after its last message (default: 1800)"},
+	{"telegram-workers", true, "N     threads that talk to the Bot API (default: 2)"},
+	{"telegram-reports", true, "N     reports one chat may send per timeout (default: 10)"},
 	{NULL, false, NULL},
 };
 

@@ -25,6 +25,9 @@
  * failed sign-in delays. */
 typedef struct sl_mod sl_mod;
 
+/* The Telegram bot (telegram.c): its secrets, conversations and workers. */
+typedef struct sl_telegram sl_telegram;
+
 struct sl_server {
 	struct MHD_Daemon *daemon;
 	sl_server_config cfg;
@@ -32,6 +35,7 @@ struct sl_server {
 	const sl_receipt_key *key;
 	sl_audit *audit;
 	sl_mod *mod;
+	sl_telegram *telegram; /* NULL unless the bot is configured */
 	sl_commitq *queue;
 	sl_ratelimit *rate;
 	sl_gazetteer *gazetteer; /* towns and cfg.stations, for place names */
@@ -72,6 +76,8 @@ typedef enum req_kind {
 				 multipart with photos (form.c) */
 	REQ_FORM_STATUS,      /* POST /report/status: a receipt looked up,
 				 and perhaps a follow-up, from a form */
+	REQ_TELEGRAM,	      /* POST /telegram/webhook: a Bot API Update
+				 (telegram.c) */
 } req_kind;
 
 /* Where an intake request is in its life. */
@@ -209,7 +215,7 @@ sl_err sl_intake_clean_photo(sl_server *srv, const void *in, size_t len, void **
  * this moment (wiping r's plaintext) and gives r a receipt, its text in
  * receipt. SL_ECLOSED when something must be sealed and there is no
  * moderator; SL_ECRYPTO when sealing or the receipt failed; SL_ENOMEM. */
-sl_err sl_intake_seal(sl_server *srv, sl_report *r, const photo_buf *photos, size_t n,
+sl_err sl_intake_seal(sl_server *srv, sl_report *r, const sl_photo *photos, size_t n,
 		      sl_arena *a, char receipt[SL_RECEIPT_TEXT_MAX]);
 
 /* rq->report is decoded and valid: cleans rq's photos, seals, makes the
@@ -249,6 +255,22 @@ enum MHD_Result sl_form_submit(request *rq);
 enum MHD_Result sl_form_committed(request *rq);
 /* Wipes and frees rq->form. */
 void sl_form_fields_free(form_fields *f);
+
+/* ---- the Telegram bot (telegram.c) ---- */
+
+/* Reads the token and the webhook secret, makes the conversations and
+ * starts the workers when cfg.telegram_token_file is set (srv->telegram
+ * stays NULL otherwise). sl_telegram_stop ends the workers (their calls
+ * to the Bot API are cut short), forgets every conversation and wipes the
+ * secrets; it comes after MHD_stop_daemon and before the commit queue
+ * stops. */
+sl_err sl_telegram_start(sl_server *srv);
+void sl_telegram_stop(sl_server *srv);
+
+/* POST /telegram/webhook: the checks before the body, and its end. */
+enum MHD_Result sl_telegram_begin(sl_server *srv, struct MHD_Connection *c,
+				  const char *method, void **con_cls);
+enum MHD_Result sl_telegram_update(request *rq);
 
 /* mod.c. sl_mod_start makes srv->mod (sessions, sign-in workers) from
  * srv->cfg and srv->audit; on failure what it made is left for sl_mod_free.

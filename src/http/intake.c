@@ -293,16 +293,11 @@ static sl_err clean_photos(request *rq, sl_problems *why)
 	return SL_OK;
 }
 
-sl_err sl_intake_seal(sl_server *srv, sl_report *r, const photo_buf *photos, size_t n,
+sl_err sl_intake_seal(sl_server *srv, sl_report *r, const sl_photo *photos, size_t n,
 		      sl_arena *a, char receipt[SL_RECEIPT_TEXT_MAX])
 {
-	sl_photo p[MAX_PHOTOS];
-	if (n > MAX_PHOTOS)
-		return SL_EINVAL;
-	for (size_t i = 0; i < n; i++)
-		p[i] = (sl_photo){photos[i].data, photos[i].len};
 	pthread_rwlock_rdlock(&srv->rc_lock);
-	sl_err e = sl_report_seal(r, &srv->rc, p, n, sl_time_now(), a);
+	sl_err e = sl_report_seal(r, &srv->rc, photos, n, sl_time_now(), a);
 	pthread_rwlock_unlock(&srv->rc_lock);
 	if (e == SL_ECLOSED || e == SL_ENOMEM)
 		return e;
@@ -328,7 +323,10 @@ sl_err sl_intake_queue(request *rq, sl_problems *why)
 		return e;
 	if (why->n)
 		return SL_EVALID;
-	e = sl_intake_seal(srv, &rq->report, rq->photos, rq->n_photos, rq->arena,
+	sl_photo photos[MAX_PHOTOS];
+	for (size_t i = 0; i < rq->n_photos; i++)
+		photos[i] = (sl_photo){rq->photos[i].data, rq->photos[i].len};
+	e = sl_intake_seal(srv, &rq->report, photos, rq->n_photos, rq->arena,
 			   rq->receipt);
 	if (e != SL_OK)
 		return e;
@@ -559,6 +557,8 @@ enum MHD_Result sl_intake_continue(request *rq, const char *data, size_t *size)
 		return sl_form_submit(rq);
 	if (rq->too_big)
 		return too_large(rq->conn, cap);
+	if (rq->kind == REQ_TELEGRAM)
+		return sl_telegram_update(rq);
 	return rq->kind == REQ_FOLLOWUP ? intake_followup(rq) : intake_report(rq);
 }
 

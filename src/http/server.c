@@ -17,6 +17,7 @@
  *                                              files, a fixed list (web.c)
  *   GET|POST /report, /report/status           the informant's web form
  *                                              (form.c)
+ *   POST /telegram/webhook                     Bot API updates (telegram.c)
  *
  * Everything that can be answered from the request line and headers is
  * answered before any body is read. Intake requests are suspended while
@@ -34,7 +35,9 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <netdb.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +76,11 @@ void sl_server_config_default(sl_server_config *cfg)
 	cfg->secure_cookies = false;
 	cfg->engine_interval_ms = 1000;
 	cfg->web_root = "web";
+	cfg->telegram_api_base = "https://api.telegram.org";
+	cfg->telegram_conversations = 1000;
+	cfg->telegram_timeout_s = 30 * 60;
+	cfg->telegram_workers = 2;
+	cfg->telegram_reports = 10;
 }
 
 /* Headers every response carries: nothing may be sniffed, framed, cached or
@@ -306,6 +314,8 @@ static enum MHD_Result route(sl_server *srv, struct MHD_Connection *c,
 		return sl_web_serve(srv, c, url, method);
 	if (strncmp(url, "/report", 7) == 0 && (url[7] == '\0' || url[7] == '/'))
 		return sl_form_serve(srv, c, url, method, con_cls);
+	if (strcmp(url, "/telegram/webhook") == 0)
+		return sl_telegram_begin(srv, c, method, con_cls);
 	if (strcmp(url, "/healthz") == 0) {
 		if (!is_get(method))
 			return sl_http_problem(c, 405, "use GET", NULL, "GET, HEAD", 0);
@@ -457,9 +467,20 @@ static sl_err resolve(const char *host, uint16_t port, struct sockaddr_storage *
 	return SL_OK;
 }
 
+/* jansson's free for the whole process: what a request's JSON held (an
+ * informant's text, a Telegram update with names and ids in it) is wiped,
+ * not left in freed memory. */
+static void wiping_free(void *p)
+{
+	if (p)
+		sodium_memzero(p, malloc_usable_size(p));
+	free(p);
+}
+
 sl_err sl_server_start(const sl_server_config *cfg, sl_store *store,
 		       const sl_receipt_key *key, sl_audit *audit, sl_server **out)
 {
+	json_set_alloc_funcs(malloc, wiping_free);
 	if (!audit)
 		return SL_EINVAL;
 	struct sockaddr_storage ss = {0};
@@ -489,6 +510,8 @@ sl_err sl_server_start(const sl_server_config *cfg, sl_store *store,
 		e = sl_mod_start(srv);
 	if (e == SL_OK)
 		e = sl_commitq_start(store, cfg->queue_cap, cfg->batch_max, &srv->queue);
+	if (e == SL_OK)
+		e = sl_telegram_start(srv);
 	if (e == SL_OK)
 		e = sl_http_engine_start(srv);
 	if (e == SL_OK) {
@@ -552,6 +575,7 @@ void sl_server_stop(sl_server *srv)
 		unpark_all(srv);
 	if (srv->daemon)
 		MHD_stop_daemon(srv->daemon);
+	sl_telegram_stop(srv); /* its workers may wait on the queue */
 	sl_commitq_stop(srv->queue);
 	sl_http_engine_stop(srv);
 	if (srv->maint_started) {

@@ -165,6 +165,10 @@ long harness_count_reports(const harness_server *srv);
  * test on any SQLite error or when there is no row. */
 long long harness_db_integer(const harness_server *srv, const char *sql);
 
+/* The report stored last, as `sightline export` writes it (caller
+ * decrefs); fails the test when there is none. */
+json_t *harness_last_report(const harness_server *srv);
+
 /* ---- other processes ---- */
 
 /* What a finished process left. */

@@ -203,21 +203,6 @@ static void receipt_of(const char *ctx, const harness_response *r, char out[64])
 }
 
 /* The last report stored, as export writes it. */
-static json_t *last_report(harness_server *srv)
-{
-	const char *args[] = {"export", "--data", srv->dir, NULL};
-	harness_proc p;
-	harness_cli(args, &p);
-	harness_proc_expect("export", &p, 0);
-	char *last = p.out, *nl;
-	while ((nl = strchr(last, '\n')) && nl[1])
-		last = nl + 1;
-	json_t *j = json_loads(last, JSON_DISABLE_EOF_CHECK, NULL);
-	if (!json_is_object(j))
-		fail_msg("export printed no report: %.2000s", p.out);
-	harness_proc_free(&p);
-	return j;
-}
 
 /* A refused form: status, the error beside field (e-ID), the form again
  * with kept in it, nothing stored. */
@@ -378,7 +363,7 @@ static void test_good_report_urlencoded(void **state)
 	expect_lacks("a town is no kept place name", &r, "id=\"place-kept\"");
 	harness_response_free(&r);
 	expect_reports("good urlencoded form", &shared, before + 1);
-	json_t *j = last_report(&shared);
+	json_t *j = harness_last_report(&shared);
 	json_t *loc = json_object_get(j, "location");
 	const char *place = json_string_value(json_object_get(loc, "place"));
 	double lat = json_real_value(json_object_get(loc, "lat"));
@@ -429,7 +414,7 @@ static void test_good_report_urlencoded(void **state)
 	free(b.data);
 	receipt_of("a station, UTC+1", &r, receipt);
 	harness_response_free(&r);
-	j = last_report(&shared);
+	j = harness_last_report(&shared);
 	loc = json_object_get(j, "location");
 	if (json_real_value(json_object_get(loc, "lat")) != 53.0 ||
 	    json_real_value(json_object_get(loc, "lon")) != 27.1 ||
@@ -449,7 +434,7 @@ static void test_good_report_urlencoded(void **state)
 	free(b.data);
 	receipt_of("coordinates", &r, receipt);
 	harness_response_free(&r);
-	j = last_report(&shared);
+	j = harness_last_report(&shared);
 	loc = json_object_get(j, "location");
 	if (json_real_value(json_object_get(loc, "lat")) != 52.4312 ||
 	    json_object_get(loc, "place"))
@@ -466,7 +451,7 @@ static void test_good_report_urlencoded(void **state)
 	expect_has("an unknown place", &r, "id=\"place-kept\"");
 	expect_has("an unknown place", &r, "Малые Васюки, у переезда");
 	harness_response_free(&r);
-	j = last_report(&shared);
+	j = harness_last_report(&shared);
 	loc = json_object_get(j, "location");
 	if (json_object_get(loc, "lat") ||
 	    strcmp(json_string_value(json_object_get(loc, "place")),
@@ -510,7 +495,7 @@ static void test_good_report_multipart(void **state)
 	receipt_of("multipart with a photo", &r, receipt);
 	harness_response_free(&r);
 	expect_reports("multipart with a photo", &shared, before + 1);
-	json_t *j = last_report(&shared);
+	json_t *j = harness_last_report(&shared);
 	long long id = json_integer_value(json_object_get(j, "id"));
 	json_decref(j);
 	char sql[128];
