@@ -139,6 +139,10 @@ typedef struct sl_report {
 	uint8_t receipt_hash[32]; /* keyed hash of the receipt (receipt.h) */
 } sl_report;
 
+/* Clears r to a new report as intake makes it: status received, arrival
+ * at now rounded down to the minute, every optional field absent. */
+void sl_report_init(sl_report *r, int64_t now);
+
 /* One reason an input was refused: which field and why, in words for a user.
  * field is a JSON path such as "equipment[2].count", or "" for the whole. */
 typedef struct sl_field_error {
@@ -176,6 +180,14 @@ bool sl_status_from_name(const char *name, sl_report_status *out);
 /* A heading given as a compass word ("N", "ne", "north-east", "WSW") or as
  * decimal degrees ("45", "270.5"); false when it is neither. */
 bool sl_heading_parse(const char *s, double *deg /* OUT */);
+
+/* A count as an informant types it: "12", "10-15" (also with an en dash,
+ * an em dash or ".."), "20+" (at least 20), "~20" or "около 20" (about
+ * 20, taken as 20), spaces around it ignored. *count_max is 0 unless a
+ * range was given. false for anything else, and for a count outside
+ * 1..SL_REPORT_MAX_COUNT or a range whose end is below its start. */
+bool sl_count_parse(const char *s, int32_t *count /* OUT */,
+		    int32_t *count_max /* OUT */);
 
 /* Checks every rule of the model against r, adding one reason per broken
  * rule to why. now is the server's clock (Unix seconds), for the "not in the

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 
 #include "sightline/audit.h"
+#include "sightline/network.h"
 #include "sightline/ratelimit.h"
 #include "sightline/receipt.h"
 #include "sightline/store.h"
@@ -60,6 +61,23 @@ typedef struct sl_server_config {
 	unsigned webhook_backoff_ms; /* the first retry of a failed webhook
 					delivery; doubled each time */
 	unsigned webhook_timeout_s;  /* one delivery's time limit */
+	const sl_stations *stations; /* the station list the web form and the
+					bot know places by, besides the
+					built-in towns (place.h); borrowed, it
+					must outlive the server; NULL: towns
+					only */
+	/* The Telegram bot (docs/INTAKE.md): its token and webhook secret,
+	 * each the first line of a file; both, or no bot and
+	 * /telegram/webhook is 404. */
+	const char *telegram_token_file;
+	const char *telegram_secret_file;
+	const char *telegram_api_base;	 /* "https://api.telegram.org" */
+	unsigned telegram_conversations; /* going on at once, at most */
+	unsigned telegram_timeout_s;	 /* a conversation is forgotten this
+					    long after its last message */
+	unsigned telegram_workers;	 /* threads that talk to the Bot API */
+	unsigned telegram_reports;	 /* reports one chat may send per
+					    timeout window */
 } sl_server_config;
 
 /* The defaults documented in docs/API.md. */

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "sightline/audit.h"
+#include "sightline/network.h"
 #include "sightline/server.h"
 #include "sightline/store.h"
 
@@ -74,6 +75,11 @@ int cmd_evaluate(options *o, int argc, char **argv);
  * name is one of them; the value is kept as given). */
 int cmd_simulate(options *o, int argc, char **argv);
 bool simulate_option(options *o, const char *name, const char *value);
+
+/* Loads the station list of --stations (o->sim.stations, shared by
+ * simulate and serve) into *out, or leaves *out NULL when none is given;
+ * 0, or 2 after saying why, naming cmd. */
+int load_stations(const options *o, const char *cmd, sl_stations **out);
 
 /* The subcommands of audit.c. verify returns 1 when the log is damaged. */
 int cmd_audit_verify(options *o, int argc, char **argv);

@@ -183,6 +183,12 @@ static int set_option(options *o, const char *name, const char *value)
 		o->photos = value;
 	else if (strcmp(name, "web") == 0)
 		o->server.web_root = value;
+	else if (strcmp(name, "telegram-token-file") == 0)
+		o->server.telegram_token_file = value;
+	else if (strcmp(name, "telegram-secret-file") == 0)
+		o->server.telegram_secret_file = value;
+	else if (strcmp(name, "telegram-api-base") == 0)
+		o->server.telegram_api_base = value;
 	else if (strcmp(name, "secure-cookies") == 0)
 		o->server.secure_cookies = true;
 	else if (strcmp(name, "all") == 0)
@@ -218,6 +224,10 @@ static int set_option(options *o, const char *name, const char *value)
 		UINT_OPT("publish-interval", s->publish_interval_ms, 3600000)
 		UINT_OPT("cot-buffer", s->cot_client_buffer, 64u << 20)
 		UINT_OPT("webhook-backoff", s->webhook_backoff_ms, 3600000)
+		UINT_OPT("telegram-conversations", s->telegram_conversations, 1000000)
+		UINT_OPT("telegram-timeout", s->telegram_timeout_s, 86400)
+		UINT_OPT("telegram-workers", s->telegram_workers, 64)
+		UINT_OPT("telegram-reports", s->telegram_reports, 100000)
 		UINT_OPT("limit", o->limit, 1000000000)
 		RATE_OPT("rate-per-client", s->rate.per_client_per_min)
 		RATE_OPT("rate-burst", s->rate.per_client_burst)
@@ -256,6 +266,14 @@ static const option_doc serve_opts[] = {
 	{"cot-listen", true, "HOST:PORT  stream published events as CoT to TAK clients over TCP (e.g. 0.0.0.0:8087)"},
 	{"cot-buffer", true, "BYTES     queued for one TAK client before it is dropped as too slow (default: 262144)"},
 	{"webhook-backoff", true, "MS   first retry of a failed webhook delivery, doubled each time (default: 5000)"},
+	{"stations", true, "FILE       a station list (TSV): the web form and the bot know its stations by name"},
+	{"telegram-token-file", true, "FILE  the Telegram bot's token (first line); with the secret, the bot is on"},
+	{"telegram-secret-file", true, "FILE the webhook's secret token (first line), as given to setWebhook"},
+	{"telegram-api-base", true, "URL    the Bot API (default: https://api.telegram.org)"},
+	{"telegram-conversations", true, "N conversations at once at most (default: 1000)"},
+	{"telegram-timeout", true, "SECONDS a conversation is forgotten this long after its last message (default: 1800)"},
+	{"telegram-workers", true, "N     threads that talk to the Bot API (default: 2)"},
+	{"telegram-reports", true, "N     reports one chat may send per timeout (default: 10)"},
 	{NULL, false, NULL},
 };
 
@@ -426,11 +444,14 @@ static int load_config(options *o, const command *cmd, const char *path, bool mu
 static int parse_args(const command *cmd, options *o, int argc, char **argv,
 		      int *first_arg)
 {
-	struct option longopts[48];
+	struct option longopts[64];
 	size_t n = 0;
-	for (const option_doc *d = cmd->opts; d && d->name && n < 46; d++)
+	for (const option_doc *d = cmd->opts; d && d->name; d++) {
+		if (n == 62) /* a command with more options than this table: a bug */
+			return fail("%s: too many options for the parser", cmd->name);
 		longopts[n++] = (struct option){d->name, d->has_arg ? required_argument
 								   : no_argument, NULL, 0};
+	}
 	longopts[n++] = (struct option){"help", no_argument, NULL, 'h'};
 	longopts[n] = (struct option){NULL, 0, NULL, 0};
 
@@ -526,9 +547,18 @@ static int cmd_serve(options *o, int argc, char **argv)
 		return fail("cannot open the audit log in %s: %s", o->data, sl_strerror(e));
 	}
 	o->server.network_path = o->sim.network; /* --network: the same option as simulate's */
+	sl_stations *stations = NULL;
+	if ((rc = load_stations(o, "serve", &stations))) {
+		sl_audit_close(audit);
+		sl_receipt_key_free(key);
+		sl_store_close(store);
+		return rc;
+	}
+	o->server.stations = stations;
 	sl_server *srv;
 	e = sl_server_start(&o->server, store, key, audit, &srv);
 	if (e != SL_OK) {
+		sl_stations_free(stations);
 		sl_audit_close(audit);
 		sl_receipt_key_free(key);
 		sl_store_close(store);
@@ -547,6 +577,7 @@ static int cmd_serve(options *o, int argc, char **argv)
 	sigwait(&stop, &sig);
 	fprintf(stderr, "sightline: stopping\n");
 	sl_server_stop(srv);
+	sl_stations_free(stations);
 	sl_audit_close(audit);
 	sl_receipt_key_free(key);
 	sl_store_close(store);

@@ -46,11 +46,27 @@ bool simulate_option(options *o, const char *name, const char *value)
 	return false;
 }
 
-static int problem(const char *what, const char *path, sl_err e, const sl_problems *why)
+static int problem_of(const char *cmd, const char *what, const char *path, sl_err e,
+		      const sl_problems *why)
 {
 	char msg[1024];
 	sl_problems_format(why, msg, sizeof(msg));
-	return fail("simulate: --%s %s: %s", what, path, msg[0] ? msg : sl_strerror(e));
+	return fail("%s: --%s %s: %s", cmd, what, path, msg[0] ? msg : sl_strerror(e));
+}
+
+static int problem(const char *what, const char *path, sl_err e, const sl_problems *why)
+{
+	return problem_of("simulate", what, path, e, why);
+}
+
+int load_stations(const options *o, const char *cmd, sl_stations **out)
+{
+	*out = NULL;
+	if (!o->sim.stations)
+		return 0;
+	sl_problems why = {0};
+	sl_err e = sl_stations_load_file(o->sim.stations, out, &why);
+	return e == SL_OK ? 0 : problem_of(cmd, "stations", o->sim.stations, e, &why);
 }
 
 typedef struct writer {
@@ -173,11 +189,10 @@ static int configure(options *o, sl_sim_config *c, loaded *l)
 			return problem("network", o->sim.network, e, &why);
 		c->network = l->net;
 	}
-	if (o->sim.stations) {
-		if ((e = sl_stations_load_file(o->sim.stations, &l->st, &why)) != SL_OK)
-			return problem("stations", o->sim.stations, e, &why);
-		c->stations = l->st;
-	}
+	int rc = load_stations(o, "simulate", &l->st);
+	if (rc)
+		return rc;
+	c->stations = l->st;
 	if (o->sim.airfields) {
 		if ((e = sl_sim_airfields_load(o->sim.airfields, &l->af, &c->n_airfields,
 					       &why)) != SL_OK)

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <sodium.h>
+
 bool sl_grow(void **p, size_t *cap, size_t need, size_t elem)
 {
 	if (need <= *cap)
@@ -22,6 +24,31 @@ bool sl_grow(void **p, size_t *cap, size_t need, size_t elem)
 		return false;
 	*p = q;
 	*cap = c;
+	return true;
+}
+
+bool sl_grow_wiped(char **buf, size_t *size, size_t len, size_t need, size_t first,
+		   size_t max)
+{
+	if (*buf && need <= *size)
+		return true;
+	if (need > max)
+		return false;
+	size_t n = *size ? *size : first;
+	while (n < need)
+		n *= 2;
+	if (n > max)
+		n = max;
+	char *nb = malloc(n);
+	if (!nb)
+		return false;
+	if (*buf) {
+		memcpy(nb, *buf, len);
+		sodium_memzero(*buf, *size);
+		free(*buf);
+	}
+	*buf = nb;
+	*size = n;
 	return true;
 }
 

@@ -344,3 +344,82 @@ sl_err sl_report_validate(const sl_report *r, int64_t now, sl_problems *why)
 		sl_problems_add(why, "status", "is not a known status");
 	return why->n + why->dropped > before ? SL_EVALID : SL_OK;
 }
+
+/* A whole number 1..SL_REPORT_MAX_COUNT at *p (advanced past it). */
+static bool count_number(const char **p, int32_t *out)
+{
+	const char *s = *p;
+	long v = 0;
+	int n = 0;
+	while (*s >= '0' && *s <= '9') {
+		v = v * 10 + (*s++ - '0');
+		if (++n > 6)
+			return false;
+	}
+	if (n == 0 || v < 1 || v > SL_REPORT_MAX_COUNT)
+		return false;
+	*out = (int32_t)v;
+	*p = s;
+	return true;
+}
+
+static const char *skip_spaces(const char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	return s;
+}
+
+/* s past prefix (any of the words for "about"), or s. */
+static const char *skip_about(const char *s)
+{
+	static const char *const about[] = {"~",       "\xe2\x89\x88" /* ≈ */,
+					    "около",   "примерно",
+					    "каля",    "прыкладна",
+					    "близько", "приблизно",
+					    "about",   "approx.",
+					    "approx",  "ca.",
+					    NULL};
+	for (const char *const *a = about; *a; a++) {
+		size_t n = strlen(*a);
+		if (strncasecmp(s, *a, n) == 0)
+			return skip_spaces(s + n);
+	}
+	return s;
+}
+
+bool sl_count_parse(const char *s, int32_t *count, int32_t *count_max)
+{
+	if (!s)
+		return false;
+	const char *p = skip_about(skip_spaces(s));
+	int32_t lo, hi = 0;
+	if (!count_number(&p, &lo))
+		return false;
+	p = skip_spaces(p);
+	static const char *const dashes[] = {"-", "\xe2\x80\x93", "\xe2\x80\x94", "..",
+					     NULL};
+	for (const char *const *d = dashes; *d; d++) {
+		size_t n = strlen(*d);
+		if (strncmp(p, *d, n) == 0) {
+			p = skip_spaces(p + n);
+			if (!count_number(&p, &hi) || hi < lo)
+				return false;
+			break;
+		}
+	}
+	if (!hi && *p == '+')
+		p++;
+	if (*skip_spaces(p))
+		return false;
+	*count = lo;
+	*count_max = hi == lo ? 0 : hi;
+	return true;
+}
+
+void sl_report_init(sl_report *r, int64_t now)
+{
+	memset(r, 0, sizeof(*r));
+	r->status = SL_STATUS_RECEIVED;
+	r->received_at = now - now % 60;
+}

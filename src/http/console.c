@@ -51,7 +51,6 @@
 #include "sightline/timefmt.h"
 
 #define ROOT "/mod"
-#define HTML_TYPE "text/html; charset=utf-8"
 #define FORM_TYPE "application/x-www-form-urlencoded"
 
 /* Other reports on a report's map: this close in place and time. */
@@ -150,25 +149,7 @@ static bool is_form(struct MHD_Connection *c)
 static enum MHD_Result send_page(struct MHD_Connection *c, unsigned status, sl_html *h,
 				 unsigned retry_after)
 {
-	size_t len;
-	char *body = sl_html_take(h, &len);
-	if (!body)
-		return sl_http_problem(c, 503,
-				       "the page is larger than the server builds, or "
-				       "memory ran out",
-				       NULL, NULL, 5);
-	char retry[16];
-	snprintf(retry, sizeof(retry), "%u", retry_after);
-	const char *const hdr[] = {"Content-Security-Policy",
-				   sl_web_page_csp,
-				   "Cross-Origin-Opener-Policy",
-				   "same-origin",
-				   "Cross-Origin-Resource-Policy",
-				   "same-origin",
-				   retry_after ? "Retry-After" : NULL,
-				   retry,
-				   NULL};
-	return sl_http_respond_bytes(c, status, HTML_TYPE, body, len, hdr);
+	return sl_http_page(c, status, h, sl_web_page_csp, retry_after, NULL);
 }
 
 static void csrf_field(sl_html *h, const sl_session *s)

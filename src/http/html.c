@@ -2,10 +2,13 @@
  * html.c — the page builder and form decoder of html.h.
  *
  * A page is one growing buffer with a cap. It grows by copying into a new
- * buffer and wiping the old one rather than by realloc, which would leave
- * the old bytes (unsealed text, on a report's page) in freed memory.
+ * buffer and wiping the old one (sl_grow_wiped) rather than by realloc,
+ * which would leave the old bytes (unsealed text, on a report's page) in
+ * freed memory.
  */
 #include "sightline/html.h"
+
+#include "sightline/buf.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -43,26 +46,11 @@ static bool room(sl_html *h, size_t n)
 		h->failed = true;
 		return false;
 	}
-	size_t need = h->len + n + 1;
-	if (h->buf && need <= h->size)
-		return true;
-	size_t size = h->size ? h->size : FIRST_SIZE;
-	while (size < need)
-		size *= 2;
-	if (size > h->max + 1)
-		size = h->max + 1;
-	char *nb = malloc(size);
-	if (!nb) {
+	if (!sl_grow_wiped(&h->buf, &h->size, h->len, h->len + n + 1, FIRST_SIZE,
+			   h->max + 1)) {
 		h->failed = true;
 		return false;
 	}
-	if (h->buf) {
-		memcpy(nb, h->buf, h->len);
-		sodium_memzero(h->buf, h->size);
-		free(h->buf);
-	}
-	h->buf = nb;
-	h->size = size;
 	return true;
 }
 

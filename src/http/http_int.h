@@ -14,6 +14,7 @@
 #include "sightline/audit.h"
 #include "sightline/commitq.h"
 #include "sightline/publish.h"
+#include "sightline/place.h"
 #include "sightline/report.h"
 #include "sightline/sealing.h"
 #include "sightline/server.h"
@@ -30,6 +31,8 @@ typedef struct sl_mod sl_mod;
 typedef struct sl_public sl_public;
 typedef struct sl_cot sl_cot;
 typedef struct sl_webhooks sl_webhooks;
+/* The Telegram bot (telegram.c): its secrets, conversations and workers. */
+typedef struct sl_telegram sl_telegram;
 
 struct sl_server {
 	struct MHD_Daemon *daemon;
@@ -38,8 +41,10 @@ struct sl_server {
 	const sl_receipt_key *key;
 	sl_audit *audit;
 	sl_mod *mod;
+	sl_telegram *telegram; /* NULL unless the bot is configured */
 	sl_commitq *queue;
 	sl_ratelimit *rate;
+	sl_gazetteer *gazetteer; /* towns and cfg.stations, for place names */
 	uint16_t port;
 
 	/* The moderators new items are sealed to, refreshed by the
@@ -85,7 +90,13 @@ struct sl_server {
 typedef enum req_kind {
 	REQ_REPORT_JSON,      /* POST /api/v1/reports, application/json */
 	REQ_REPORT_MULTIPART, /* the same, multipart/form-data with photos */
-	REQ_FOLLOWUP,         /* POST /api/v1/reports/{receipt}/followups */
+	REQ_FOLLOWUP,	      /* POST /api/v1/reports/{receipt}/followups */
+	REQ_FORM,	      /* POST /report: the web form, urlencoded or
+				 multipart with photos (form.c) */
+	REQ_FORM_STATUS,      /* POST /report/status: a receipt looked up,
+				 and perhaps a follow-up, from a form */
+	REQ_TELEGRAM,	      /* POST /telegram/webhook: a Bot API Update
+				 (telegram.c) */
 } req_kind;
 
 /* Where an intake request is in its life. */
@@ -126,6 +137,9 @@ typedef struct photo_buf {
 	size_t len;
 } photo_buf;
 
+/* The fields of a web form as they arrive (form.c). */
+typedef struct form_fields form_fields;
+
 typedef struct request {
 	conn_head head; /* first: CONN_INTAKE */
 	sl_server *srv;
@@ -138,7 +152,8 @@ typedef struct request {
 	struct MHD_PostProcessor *pp;
 	photo_buf photos[MAX_PHOTOS];
 	size_t n_photos;
-	sl_problems parts; /* what was wrong with the multipart parts */
+	sl_problems parts;	  /* what was wrong with the multipart parts */
+	form_fields *form;	  /* REQ_FORM, REQ_FORM_STATUS: the fields */
 	uint8_t receipt_hash[32]; /* of a follow-up's report */
 	sl_arena *arena;
 	sl_report report;
@@ -173,6 +188,13 @@ enum MHD_Result sl_http_queue(struct MHD_Connection *c, unsigned status,
 			      struct MHD_Response *r, const char *type,
 			      const char *const *headers);
 enum MHD_Result sl_http_json(struct MHD_Connection *c, unsigned status, json_t *doc);
+/* The page in h (taken, freed) as text/html with status, the policy csp,
+ * Cross-Origin-Opener- and -Resource-Policy same-origin, Retry-After when
+ * retry_after is not 0 and Allow when allow is not NULL; a 503 problem
+ * when the page could not be built. */
+struct sl_html;
+enum MHD_Result sl_http_page(struct MHD_Connection *c, unsigned status, struct sl_html *h,
+			     const char *csp, unsigned retry_after, const char *allow);
 enum MHD_Result sl_http_problem(struct MHD_Connection *c, unsigned status,
 				const char *detail, const sl_problems *why,
 				const char *allow, unsigned retry_after);
@@ -187,6 +209,93 @@ void sl_intake_free(request *rq);
 /* GET /api/v1/reports/{receipt} (intake.c). */
 enum MHD_Result sl_intake_status(sl_server *srv, struct MHD_Connection *c,
 				 const char *receipt);
+
+/* ---- intake's steps, for every way a report comes in (intake.c): the
+ * JSON API, the web form (form.c) and the Telegram bot (telegram.c) ---- */
+
+/* A new intake request of kind for c, with a post processor when its body
+ * is a form (multipart, or urlencoded for the web form); NULL when out of
+ * memory or the Content-Type has no usable boundary. The caller has done
+ * the checks that need no body. */
+request *sl_intake_request_new(sl_server *srv, struct MHD_Connection *c, req_kind kind);
+
+/* The body cap of a request of kind: JSON or a small form, or a form with
+ * photos. */
+size_t sl_intake_body_cap(const sl_server *srv, req_kind kind);
+
+/* Takes one token of the rate limit for c's address (never anything else
+ * of the request); false with *retry (seconds) when over it. */
+bool sl_intake_rate_allows(sl_server *srv, struct MHD_Connection *c, unsigned *retry);
+
+/* rq->arena, sized for rq's body and photos; false when out of memory. */
+bool sl_intake_arena(request *rq);
+
+/* Cleans one photo as uploaded (media.h) with the server's limits into
+ * *out (malloc'd; the caller wipes and frees it); why gets the reason of a
+ * refusal, never quoting the image. Errors as sl_media_clean. */
+sl_err sl_intake_clean_photo(sl_server *srv, const void *in, size_t len, void **out,
+			     size_t *out_len, char *why, size_t why_size);
+
+/* Seals r's text, contact and the n cleaned photos to the moderators of
+ * this moment (wiping r's plaintext) and gives r a receipt, its text in
+ * receipt. SL_ECLOSED when something must be sealed and there is no
+ * moderator; SL_ECRYPTO when sealing or the receipt failed; SL_ENOMEM. */
+sl_err sl_intake_seal(sl_server *srv, sl_report *r, const sl_photo *photos, size_t n,
+		      sl_arena *a, char receipt[SL_RECEIPT_TEXT_MAX]);
+
+/* rq->report is decoded and valid: cleans rq's photos, seals, makes the
+ * receipt, parks the connection and queues the report; the answer is
+ * given when the commit is done (answer_committed). SL_OK when queued.
+ * Otherwise nothing is queued or parked: SL_EVALID, a photo cannot be
+ * used (why names photo[i]); SL_ECLOSED, no moderator to seal to; SL_EBUSY,
+ * the server is stopping; SL_ENOMEM; SL_ECRYPTO. */
+sl_err sl_intake_queue(request *rq, sl_problems *why);
+
+/* Queues r for commit and waits for the outcome, from a thread of our own
+ * (never an MHD thread): SL_OK with *result, SL_EBUSY when the queue is
+ * full, SL_ECLOSED when stopping, or the store's error. */
+sl_err sl_intake_commit_wait(sl_server *srv, sl_report *r, sl_put_result *result);
+
+/* Seals len bytes of text as a follow-up to the report whose receipt
+ * hashes to hash, and stores it. SL_ENOTFOUND: no such report; SL_ECLOSED:
+ * no moderator; else the store's or sealing's error. The text is the
+ * caller's to wipe. */
+sl_err sl_intake_followup(sl_server *srv, const uint8_t hash[SL_RECEIPT_HASH_BYTES],
+			  const char *text, size_t len);
+
+/* ---- the web form (form.c) ---- */
+
+/* /report and /report/status: the pages (GET), and the first call of a
+ * form's POST. */
+enum MHD_Result sl_form_serve(sl_server *srv, struct MHD_Connection *c, const char *url,
+			      const char *method, void **con_cls);
+/* A field of rq's form as the post processor hands it over; false when out
+ * of memory. */
+bool sl_form_part(request *rq, const char *key, const char *data, uint64_t off,
+		  size_t size);
+/* rq's whole body is in (rq->too_big when it was over its cap): answer or
+ * queue it. */
+enum MHD_Result sl_form_submit(request *rq);
+/* rq's report was committed (or failed to be): the receipt page. */
+enum MHD_Result sl_form_committed(request *rq);
+/* Wipes and frees rq->form. */
+void sl_form_fields_free(form_fields *f);
+
+/* ---- the Telegram bot (telegram.c) ---- */
+
+/* Reads the token and the webhook secret, makes the conversations and
+ * starts the workers when cfg.telegram_token_file is set (srv->telegram
+ * stays NULL otherwise). sl_telegram_stop ends the workers (their calls
+ * to the Bot API are cut short), forgets every conversation and wipes the
+ * secrets; it comes after MHD_stop_daemon and before the commit queue
+ * stops. */
+sl_err sl_telegram_start(sl_server *srv);
+void sl_telegram_stop(sl_server *srv);
+
+/* POST /telegram/webhook: the checks before the body, and its end. */
+enum MHD_Result sl_telegram_begin(sl_server *srv, struct MHD_Connection *c,
+				  const char *method, void **con_cls);
+enum MHD_Result sl_telegram_update(request *rq);
 
 /* mod.c. sl_mod_start makes srv->mod (sessions, sign-in workers) from
  * srv->cfg and srv->audit; on failure what it made is left for sl_mod_free.

@@ -14,6 +14,11 @@
  * suspended until its batch is durable. Nothing the informant sent reaches
  * the disk in clear but the fields the engine needs.
  *
+ * The steps after decoding — photo cleaning, sealing, the receipt, the
+ * commit queue, follow-ups — are functions of their own (http_int.h), so
+ * that the web form (form.c) and the Telegram bot (telegram.c) take the
+ * same path as the JSON API rather than one beside it.
+ *
  * Privacy: the client's address is read once, to key an in-memory rate limit
  * (ratelimit.c hashes it); no header is looked at beyond Content-Type and
  * Content-Length; a multipart file name is never looked at.
@@ -21,6 +26,7 @@
 #include "http/http_int.h"
 
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,11 +39,17 @@
 #include "sightline/report_json.h"
 #include "sightline/timefmt.h"
 
-/* The body a multipart report may have: its report part, its photos, and
- * room for the part headers and boundaries. */
+/* The body a multipart report (or web form) may have: its report part or
+ * fields, its photos, and room for the part headers and boundaries. */
 static size_t multipart_cap(const sl_server_config *cfg)
 {
 	return cfg->body_cap + MAX_PHOTOS * cfg->photo_cap + 64 * 1024;
+}
+
+size_t sl_intake_body_cap(const sl_server *srv, req_kind kind)
+{
+	return kind == REQ_REPORT_MULTIPART || kind == REQ_FORM ? multipart_cap(&srv->cfg)
+								: srv->cfg.body_cap;
 }
 
 static bool media_type_is(struct MHD_Connection *c, const char *want)
@@ -54,7 +66,7 @@ static bool media_type_is(struct MHD_Connection *c, const char *want)
 
 /* Keys the rate limit by the address bytes only: never the port, never a
  * forwarded-for header (which a client can forge and which names someone). */
-static bool rate_allows(sl_server *srv, struct MHD_Connection *c, unsigned *retry)
+bool sl_intake_rate_allows(sl_server *srv, struct MHD_Connection *c, unsigned *retry)
 {
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -109,6 +121,11 @@ static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *k
 	(void)kind, (void)filename, (void)content_type, (void)transfer_encoding;
 	request *rq = cls;
 	const sl_server_config *cfg = &rq->srv->cfg;
+	bool form = rq->kind == REQ_FORM || rq->kind == REQ_FORM_STATUS;
+	if (form && key && strcmp(key, "photo") == 0 && off == 0 && size == 0)
+		return MHD_YES; /* a file input left empty */
+	if (form && key && strcmp(key, "photo") != 0)
+		return sl_form_part(rq, key, data, off, size) ? MHD_YES : MHD_NO;
 	if (!key) { /* a part without name= */
 		if (off == 0)
 			sl_problems_add(&rq->parts, "multipart", "a part has no name");
@@ -123,7 +140,7 @@ static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *k
 			return MHD_NO;
 		if (!append((uint8_t **)&rq->body, &rq->len, data, size, cfg->body_cap))
 			rq->too_big = true;
-	} else if (strcmp(key, "photo") == 0) {
+	} else if (strcmp(key, "photo") == 0 && rq->kind != REQ_FORM_STATUS) {
 		if (off == 0) {
 			if (rq->n_photos == MAX_PHOTOS) {
 				sl_problems_add(&rq->parts, "photo",
@@ -171,35 +188,45 @@ enum MHD_Result sl_intake_begin(sl_server *srv, struct MHD_Connection *c,
 					       : "Content-Type must be application/json, or "
 						 "multipart/form-data with photos",
 				       NULL, NULL, 0);
-	size_t cap = kind == REQ_REPORT_MULTIPART ? multipart_cap(&srv->cfg)
-						  : srv->cfg.body_cap;
+	size_t cap = sl_intake_body_cap(srv, kind);
 	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 						     MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl && strtoull(cl, NULL, 10) > cap)
 		return too_large(c, cap);
 	unsigned retry = 0;
-	if (!rate_allows(srv, c, &retry))
-		return sl_http_problem(c, 429, "too many reports; wait and send again", NULL,
-				       NULL, retry);
-	request *rq = calloc(1, sizeof(*rq));
+	if (!sl_intake_rate_allows(srv, c, &retry))
+		return sl_http_problem(c, 429, "too many reports; wait and send again",
+				       NULL, NULL, retry);
+	request *rq = sl_intake_request_new(srv, c, kind);
+	if (!rq && kind == REQ_REPORT_MULTIPART) {
+		sl_problems why = {0};
+		sl_problems_add(&why, "Content-Type",
+				"multipart/form-data needs a boundary parameter");
+		return sl_http_problem(c, 400, NULL, &why, NULL, 0);
+	}
 	if (!rq)
 		return MHD_NO;
+	memcpy(rq->receipt_hash, hash, sizeof(hash));
+	*con_cls = rq;
+	return MHD_YES;
+}
+
+request *sl_intake_request_new(sl_server *srv, struct MHD_Connection *c, req_kind kind)
+{
+	request *rq = calloc(1, sizeof(*rq));
+	if (!rq)
+		return NULL;
 	rq->srv = srv;
 	rq->conn = c;
 	rq->kind = kind;
-	memcpy(rq->receipt_hash, hash, sizeof(hash));
-	if (kind == REQ_REPORT_MULTIPART) {
+	if (kind == REQ_REPORT_MULTIPART || kind == REQ_FORM || kind == REQ_FORM_STATUS) {
 		rq->pp = MHD_create_post_processor(c, 64 * 1024, on_part, rq);
 		if (!rq->pp) {
 			free(rq);
-			sl_problems why = {0};
-			sl_problems_add(&why, "Content-Type",
-					"multipart/form-data needs a boundary parameter");
-			return sl_http_problem(c, 400, NULL, &why, NULL, 0);
+			return NULL;
 		}
 	}
-	*con_cls = rq;
-	return MHD_YES;
+	return rq;
 }
 
 /* Runs on the writer thread when the report's batch has committed. */
@@ -215,6 +242,8 @@ static void commit_done(void *ud, sl_err err, sl_put_result result)
 static enum MHD_Result answer_committed(request *rq)
 {
 	struct MHD_Connection *c = rq->conn;
+	if (rq->kind == REQ_FORM)
+		return sl_form_committed(rq);
 	if (rq->commit_err == SL_ECLOSED)
 		return sl_http_problem(c, 503, "the server is shutting down", NULL, NULL, 5);
 	if (rq->commit_err != SL_OK)
@@ -228,20 +257,26 @@ static enum MHD_Result answer_committed(request *rq)
 	return sl_http_json(c, 201, doc);
 }
 
+sl_err sl_intake_clean_photo(sl_server *srv, const void *in, size_t len, void **out,
+			     size_t *out_len, char *why, size_t why_size)
+{
+	sl_media_limits lim;
+	sl_media_limits_default(&lim);
+	lim.max_bytes = srv->cfg.photo_cap;
+	return sl_media_clean(in, len, &lim, out, out_len, why, why_size);
+}
+
 /* Replaces each photo by its cleaned JPEG; the originals are wiped. Adds a
  * reason per photo that cannot be cleaned. */
 static sl_err clean_photos(request *rq, sl_problems *why)
 {
-	sl_media_limits lim;
-	sl_media_limits_default(&lim);
-	lim.max_bytes = rq->srv->cfg.photo_cap;
 	for (size_t i = 0; i < rq->n_photos; i++) {
 		photo_buf *p = &rq->photos[i];
 		char reason[160] = "";
 		void *out = NULL;
 		size_t out_len = 0;
-		sl_err e = sl_media_clean(p->data, p->len, &lim, &out, &out_len, reason,
-					  sizeof(reason));
+		sl_err e = sl_intake_clean_photo(rq->srv, p->data, p->len, &out, &out_len,
+						 reason, sizeof(reason));
 		if (e == SL_ENOMEM)
 			return e;
 		if (e != SL_OK) {
@@ -258,17 +293,92 @@ static sl_err clean_photos(request *rq, sl_problems *why)
 	return SL_OK;
 }
 
-/* Seals the report's sensitive parts to the current moderators. */
-static sl_err seal(request *rq)
+sl_err sl_intake_seal(sl_server *srv, sl_report *r, const sl_photo *photos, size_t n,
+		      sl_arena *a, char receipt[SL_RECEIPT_TEXT_MAX])
+{
+	pthread_rwlock_rdlock(&srv->rc_lock);
+	sl_err e = sl_report_seal(r, &srv->rc, photos, n, sl_time_now(), a);
+	pthread_rwlock_unlock(&srv->rc_lock);
+	if (e == SL_ECLOSED || e == SL_ENOMEM)
+		return e;
+	if (e != SL_OK || sl_receipt_new(srv->key, receipt, r->receipt_hash) != SL_OK)
+		return SL_ECRYPTO;
+	r->has_receipt = true;
+	return SL_OK;
+}
+
+bool sl_intake_arena(request *rq)
+{
+	const sl_server_config *cfg = &rq->srv->cfg;
+	rq->arena = sl_arena_new(4 * cfg->body_cap + 16384 +
+				 rq->n_photos * (cfg->photo_cap + 4096));
+	return rq->arena != NULL;
+}
+
+sl_err sl_intake_queue(request *rq, sl_problems *why)
 {
 	sl_server *srv = rq->srv;
+	sl_err e = clean_photos(rq, why);
+	if (e != SL_OK)
+		return e;
+	if (why->n)
+		return SL_EVALID;
 	sl_photo photos[MAX_PHOTOS];
 	for (size_t i = 0; i < rq->n_photos; i++)
 		photos[i] = (sl_photo){rq->photos[i].data, rq->photos[i].len};
-	pthread_rwlock_rdlock(&srv->rc_lock);
-	sl_err e = sl_report_seal(&rq->report, &srv->rc, photos, rq->n_photos,
-				  sl_time_now(), rq->arena);
-	pthread_rwlock_unlock(&srv->rc_lock);
+	e = sl_intake_seal(srv, &rq->report, photos, rq->n_photos, rq->arena,
+			   rq->receipt);
+	if (e != SL_OK)
+		return e;
+	/* Suspend before queueing, so the writer's resume can never come first. */
+	if (!sl_http_park(srv, rq->conn, &rq->head))
+		return SL_EBUSY;
+	rq->state = REQ_WAITING;
+	e = sl_commitq_submit(srv->queue, &rq->report, commit_done, rq);
+	if (e != SL_OK) {
+		rq->commit_err = e == SL_EBUSY ? SL_EBUSY : SL_ECLOSED;
+		rq->state = REQ_COMMITTED;
+		MHD_resume_connection(rq->conn);
+	}
+	return SL_OK;
+}
+
+/* A submitter waiting on its own thread for the commit queue's answer. */
+typedef struct waiter {
+	pthread_mutex_t lock;
+	pthread_cond_t done_cv;
+	bool done;
+	sl_err err;
+	sl_put_result result;
+} waiter;
+
+static void wake(void *ud, sl_err err, sl_put_result result)
+{
+	waiter *w = ud;
+	pthread_mutex_lock(&w->lock);
+	w->err = err;
+	w->result = result;
+	w->done = true;
+	pthread_cond_signal(&w->done_cv);
+	pthread_mutex_unlock(&w->lock);
+}
+
+sl_err sl_intake_commit_wait(sl_server *srv, sl_report *r, sl_put_result *result)
+{
+	waiter w = {.done = false};
+	pthread_mutex_init(&w.lock, NULL);
+	pthread_cond_init(&w.done_cv, NULL);
+	sl_err e = sl_commitq_submit(srv->queue, r, wake, &w);
+	if (e == SL_OK) {
+		pthread_mutex_lock(&w.lock);
+		while (!w.done)
+			pthread_cond_wait(&w.done_cv, &w.lock);
+		pthread_mutex_unlock(&w.lock);
+		e = w.err;
+		*result = w.result;
+	}
+	pthread_cond_destroy(&w.done_cv);
+	pthread_mutex_destroy(&w.lock);
 	return e;
 }
 
@@ -283,7 +393,6 @@ static enum MHD_Result no_moderators(struct MHD_Connection *c)
 /* The whole body is in: decode, validate, clean, seal, queue. */
 static enum MHD_Result intake_report(request *rq)
 {
-	sl_server *srv = rq->srv;
 	struct MHD_Connection *c = rq->conn;
 	if (rq->kind == REQ_REPORT_MULTIPART) {
 		if (rq->parts.n)
@@ -294,10 +403,9 @@ static enum MHD_Result intake_report(request *rq)
 			return sl_http_problem(c, 422, NULL, &why, NULL, 0);
 		}
 	}
-	rq->arena = sl_arena_new(4 * srv->cfg.body_cap + 16384 +
-				 rq->n_photos * (srv->cfg.photo_cap + 4096));
-	if (!rq->arena)
-		return sl_http_problem(c, 503, "out of memory; send it again", NULL, NULL, 5);
+	if (!sl_intake_arena(rq))
+		return sl_http_problem(c, 503, "out of memory; send it again", NULL, NULL,
+				       5);
 	sl_problems why = {0};
 	sl_err e = sl_report_from_json_text(rq->body ? rq->body : "", rq->len, 0,
 					    sl_time_now(), rq->arena, &rq->report, &why);
@@ -306,30 +414,24 @@ static enum MHD_Result intake_report(request *rq)
 	if (e == SL_EVALID)
 		return sl_http_problem(c, 422, NULL, &why, NULL, 0);
 	if (e == SL_OK)
-		e = clean_photos(rq, &why);
-	if (e != SL_OK)
-		return sl_http_problem(c, 503, "out of memory; send it again", NULL, NULL, 5);
-	if (why.n)
+		e = sl_intake_queue(rq, &why);
+	switch (e) {
+	case SL_OK:
+		return MHD_YES;
+	case SL_EVALID:
 		return sl_http_problem(c, 422, NULL, &why, NULL, 0);
-	e = seal(rq);
-	if (e == SL_ECLOSED)
+	case SL_ECLOSED:
 		return no_moderators(c);
-	if (e != SL_OK)
-		return sl_http_problem(c, 500, "could not seal the report", NULL, NULL, 0);
-	if (sl_receipt_new(srv->key, rq->receipt, rq->report.receipt_hash) != SL_OK)
-		return sl_http_problem(c, 500, "could not make a receipt", NULL, NULL, 0);
-	rq->report.has_receipt = true;
-	/* Suspend before queueing, so the writer's resume can never come first. */
-	if (!sl_http_park(srv, c, &rq->head))
-		return sl_http_problem(c, 503, "the server is shutting down", NULL, NULL, 5);
-	rq->state = REQ_WAITING;
-	e = sl_commitq_submit(srv->queue, &rq->report, commit_done, rq);
-	if (e != SL_OK) {
-		rq->commit_err = e == SL_EBUSY ? SL_EBUSY : SL_ECLOSED;
-		rq->state = REQ_COMMITTED;
-		MHD_resume_connection(c);
+	case SL_EBUSY:
+		return sl_http_problem(c, 503, "the server is shutting down", NULL, NULL,
+				       5);
+	case SL_ENOMEM:
+		return sl_http_problem(c, 503, "out of memory; send it again", NULL, NULL,
+				       5);
+	default:
+		return sl_http_problem(c, 500, "could not seal the report", NULL, NULL,
+				       0);
 	}
-	return MHD_YES;
 }
 
 /* A follow-up is {"text": "..."}: decoded as strictly as a report. */
@@ -376,45 +478,51 @@ static enum MHD_Result intake_followup(request *rq)
 		json_decref(doc);
 		return sl_http_problem(c, 422, NULL, &why, NULL, 0);
 	}
-	int64_t id;
-	sl_report_status st;
-	sl_err e = sl_store_report_status(srv->store, rq->receipt_hash, &id, &st);
-	if (e == SL_ENOTFOUND) {
-		json_decref(doc);
-		return sl_http_problem(c, 404, "no report has this receipt", NULL, NULL, 0);
-	}
-	rq->arena = sl_arena_new(4 * SL_REPORT_MAX_TEXT + 16384);
-	sl_sealed item;
-	if (e == SL_OK)
-		e = rq->arena ? SL_OK : SL_ENOMEM;
-	if (e == SL_OK) {
-		pthread_rwlock_rdlock(&srv->rc_lock);
-		e = sl_followup_seal(json_string_value(text), json_string_length(text),
-				     &srv->rc, sl_time_now(), rq->arena, &item);
-		pthread_rwlock_unlock(&srv->rc_lock);
-	}
+	sl_err e = sl_intake_followup(srv, rq->receipt_hash, json_string_value(text),
+				      json_string_length(text));
 	sodium_memzero((char *)json_string_value(text), json_string_length(text));
 	json_decref(doc);
+	if (e == SL_ENOTFOUND)
+		return sl_http_problem(c, 404, "no report has this receipt", NULL, NULL,
+				       0);
 	if (e == SL_ECLOSED)
 		return no_moderators(c);
-	if (e == SL_OK)
-		e = sl_store_put_sealed(srv->store, id, &item);
 	if (e != SL_OK)
 		return sl_http_problem(c, 503, "the follow-up could not be stored; send it "
 					       "again", NULL, NULL, 5);
 	return sl_http_json(c, 201, json_pack("{s:s}", "status", "received"));
 }
 
+sl_err sl_intake_followup(sl_server *srv, const uint8_t hash[SL_RECEIPT_HASH_BYTES],
+			  const char *text, size_t len)
+{
+	int64_t id;
+	sl_report_status st;
+	sl_err e = sl_store_report_status(srv->store, hash, &id, &st);
+	if (e != SL_OK)
+		return e;
+	sl_arena *a = sl_arena_new(4 * SL_REPORT_MAX_TEXT + 16384);
+	if (!a)
+		return SL_ENOMEM;
+	sl_sealed item;
+	pthread_rwlock_rdlock(&srv->rc_lock);
+	e = sl_followup_seal(text, len, &srv->rc, sl_time_now(), a, &item);
+	pthread_rwlock_unlock(&srv->rc_lock);
+	if (e == SL_OK)
+		e = sl_store_put_sealed(srv->store, id, &item);
+	sl_arena_free(a);
+	return e;
+}
+
 enum MHD_Result sl_intake_continue(request *rq, const char *data, size_t *size)
 {
-	const sl_server_config *cfg = &rq->srv->cfg;
 	if (rq->state == REQ_COMMITTED) {
 		sl_http_unpark(rq->srv, &rq->head);
 		return answer_committed(rq);
 	}
 	if (rq->state == REQ_WAITING)
 		return MHD_YES; /* a spurious call while suspended */
-	size_t cap = rq->kind == REQ_REPORT_MULTIPART ? multipart_cap(cfg) : cfg->body_cap;
+	size_t cap = sl_intake_body_cap(rq->srv, rq->kind);
 	if (*size) {
 		size_t n = *size;
 		*size = 0;
@@ -445,8 +553,12 @@ enum MHD_Result sl_intake_continue(request *rq, const char *data, size_t *size)
 					"the body ends before its closing boundary");
 		rq->pp = NULL;
 	}
+	if (rq->kind == REQ_FORM || rq->kind == REQ_FORM_STATUS)
+		return sl_form_submit(rq);
 	if (rq->too_big)
 		return too_large(rq->conn, cap);
+	if (rq->kind == REQ_TELEGRAM)
+		return sl_telegram_update(rq);
 	return rq->kind == REQ_FOLLOWUP ? intake_followup(rq) : intake_report(rq);
 }
 
@@ -454,6 +566,7 @@ void sl_intake_free(request *rq)
 {
 	if (rq->pp)
 		MHD_destroy_post_processor(rq->pp);
+	sl_form_fields_free(rq->form);
 	if (rq->body) {
 		sodium_memzero(rq->body, rq->len);
 		free(rq->body);

@@ -50,6 +50,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "sightline/buf.h"
 #include "sightline/html.h"
 #include "sightline/session.h"
 #include "sightline/timefmt.h"
@@ -1061,25 +1062,8 @@ enum MHD_Result sl_mod_gate(sl_server *srv, struct MHD_Connection *c, const char
  * passphrase, and realloc would leave copies of it in freed memory. */
 static bool grow(mod_request *rq, size_t n)
 {
-	size_t need = rq->len + n + 1;
-	if (rq->body && need <= rq->body_size)
-		return true;
-	size_t size = rq->body_size ? rq->body_size : 1024;
-	while (size < need)
-		size *= 2;
-	if (size > rq->cap + 1)
-		size = rq->cap + 1;
-	char *nb = malloc(size);
-	if (!nb)
-		return false;
-	if (rq->body) {
-		memcpy(nb, rq->body, rq->len);
-		sodium_memzero(rq->body, rq->body_size);
-		free(rq->body);
-	}
-	rq->body = nb;
-	rq->body_size = size;
-	return true;
+	return sl_grow_wiped(&rq->body, &rq->body_size, rq->len, rq->len + n + 1, 1024,
+			     rq->cap + 1);
 }
 
 enum MHD_Result sl_mod_continue(mod_request *rq, const char *data, size_t *size)

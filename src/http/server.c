@@ -13,13 +13,16 @@
  *   GET|POST /mod[/...]                        the moderator console: pages
  *                                              rendered on the server, and
  *                                              their forms (console.c)
- *   GET  /static/...                           the console's and the public
- *                                              map's files, a fixed list
- *                                              (web.c)
+ *   GET  /static/...                           the console's, the public
+ *                                              map's and the form's files,
+ *                                              a fixed list (web.c)
  *   GET  /                                     the public map (web.c)
  *   GET  /api/v1/public/...                    the public feeds (public.c),
  *                                              written only through the
  *                                              publication policy
+ *   GET|POST /report, /report/status           the informant's web form
+ *                                              (form.c)
+ *   POST /telegram/webhook                     Bot API updates (telegram.c)
  *
  * Everything that can be answered from the request line and headers is
  * answered before any body is read. Intake requests are suspended while
@@ -37,7 +40,9 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <netdb.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +50,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "sightline/html.h"
 #include "sightline/timefmt.h"
 
 /* How often the moderator list is re-read, sessions swept and retention
@@ -82,6 +88,11 @@ void sl_server_config_default(sl_server_config *cfg)
 	cfg->cot_client_buffer = 256 * 1024;
 	cfg->webhook_backoff_ms = 5000;
 	cfg->webhook_timeout_s = 10;
+	cfg->telegram_api_base = "https://api.telegram.org";
+	cfg->telegram_conversations = 1000;
+	cfg->telegram_timeout_s = 30 * 60;
+	cfg->telegram_workers = 2;
+	cfg->telegram_reports = 10;
 }
 
 /* Headers every response carries: nothing may be sniffed, framed, cached or
@@ -186,6 +197,35 @@ enum MHD_Result sl_http_json_with(struct MHD_Connection *c, unsigned status, jso
 enum MHD_Result sl_http_json(struct MHD_Connection *c, unsigned status, json_t *doc)
 {
 	return sl_http_json_with(c, status, doc, NULL);
+}
+
+enum MHD_Result sl_http_page(struct MHD_Connection *c, unsigned status, sl_html *h,
+			     const char *csp, unsigned retry_after, const char *allow)
+{
+	size_t len;
+	char *body = sl_html_take(h, &len);
+	if (!body)
+		return sl_http_problem(c, 503,
+				       "the page is larger than the server builds, or "
+				       "memory ran out",
+				       NULL, NULL, 5);
+	char retry[16];
+	snprintf(retry, sizeof(retry), "%u", retry_after);
+	const char *hdr[11] = {"Content-Security-Policy",      csp,
+			       "Cross-Origin-Opener-Policy",   "same-origin",
+			       "Cross-Origin-Resource-Policy", "same-origin"};
+	size_t n = 6;
+	if (retry_after) {
+		hdr[n++] = "Retry-After";
+		hdr[n++] = retry;
+	}
+	if (allow) {
+		hdr[n++] = "Allow";
+		hdr[n++] = allow;
+	}
+	hdr[n] = NULL;
+	return sl_http_respond_bytes(c, status, "text/html; charset=utf-8", body, len,
+				     hdr);
 }
 
 static const char *status_title(unsigned status)
@@ -302,6 +342,10 @@ static enum MHD_Result route(sl_server *srv, struct MHD_Connection *c,
 		return sl_web_serve(srv, c, url, method);
 	if (strncmp(url, "/api/v1/public/", 15) == 0)
 		return sl_public_serve(srv, c, url, method);
+	if (strncmp(url, "/report", 7) == 0 && (url[7] == '\0' || url[7] == '/'))
+		return sl_form_serve(srv, c, url, method, con_cls);
+	if (strcmp(url, "/telegram/webhook") == 0)
+		return sl_telegram_begin(srv, c, method, con_cls);
 	if (strcmp(url, "/healthz") == 0) {
 		if (!is_get(method))
 			return sl_http_problem(c, 405, "use GET", NULL, "GET, HEAD", 0);
@@ -453,9 +497,20 @@ static sl_err resolve(const char *host, uint16_t port, struct sockaddr_storage *
 	return SL_OK;
 }
 
+/* jansson's free for the whole process: what a request's JSON held (an
+ * informant's text, a Telegram update with names and ids in it) is wiped,
+ * not left in freed memory. */
+static void wiping_free(void *p)
+{
+	if (p)
+		sodium_memzero(p, malloc_usable_size(p));
+	free(p);
+}
+
 sl_err sl_server_start(const sl_server_config *cfg, sl_store *store,
 		       const sl_receipt_key *key, sl_audit *audit, sl_server **out)
 {
+	json_set_alloc_funcs(malloc, wiping_free);
 	if (!audit)
 		return SL_EINVAL;
 	struct sockaddr_storage ss = {0};
@@ -478,11 +533,15 @@ sl_err sl_server_start(const sl_server_config *cfg, sl_store *store,
 	pthread_cond_init(&srv->engine_wake, NULL);
 	sl_err e = sl_recipients_load(store, &srv->rc);
 	if (e == SL_OK)
+		e = sl_gazetteer_new(cfg->stations, &srv->gazetteer);
+	if (e == SL_OK)
 		e = sl_ratelimit_new(&cfg->rate, &srv->rate);
 	if (e == SL_OK)
 		e = sl_mod_start(srv);
 	if (e == SL_OK)
 		e = sl_commitq_start(store, cfg->queue_cap, cfg->batch_max, &srv->queue);
+	if (e == SL_OK)
+		e = sl_telegram_start(srv);
 	if (e == SL_OK)
 		e = sl_http_engine_start(srv);
 	if (e == SL_OK)
@@ -553,6 +612,7 @@ void sl_server_stop(sl_server *srv)
 		unpark_all(srv);
 	if (srv->daemon)
 		MHD_stop_daemon(srv->daemon);
+	sl_telegram_stop(srv); /* its workers may wait on the queue */
 	sl_commitq_stop(srv->queue);
 	sl_public_stop(srv); /* after MHD: no answer still holds a feed */
 	sl_http_engine_stop(srv);
@@ -565,6 +625,7 @@ void sl_server_stop(sl_server *srv)
 	}
 	sl_mod_free(srv); /* every session ends: every key is wiped */
 	sl_ratelimit_free(srv->rate);
+	sl_gazetteer_free(srv->gazetteer);
 	sl_recipients_free(&srv->rc);
 	pthread_cond_destroy(&srv->maint_wake);
 	pthread_mutex_destroy(&srv->maint_lock);

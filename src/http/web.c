@@ -70,6 +70,7 @@ static const web_file files[] = {
     /* The moderator console's. */
     {"/static/mod.js", "mod.js", JS},
     {"/static/mod.css", "mod.css", CSS},
+    {"/static/report.css", "report.css", CSS}, /* the informant's form (form.c) */
     {"/static/vendor/leaflet/leaflet.js", VENDOR "leaflet/dist/leaflet.js", JS},
     {"/static/vendor/leaflet/leaflet.css", VENDOR "leaflet/dist/leaflet.css", CSS},
     {"/static/vendor/leaflet/images/layers.png", VENDOR "leaflet/dist/images/layers.png",

@@ -307,9 +307,7 @@ static bool decode_server_field(decoder *d, const char *key, const json_t *v,
 sl_err sl_report_from_json(const json_t *root, unsigned flags, int64_t now,
 			   sl_arena *a, sl_report *out, sl_problems *why)
 {
-	memset(out, 0, sizeof(*out));
-	out->status = SL_STATUS_RECEIVED;
-	out->received_at = now - now % 60;
+	sl_report_init(out, now);
 	if (!json_is_object(root)) {
 		sl_problems_add(why, "", "expected a JSON object, got %s", type_word(root));
 		return SL_EVALID;

@@ -28,36 +28,14 @@
 // scripts/install-deps installs both.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { runCli, startServer, stopServer as stopServerOf } from './server.mjs';
+import * as lib from './lib.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '..', '..');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const BIN = process.env.SIGHTLINE_BIN;
+const chromium = lib.loadChromium();
 const ARTIFACTS = process.env.ARTIFACT_DIR || path.join(tmpdir(), 'sightline-browser');
-const WEB = process.env.WEB_ROOT || path.join(root, 'web');
 const PASS = 'correct horse battery staple, twice';
-
-function skip(why) {
-	console.log(`# SKIP browser test: ${why}`);
-	process.exit(77);
-}
-
-if (!BIN)
-	skip('SIGHTLINE_BIN is not set (run it through meson, or set it to build/sightline)');
-if (!existsSync(CHROMIUM))
-	skip(`${CHROMIUM} is missing (scripts/install-deps installs Debian's chromium)`);
-let chromium;
-try {
-	chromium = createRequire(path.join(root, 'package.json'))('playwright-core').chromium;
-} catch {
-	skip('node_modules/playwright-core is missing (scripts/install-deps runs npm ci)');
-}
 
 // Reports informants might send: a train and two convoys (the third is 42
 // km from the first and two and a half hours later: a "nearby" report),
@@ -102,21 +80,24 @@ const REPORTS = [
 ];
 
 const ctx = {
-	dir: null, server: null, base: null, log: '',
+	dir: null, server: null, base: null,
 	browser: null, page: null, nojs: null, receipts: [], ids: [],
 	errors: [], foreign: [],
 };
 
-const run = (args) => runCli(BIN, args);
+const run = lib.run;
 
-// Starts `serve`; resolves with its base URL.
-const serve = (dataDir) => startServer(BIN, ['serve', '--data', dataDir, '--listen', '127.0.0.1:0',
-	'--web', WEB, '--rate-per-client', '0',
-	// No corroboration engine: the steps below make and count events
-	// by hand (test_events.c covers the engine's).
-	'--engine-interval', '0'], ctx);
+// Starts `serve` and resolves with its base URL.
+async function serve(dataDir) {
+	// No corroboration engine: the steps below make and count events by
+	// hand (test_events.c covers the engine's).
+	ctx.server = await lib.serve(dataDir, ['--rate-per-client', '0', '--engine-interval', '0']);
+	return ctx.server.base;
+}
 
-const stopServer = () => stopServerOf(ctx);
+function stopServer() {
+	return lib.stop(ctx.server);
+}
 
 async function getJson(url) {
 	const res = await fetch(url);
@@ -132,24 +113,8 @@ async function informant(i) {
 // A new page in a context of its own, watched: every request must go to
 // the server, every console error is kept (with the page's name) for the
 // last test.
-async function watchedPage(name, options) {
-	const context = await ctx.browser.newContext({ viewport: { width: 1280, height: 860 }, ...options });
-	const page = await context.newPage();
-	page.setDefaultTimeout(15000);
-	const origin = new URL(ctx.base).origin;
-	page.on('request', (req) => {
-		const u = req.url();
-		if (!u.startsWith('data:') && !u.startsWith('blob:') && new URL(u).origin !== origin)
-			ctx.foreign.push(u);
-	});
-	page.on('pageerror', (e) => ctx.errors.push(`${name}: page error: ${e.message}`));
-	page.on('console', (m) => {
-		if (m.type() !== 'error')
-			return;
-		const loc = m.location();
-		ctx.errors.push(`${name}: ${m.text()}` + (loc && loc.url ? ` (${loc.url})` : ''));
-	});
-	return page;
+function watchedPage(name, options) {
+	return lib.watchedPage(ctx.browser, ctx.base, name, ctx.errors, ctx.foreign, options);
 }
 
 async function signIn(page) {
@@ -179,13 +144,9 @@ async function keysThen(page, keys, done) {
 
 describe('moderator console', { timeout: 280000 }, () => {
 	before(async () => {
-		ctx.dir = mkdtempSync(path.join(tmpdir(), 'sl-browser-'));
-		const data = path.join(ctx.dir, 'data');
-		mkdirSync(data, { mode: 0o700 });
-		const passFile = path.join(ctx.dir, 'pass');
-		writeFileSync(passFile, PASS + '\n', { mode: 0o600 });
-		run(['moderator', 'add', 'ana', '--role', 'admin', '--data', data, '--passphrase-file', passFile]);
-		ctx.base = await serve(data);
+		const made = lib.dataDirWithAdmin('sl-browser-', PASS);
+		ctx.dir = made.dir;
+		ctx.base = await serve(made.data);
 		for (const r of REPORTS) {
 			const res = await fetch(ctx.base + '/api/v1/reports', {
 				method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(r),
@@ -196,11 +157,7 @@ describe('moderator console', { timeout: 280000 }, () => {
 			ctx.ids.push(doc.id);
 		}
 		mkdirSync(ARTIFACTS, { recursive: true });
-		ctx.browser = await chromium.launch({
-			executablePath: CHROMIUM,
-			args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-				'--disable-background-networking', '--disable-component-update', '--disable-sync'],
-		});
+		ctx.browser = await lib.launchChromium(chromium);
 		ctx.page = await watchedPage('js');
 	});
 
@@ -210,7 +167,7 @@ describe('moderator console', { timeout: 280000 }, () => {
 		const code = await stopServer();
 		if (ctx.dir)
 			rmSync(ctx.dir, { recursive: true, force: true });
-		assert.equal(code, 0, `the server did not stop cleanly (${code}):\n${ctx.log}`);
+		assert.equal(code, 0, `the server did not stop cleanly (${code}):\n${ctx.server ? ctx.server.log() : ''}`);
 	});
 
 	it('serves the console with a strict CSP, and nothing off its list', async () => {

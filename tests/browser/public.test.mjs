@@ -32,7 +32,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runCli, startServer, stopServer as stopServerOf } from './server.mjs';
+import * as lib from './lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
@@ -85,19 +85,19 @@ const REPORTS = [
 
 const ctx = { dir: null, server: null, base: null, log: '', browser: null, ids: {}, cookie: '', csrf: '', errors: [], foreign: [] };
 
-const run = (args) => runCli(BIN, args);
+const run = lib.run;
 
 // Starts `serve` with the engine and the rail network; resolves with its
 // base URL.
-function serve(dataDir) {
-	const args = ['serve', '--data', dataDir, '--listen', '127.0.0.1:0', '--web', WEB,
-		'--rate-per-client', '0', '--engine-interval', '100', '--publish-interval', '100'];
+async function serve(dataDir) {
+	const args = ['--rate-per-client', '0', '--engine-interval', '100', '--publish-interval', '100'];
 	if (existsSync(NETWORK))
 		args.push('--network', NETWORK);
-	return startServer(BIN, args, ctx);
+	ctx.server = await lib.serve(dataDir, args);
+	return ctx.server.base;
 }
 
-const stopServer = () => stopServerOf(ctx);
+const stopServer = () => lib.stop(ctx.server);
 
 async function mod(method, p, body) {
 	const headers = { Cookie: ctx.cookie };
@@ -186,7 +186,7 @@ describe('public feeds and map', { timeout: 280000 }, () => {
 		const code = await stopServer();
 		if (ctx.dir)
 			rmSync(ctx.dir, { recursive: true, force: true });
-		assert.equal(code, 0, `the server did not stop cleanly (${code}):\n${ctx.log}`);
+		assert.equal(code, 0, `the server did not stop cleanly (${code}):\n${ctx.server ? ctx.server.log() : ''}`);
 	});
 
 	it('publishes the aircraft at once when an admin sets its delay to 0', async () => {

@@ -887,6 +887,22 @@ void harness_proc_free(harness_proc *p)
 	memset(p, 0, sizeof(*p));
 }
 
+json_t *harness_last_report(const harness_server *srv)
+{
+	const char *args[] = {"export", "--data", srv->dir, NULL};
+	harness_proc p;
+	harness_cli(args, &p);
+	harness_proc_expect("export", &p, 0);
+	char *last = p.out, *nl;
+	while ((nl = strchr(last, '\n')) && nl[1])
+		last = nl + 1;
+	json_t *j = json_loads(last, JSON_DISABLE_EOF_CHECK, NULL);
+	if (!json_is_object(j))
+		fail_msg("export printed no report: %.2000s", p.out);
+	harness_proc_free(&p);
+	return j;
+}
+
 /* ---- moderators ---- */
 
 void harness_passphrase(const char *name, char *buf, size_t size)

@@ -171,6 +171,9 @@ long long harness_event_of(const harness_server *srv, long long report_id);
 
 /* Waits up to 15 s for cond(ud), asking every 50 ms. */
 bool harness_eventually(bool (*cond)(void *), void *ud);
+/* The report stored last, as `sightline export` writes it (caller
+ * decrefs); fails the test when there is none. */
+json_t *harness_last_report(const harness_server *srv);
 
 /* ---- other processes ---- */
 

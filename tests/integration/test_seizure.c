@@ -12,6 +12,14 @@
  * too) while the server runs and again after it stopped. None of the
  * canaries may be there; "127.0.0.1" only in the log's "listening on" lines.
  *
+ * The Telegram bot is played too, against a fake Bot API on loopback
+ * (fakebot.h): a whole conversation from a user whose id, names, username
+ * and phone number (sent as a contact) are canaries, with the canary photo
+ * (a file_id and a file path that are canaries too) and a canary comment
+ * and caption; its report is stored, and none of it is on disk — not the
+ * ids in decimal nor as the bytes an integer column would hold. So is the
+ * web form (/report), with a canary text and file name.
+ *
  * Then the other side: a moderator with the passphrase can still read the
  * text, the contact, the follow-up and a clean photo (invariant 2 is about
  * the disk, not about losing reports); a moderator added later cannot, until
@@ -43,12 +51,10 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "fakebot.h"
 #include "harness.h"
 
 #define REPORTS "/api/v1/reports"
-
-static const char *const no_rate[] = {"--rate-per-client", "0", "--rate-global", "0",
-				      NULL};
 
 /* ---- canaries ---- */
 
@@ -68,6 +74,25 @@ static const char *const no_rate[] = {"--rate-per-client", "0", "--rate-global",
 #define C_REAL_IP "203.0.113.98"
 #define C_FORWARDED "198.51.100.7"
 #define C_BOB_TEXT "CANARY-bobtext-5a5a"
+#define C_FORM_TEXT "CANARY-formtext-1e2f"
+#define C_FORM_FILENAME "CANARY-formfile-7b3c"
+
+/* The Telegram user: ids, names, username and phone are canaries. */
+#define C_TG_ID 7319452086LL
+#define C_TG_ID_TEXT "7319452086"
+#define C_TG_ID_LE "\xb6\xf9\x45\xb4\x01" /* its significant bytes, little end first */
+#define C_TG_ID_BE "\x01\xb4\x45\xf9\xb6" /* ... and as SQLite stores an integer */
+#define C_TG_FIRST "CANARY-tg-first-71c"
+#define C_TG_LAST "CANARY-tg-last-2d4"
+#define C_TG_USER "CANARY_tg_user_9e1"
+#define C_TG_PHONE "375297654321"
+#define C_TG_FILE_ID "CANARY-tg-fileid-5b2"
+#define C_TG_PATH "CANARY-tg-path-3a7"
+#define C_TG_DOC "CANARY-tg-docname-4e9"
+#define C_TG_TEXT "CANARY-tg-text-6f0"
+#define C_TG_CAPTION "CANARY-tg-caption-8c1"
+#define TG_TOKEN "424242:AAseizureTestTokenOfTheFakeBotApi-_"
+#define TG_SECRET "seizure-test-webhook-secret"
 
 /* Written into the photo's metadata with exiftool. */
 static const struct {
@@ -108,6 +133,10 @@ static struct {
 	uint8_t (*cipher_windows)[32];
 	size_t n_windows;
 	long long r1_items; /* sealed items of report 1 */
+	fakebot *bot;	    /* the fake Bot API */
+	char secrets[PATH_MAX];	 /* the bot's token and secret, outside the data */
+	long long r_bot, r_form; /* the bot's and the web form's reports */
+	bool bot_done, form_done;
 } S;
 
 static void add_needle(const char *label, const char *text)
@@ -504,7 +533,22 @@ static bool make_canary_photo(void)
 static int group_setup(void **state)
 {
 	(void)state;
-	harness_server_init(&S.srv, no_rate);
+	static char token_file[PATH_MAX + 16], secret_file[PATH_MAX + 16];
+	fakebot_write_secrets(S.secrets, sizeof(S.secrets), TG_TOKEN, TG_SECRET,
+			      token_file, secret_file, sizeof(token_file));
+	S.bot = fakebot_start(TG_TOKEN);
+	const char *args[] = {"--rate-per-client",
+			      "0",
+			      "--rate-global",
+			      "0",
+			      "--telegram-token-file",
+			      token_file,
+			      "--telegram-secret-file",
+			      secret_file,
+			      "--telegram-api-base",
+			      fakebot_url(S.bot),
+			      NULL};
+	harness_server_init(&S.srv, args);
 	/* The log inside the data directory, to be scanned with the rest. */
 	if (strlen(S.srv.dir) + sizeof("/server.log") > sizeof(S.srv.log))
 		fail_msg("data directory path too long: %s", S.srv.dir);
@@ -526,6 +570,8 @@ static int group_teardown(void **state)
 {
 	(void)state;
 	harness_server_cleanup(&S.srv);
+	fakebot_stop(S.bot);
+	fakebot_remove_secrets(S.secrets);
 	free(S.cipher_windows);
 	harness_thread_done();
 	return 0;
@@ -718,6 +764,169 @@ static void need(bool what, const char *msg)
 	}
 }
 
+/* ---- the bot and the form ---- */
+
+static long long next_update = 90000;
+static size_t bot_cursor;
+
+static void bot_post(char *update)
+{
+	char sh[128];
+	snprintf(sh, sizeof(sh), "X-Telegram-Bot-Api-Secret-Token: %s", TG_SECRET);
+	const char *h[] = {"Content-Type: application/json", sh, NULL};
+	harness_response r;
+	harness_request(&S.srv, "POST", "/telegram/webhook", h, update, strlen(update),
+			&r);
+	expect_status("an update to the webhook", &r, 200);
+	harness_response_free(&r);
+	free(update);
+}
+
+/* The bot's next message to u; fails unless it holds want. */
+static json_t *bot_reply(tg_user *u, const char *want)
+{
+	json_t *m = fakebot_wait(S.bot, "sendMessage", u->id, &bot_cursor, 15000);
+	const char *text = m ? json_string_value(json_object_get(m, "text")) : NULL;
+	if (!text || (want && !strstr(text, want)))
+		fail_msg("the bot said \"%s\", expected \"%s\"",
+			 text ? text : "(nothing)", want ? want : "");
+	return m;
+}
+
+static void bot_tap(tg_user *u, const char *data, const char *want)
+{
+	bot_post(fakebot_button(next_update++, u, 1, data));
+	bot_reply(u, want);
+}
+
+static void bot_say(tg_user *u, const char *text, const char *want)
+{
+	bot_post(fakebot_text(next_update++, u, text));
+	bot_reply(u, want);
+}
+
+/* A whole conversation from a user whose every identifier is a canary. */
+static void test_bot_conversation(void **state)
+{
+	(void)state;
+	need(S.submitted, "the reports were not submitted");
+	add_needle("Telegram id", C_TG_ID_TEXT);
+	add_needle("Telegram id, bytes little-endian", C_TG_ID_LE);
+	add_needle("Telegram id, bytes big-endian", C_TG_ID_BE);
+	add_needle("Telegram first name", C_TG_FIRST);
+	add_needle("Telegram last name", C_TG_LAST);
+	add_needle("Telegram username", C_TG_USER);
+	add_needle("Telegram contact's phone", C_TG_PHONE);
+	add_needle("Telegram file_id", C_TG_FILE_ID);
+	add_needle("Telegram file path", C_TG_PATH);
+	add_needle("Telegram document's file name", C_TG_DOC);
+	add_needle("Telegram comment", C_TG_TEXT);
+	add_needle("Telegram caption", C_TG_CAPTION);
+	add_needle("the fake Bot API's file_unique_id", "AQADfakeUniq");
+	add_needle("the bot's token", TG_TOKEN);
+	add_needle("the webhook's secret", TG_SECRET);
+	char path[64];
+	snprintf(path, sizeof(path), "photos/%s.jpg", C_TG_PATH);
+	if (S.have_photo) {
+		size_t len;
+		char *photo = harness_read_file(S.photo, &len);
+		fakebot_add_file(S.bot, C_TG_FILE_ID, path, photo, len);
+		free(photo);
+	}
+	tg_user u = {.id = C_TG_ID,
+		     .first_name = C_TG_FIRST,
+		     .last_name = C_TG_LAST,
+		     .username = C_TG_USER,
+		     .language_code = "be",
+		     .next_message = 100};
+	long long before = db("SELECT count(*) FROM reports");
+	bot_say(&u, "/start", "Вітаем");
+	bot_tap(&u, "c:rail_transport", "Дзе гэта было?");
+	bot_post(fakebot_contact(next_update++, &u, "+" C_TG_PHONE));
+	bot_reply(&u, "Не дасылайце нумары");
+	bot_post(fakebot_location(next_update++, &u, 54.5081, 30.4172, 40));
+	bot_reply(&u, "Калі?");
+	bot_tap(&u, "t:15", "Што менавіта");
+	bot_tap(&u, "e:tank", "колькі?");
+	bot_say(&u, "12", "Запісана");
+	bot_tap(&u, "m:next", "Ёсць фота?");
+	if (S.have_photo) {
+		bot_post(
+		    fakebot_photo(next_update++, &u, C_TG_FILE_ID, 50000, C_TG_CAPTION));
+		bot_reply(&u, "Фота 1 атрымана");
+	}
+	bot_post(fakebot_document(next_update++, &u, "BQACno", C_TG_DOC ".jpg",
+				  "image/jpeg", 100));
+	bot_reply(&u, "не падыходзіць");
+	bot_say(&u, C_TG_TEXT, "Запісана");
+	bot_tap(&u, "p:done", "Праверце");
+	bot_tap(&u, "s:send", "Ваша квітанцыя");
+	if (db("SELECT count(*) FROM reports") != before + 1)
+		fail_msg("the bot's report was not stored");
+	S.r_bot = db("SELECT max(id) FROM reports");
+	/* The receipt the bot gave is a needle like the others. */
+	json_t *last = fakebot_call(S.bot, bot_cursor - 1, NULL);
+	const char *t = json_string_value(json_object_get(last, "text"));
+	const char *c = t ? strstr(t, "<code>") : NULL;
+	if (c) {
+		char receipt[64];
+		snprintf(receipt, sizeof(receipt), "%.*s", (int)strcspn(c + 6, "<"),
+			 c + 6);
+		add_needle("receipt the bot gave", receipt);
+	}
+	S.bot_done = true;
+}
+
+/* The web form, with a canary text and photo file name. */
+static void test_form_report(void **state)
+{
+	(void)state;
+	need(S.submitted, "the reports were not submitted");
+	add_needle("web form text", C_FORM_TEXT);
+	add_needle("web form photo file name", C_FORM_FILENAME);
+	time_t t = time(NULL) - 3600 + 3 * 3600;
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	char when[32];
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M", &tm);
+	harness_multipart m;
+	harness_multipart_init(&m);
+	static const char *const f[][2] = {{"lang", "ru"},
+					   {"category", "road_convoy"},
+					   {"place", "Бобруйск"},
+					   {"text", C_FORM_TEXT}};
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		harness_multipart_part(&m, f[i][0], NULL, NULL, f[i][1], strlen(f[i][1]));
+	harness_multipart_part(&m, "observed_at", NULL, NULL, when, strlen(when));
+	if (S.have_photo) {
+		size_t len;
+		char *photo = harness_read_file(S.photo, &len);
+		harness_multipart_part(&m, "photo", C_FORM_FILENAME ".jpg", "image/jpeg",
+				       photo, len);
+		free(photo);
+	}
+	harness_multipart_end(&m);
+	char ct[160];
+	snprintf(ct, sizeof(ct), "multipart/form-data; boundary=%s", m.boundary);
+	harness_response r;
+	long long before = db("SELECT count(*) FROM reports");
+	request_with_ids("POST", "/report", ct, m.data, m.len, &r);
+	harness_multipart_free(&m);
+	expect_status("the web form with canaries", &r, 200);
+	const char *c = r.body ? strstr(r.body, "<code id=\"receipt\">") : NULL;
+	if (!c)
+		fail_msg("no receipt on the form's page: %.1000s", body_of(&r));
+	char receipt[64];
+	c += strlen("<code id=\"receipt\">");
+	snprintf(receipt, sizeof(receipt), "%.*s", (int)strcspn(c, "<"), c);
+	add_needle("receipt the form gave", receipt);
+	harness_response_free(&r);
+	if (db("SELECT count(*) FROM reports") != before + 1)
+		fail_msg("the form's report was not stored");
+	S.r_form = db("SELECT max(id) FROM reports");
+	S.form_done = true;
+}
+
 static void test_scan_while_running(void **state)
 {
 	(void)state;
@@ -802,6 +1011,47 @@ static void test_moderator_reads(void **state)
 	j = unseal_json("unseal 2 as alice", "alice", NULL, NULL, S.r2, &p);
 	check_str("unseal 2 as alice", j, "text", C_JSON_TEXT);
 	check_str("unseal 2 as alice", j, "contact", C_JSON_CONTACT);
+	json_decref(j);
+	harness_proc_free(&p);
+}
+
+/* Alice reads the bot's and the form's reports: the text and the photo,
+ * clean; and nothing of the Telegram user anywhere in what unseal prints. */
+static void test_moderator_reads_bot_and_form(void **state)
+{
+	(void)state;
+	need(S.bot_done && S.form_done, "the bot's or the form's report is missing");
+	char dir[PATH_MAX];
+	fresh_dir("photos-bot", dir, sizeof(dir));
+	harness_proc p;
+	json_t *j =
+	    unseal_json("unseal the bot's report", "alice", NULL, dir, S.r_bot, &p);
+	const char *text = json_string_value(json_object_get(j, "text"));
+	if (!text || !strstr(text, C_TG_TEXT) ||
+	    (S.have_photo && !strstr(text, C_TG_CAPTION)))
+		fail_msg("the bot's report's text: %.2000s", p.out);
+	const char *ids[] = {C_TG_ID_TEXT, C_TG_FIRST,	 C_TG_LAST, C_TG_USER,
+			     C_TG_PHONE,   C_TG_FILE_ID, C_TG_PATH, C_TG_DOC};
+	assert_no_needles("unseal the bot's report", p.out, p.out_len, ids, 8);
+	if (S.have_photo) {
+		char photo[PATH_MAX + 64], why[1024];
+		snprintf(photo, sizeof(photo), "%s/report-%lld-photo-0.jpg", dir,
+			 S.r_bot);
+		if (!harness_photo_is_clean(photo, why, sizeof(why)))
+			fail_msg("the bot's photo: %s", why);
+		size_t len;
+		char *data = harness_read_file(photo, &len);
+		for (size_t i = 0; i < N_EXIF; i++)
+			if (memmem(data, len, exif_canaries[i].value,
+				   strlen(exif_canaries[i].value)))
+				fail_msg("the bot's photo still holds %s",
+					 exif_canaries[i].value);
+		free(data);
+	}
+	json_decref(j);
+	harness_proc_free(&p);
+	j = unseal_json("unseal the form's report", "alice", NULL, NULL, S.r_form, &p);
+	check_str("unseal the form's report", j, "text", C_FORM_TEXT);
 	json_decref(j);
 	harness_proc_free(&p);
 }
@@ -1126,9 +1376,10 @@ static void test_retention_purge(void **state)
 	json_decref(j);
 	harness_proc_free(&p);
 	/* The reports themselves stay (the engine's fields). */
-	if (db("SELECT count(*) FROM reports") != 3)
-		fail_msg("the purge removed reports: %lld left, expected 3",
-			 db("SELECT count(*) FROM reports"));
+	long long want_reports = 3 + S.bot_done + S.form_done;
+	if (db("SELECT count(*) FROM reports") != want_reports)
+		fail_msg("the purge removed reports: %lld left, expected %lld",
+			 db("SELECT count(*) FROM reports"), want_reports);
 	/* Neither a canary nor a byte of the ciphertext anywhere. */
 	scan_data_dir("after the purge", false);
 }
@@ -1148,9 +1399,12 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_submit),
+	    cmocka_unit_test(test_bot_conversation),
+	    cmocka_unit_test(test_form_report),
 	    cmocka_unit_test(test_scan_while_running),
 	    cmocka_unit_test(test_scan_after_stop),
 	    cmocka_unit_test(test_moderator_reads),
+	    cmocka_unit_test(test_moderator_reads_bot_and_form),
 	    cmocka_unit_test(test_newcomer_cannot_read_old),
 	    cmocka_unit_test(test_newcomer_reads_new),
 	    cmocka_unit_test(test_share),

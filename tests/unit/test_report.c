@@ -94,6 +94,104 @@ static void test_time_parse(void **state)
 	assert_string_equal(buf, "2022-10-10T08:30:00Z");
 }
 
+/* Local times as informants type them, at Minsk's +03:00, with the
+ * server's clock at 2022-10-10T08:30:00Z (11:30 in Minsk). */
+static void test_time_parse_local(void **state)
+{
+	(void)state;
+	const int64_t now = 1665390600;
+	const int off = 3 * 3600;
+	struct {
+		const char *in;
+		int64_t want;
+	} good[] = {
+	    {"2022-10-10T08:30:00Z", now},	/* its own offset wins */
+	    {"2022-10-10T11:30", now},		/* datetime-local */
+	    {" 2022-10-10 11:30:00 ", now},	/* spaces, seconds */
+	    {"10.10.2022 11:30", now},		/* day first */
+	    {"10.10 11:30", now},		/* this year */
+	    {"11:30", now},			/* today */
+	    {"8:05", now - 3 * 3600 - 25 * 60}, /* earlier today */
+	    {"11.30", now},			/* a dot between hour and minute */
+	    {"11:39", now + 9 * 60},		/* less than 10 min ahead: today */
+	    {"23:00", now + 11 * 3600 + 30 * 60 - 86400}, /* ahead: yesterday */
+	    {"11.10 08:00", 1665464400 - 365 * 86400},	  /* ahead: last year */
+	    {"29.02.2024 00:00", 1709154000},
+	};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		int64_t t = 0;
+		sl_err e = sl_time_parse_local(good[i].in, now, off, &t);
+		if (e != SL_OK || t != good[i].want)
+			fail_msg("\"%s\": %s, %lld; want %lld", good[i].in,
+				 sl_strerror(e), (long long)t, (long long)good[i].want);
+	}
+	const char *bad[] = {"",
+			     "   ",
+			     "now",
+			     "25:00",
+			     "11:60",
+			     "11:3",
+			     "1130",
+			     "10.10.",
+			     "32.10 08:00",
+			     "29.02 10:00",
+			     "2022-10-10",
+			     "10/10/2022 08:30",
+			     "11:30 tomorrow",
+			     "2022-13-10 08:00",
+			     "-1:00",
+			     "011:30",
+			     NULL};
+	for (size_t i = 0; bad[i]; i++) {
+		int64_t t;
+		if (sl_time_parse_local(bad[i], now, off, &t) != SL_EPARSE)
+			fail_msg("\"%s\" was accepted", bad[i]);
+	}
+	char buf[SL_TIME_TEXT_MAX];
+	sl_time_format_local(now, off, buf);
+	assert_string_equal(buf, "2022-10-10T11:30");
+	sl_time_format_local(now, 0, buf);
+	assert_string_equal(buf, "2022-10-10T08:30");
+}
+
+static void test_count_parse(void **state)
+{
+	(void)state;
+	struct {
+		const char *in;
+		int32_t count, max;
+	} good[] = {
+	    {"12", 12, 0},
+	    {" 12 ", 12, 0},
+	    {"10-15", 10, 15},
+	    {"10 - 15", 10, 15},
+	    {"10\xe2\x80\x93"
+	     "15",
+	     10, 15},
+	    {"10..15", 10, 15},
+	    {"20+", 20, 0},
+	    {"~20", 20, 0},
+	    {"около 20", 20, 0},
+	    {"about 5", 5, 0},
+	    {"3-3", 3, 0},
+	    {"100000", 100000, 0},
+	};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		int32_t c = -1, m = -1;
+		if (!sl_count_parse(good[i].in, &c, &m) || c != good[i].count ||
+		    m != good[i].max)
+			fail_msg("\"%s\": %d..%d, want %d..%d", good[i].in, (int)c,
+				 (int)m, (int)good[i].count, (int)good[i].max);
+	}
+	const char *bad[] = {"",       "0",   "-3",  "15-10", "lots",	"12 tanks",
+			     "100001", "1.5", "10-", "1e3",   "12-15+", NULL};
+	for (size_t i = 0; bad[i]; i++) {
+		int32_t c, m;
+		if (sl_count_parse(bad[i], &c, &m))
+			fail_msg("\"%s\" was accepted", bad[i]);
+	}
+}
+
 static void test_heading(void **state)
 {
 	(void)state;
@@ -292,6 +390,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names_round_trip),
 		cmocka_unit_test(test_time_parse),
+		cmocka_unit_test(test_time_parse_local),
+		cmocka_unit_test(test_count_parse),
 		cmocka_unit_test(test_heading),
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_valid_reports),
