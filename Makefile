@@ -6,6 +6,8 @@
 #   make check    install what is missing, build, run every test, then again
 #                 under ASan+UBSan
 #   make bench    intake benchmark against nginx (docs/PERFORMANCE.md)
+#   make fuzz     every fuzz target with libFuzzer for FUZZ_SECONDS each
+#                 (docs/RELIABILITY.md)
 
 SHARED_DATA ?= ../shared/data
 CIR_CSV     := $(SHARED_DATA)/real/cir-russia-ukraine-monitor-2022.csv
@@ -14,7 +16,7 @@ DATA        ?= var/data
 LISTEN      ?= 127.0.0.1:8080
 MESON_OPTS  := -Dwerror=true
 
-.PHONY: all build deps run check test test-asan bench clean format
+.PHONY: all build deps run check test test-asan bench fuzz clean format
 
 all: build
 
@@ -65,8 +67,11 @@ test: build
 bench: deps build
 	@SIGHTLINE_BIN=build/sightline bench/run
 
+fuzz: deps
+	@scripts/fuzz
+
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
