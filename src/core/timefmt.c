@@ -11,6 +11,7 @@
 #include "sightline/report.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <string.h>
 #include <time.h>
@@ -92,7 +93,16 @@ void sl_time_format(int64_t t, char *buf)
 		strcpy(buf, "1970-01-01T00:00:00Z");
 		return;
 	}
-	strftime(buf, SL_TIME_TEXT_MAX, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	/* Not strftime's %Y: glibc writes the year 26 as "26", which no
+	 * RFC 3339 reader (sl_time_parse included) takes back. */
+	char text[96];
+	int n = snprintf(text, sizeof(text), "%04lld-%02d-%02dT%02d:%02d:%02dZ",
+			 (long long)tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+			 tm.tm_hour, tm.tm_min, tm.tm_sec);
+	if (n < 0 || n >= SL_TIME_TEXT_MAX)
+		n = 0;
+	memcpy(buf, text, (size_t)n);
+	buf[n] = '\0';
 }
 
 int64_t sl_time_now(void)

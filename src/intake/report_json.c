@@ -49,6 +49,7 @@ static const char *type_word(const json_t *v)
 typedef struct decoder {
 	sl_arena *a;
 	sl_problems *why;
+	int64_t now;
 	bool nomem;
 } decoder;
 
@@ -290,8 +291,16 @@ static bool decode_server_field(decoder *d, const char *key, const json_t *v,
 	if (strcmp(key, "id") == 0)
 		return true; /* a new store gives its own ids */
 	if (strcmp(key, "received_at") == 0) {
-		get_time(d, "received_at", v, &r->received_at);
-		r->received_at -= r->received_at % 60;
+		/* A server set it, so it lies between 2000 and now; anything
+		 * else (the year 0026) was never written by one. */
+		int64_t t = r->received_at;
+		size_t before = d->why->n + d->why->dropped;
+		get_time(d, "received_at", v, &t);
+		if (d->why->n + d->why->dropped == before &&
+		    (t < SL_REPORT_MIN_TIME || t > d->now + SL_REPORT_FUTURE_SLACK))
+			sl_problems_add(d->why, "received_at",
+					"is before 2000 or in the future");
+		r->received_at = t - t % 60;
 		return true;
 	}
 	if (strcmp(key, "status") == 0) {
@@ -312,7 +321,7 @@ sl_err sl_report_from_json(const json_t *root, unsigned flags, int64_t now,
 		sl_problems_add(why, "", "expected a JSON object, got %s", type_word(root));
 		return SL_EVALID;
 	}
-	decoder d = {.a = a, .why = why};
+	decoder d = {.a = a, .why = why, .now = now};
 	size_t before = why->n + why->dropped;
 	bool has_category = false, has_observed = false;
 	const char *key;
