@@ -1060,6 +1060,7 @@ typedef struct cir_reader {
 	sl_arena *scratch;
 	/* the record being parsed */
 	long start;   /* the line it starts on */
+	long feeding; /* the line being handed to libcsv */
 	size_t bytes; /* bytes fed for it so far */
 	const char *fields[MAX_FIELDS];
 	size_t n_fields; /* may exceed MAX_FIELDS: only counted then */
@@ -1076,6 +1077,10 @@ typedef struct cir_reader {
 static void on_field(void *s, size_t len, void *ud)
 {
 	cir_reader *r = ud;
+	/* A record that began after a bare CR (libcsv ends records there)
+	 * starts on the line that is being fed. */
+	if (!r->start)
+		r->start = r->feeding;
 	if (r->n_fields < MAX_FIELDS) {
 		const char *src = s ? s : "";
 		if (s && memchr(src, '\0', len))
@@ -1101,7 +1106,7 @@ static void end_record(cir_reader *r)
 static void take_record(cir_reader *r)
 {
 	sl_problems why = {0};
-	long line = r->start;
+	long line = r->start ? r->start : r->feeding;
 	size_t n = r->n_fields < MAX_FIELDS ? r->n_fields : MAX_FIELDS;
 
 	if (!r->have_header) {
@@ -1255,6 +1260,7 @@ sl_err sl_import_cir_csv(sl_import_batch *b, FILE *in, int64_t now)
 		/* The newline goes back in: inside quotes it is part of the
 		 * field, outside it ends the record. */
 		lr.buf[lr.len] = '\n';
+		r.feeding = lr.line;
 		size_t fed = csv_parse(&p, lr.buf, lr.len + 1, on_field, on_record, &r);
 		lr.buf[lr.len] = '\0';
 		if (r.err) {
