@@ -43,6 +43,57 @@
 
 /* ---------------------------------------------------------------- grid */
 
+/* A tenth of a millionth of a cell: a point on a cell's edge counts in
+ * both cells, so that rounding never drops a segment from the cell a
+ * query looks in. */
+#define CELL_EPS 1e-7
+
+static uint32_t cell_index(double v, uint32_t n)
+{
+	if (!(v > 0))
+		return 0;
+	return v >= (double)n ? n - 1 : (uint32_t)v;
+}
+
+/* Counts (pass 0) or places (pass 1) item in every cell the segment from
+ * (xa, ya) to (xb, yb) passes through, coordinates in cells from the
+ * grid's corner: column by column, the rows the segment spans within
+ * each. A segment so covers about nx + ny cells, not its bounding box's
+ * nx * ny: one long diagonal line would otherwise fill the whole grid. */
+static void place_segment(sl_grid *g, int pass, uint32_t *cursor, double xa, double ya,
+			  double xb, double yb, uint32_t item)
+{
+	if (xa > xb) {
+		double t = xa;
+		xa = xb, xb = t;
+		t = ya;
+		ya = yb, yb = t;
+	}
+	uint32_t cx0 = cell_index(floor(xa - CELL_EPS), g->nx),
+		 cx1 = cell_index(floor(xb + CELL_EPS), g->nx);
+	for (uint32_t cx = cx0; cx <= cx1; cx++) {
+		double x0 = fmax(xa, (double)cx), x1 = fmin(xb, (double)cx + 1);
+		double y0 = ya, y1 = yb;
+		if (xb > xa) {
+			y0 = ya + (yb - ya) * (x0 - xa) / (xb - xa);
+			y1 = ya + (yb - ya) * (x1 - xa) / (xb - xa);
+		}
+		if (y0 > y1) {
+			double t = y0;
+			y0 = y1, y1 = t;
+		}
+		uint32_t cy0 = cell_index(floor(y0 - CELL_EPS), g->ny),
+			 cy1 = cell_index(floor(y1 + CELL_EPS), g->ny);
+		for (uint32_t cy = cy0; cy <= cy1; cy++) {
+			size_t cell = (size_t)cy * g->nx + cx;
+			if (pass == 0)
+				g->start[cell + 1]++;
+			else
+				g->items[cursor[cell]++] = item;
+		}
+	}
+}
+
 bool sl_grid_build(sl_grid *g, const double *lat, const double *lon, size_t n,
 		   const uint8_t *seg_next, double cell_m)
 {
@@ -78,21 +129,9 @@ bool sl_grid_build(sl_grid *g, const double *lat, const double *lon, size_t n,
 			if (seg_next && (i + 1 >= n || !seg_next[i]))
 				continue;
 			size_t j = seg_next ? i + 1 : i;
-			uint32_t x0 = (uint32_t)((fmin(lon[i], lon[j]) - lo0) / g->dlon);
-			uint32_t x1 = (uint32_t)((fmax(lon[i], lon[j]) - lo0) / g->dlon);
-			uint32_t y0 = (uint32_t)((fmin(lat[i], lat[j]) - la0) / g->dlat);
-			uint32_t y1 = (uint32_t)((fmax(lat[i], lat[j]) - la0) / g->dlat);
-			x1 = x1 < g->nx ? x1 : g->nx - 1,
-			y1 = y1 < g->ny ? y1 : g->ny - 1;
-			x0 = x0 < x1 ? x0 : x1, y0 = y0 < y1 ? y0 : y1;
-			for (uint32_t y = y0; y <= y1; y++)
-				for (uint32_t x = x0; x <= x1; x++) {
-					size_t cell = (size_t)y * g->nx + x;
-					if (pass == 0)
-						g->start[cell + 1]++;
-					else
-						g->items[cursor[cell]++] = (uint32_t)i;
-				}
+			place_segment(g, pass, cursor, (lon[i] - lo0) / g->dlon,
+				      (lat[i] - la0) / g->dlat, (lon[j] - lo0) / g->dlon,
+				      (lat[j] - la0) / g->dlat, (uint32_t)i);
 		}
 		if (pass == 1)
 			break;
