@@ -245,8 +245,23 @@ int fuzz_server_request(const char *head, const uint8_t *body, size_t len)
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
-		fuzz_fail("cannot connect to the server: %s", strerror(errno));
+	if (fd < 0)
+		fuzz_fail("socket: %s", strerror(errno));
+	/* libFuzzer's timer (SIGALRM) may interrupt any call here: an
+	 * interrupted connect goes on, and is waited for. */
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		int err = errno;
+		if (err == EINTR) {
+			struct pollfd w = {fd, POLLOUT, 0};
+			socklen_t elen = sizeof(err);
+			while (poll(&w, 1, ANSWER_TIMEOUT_MS) < 0 && errno == EINTR)
+				;
+			if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) != 0)
+				err = errno;
+		}
+		if (err)
+			fuzz_fail("cannot connect to the server: %s", strerror(err));
+	}
 	char hdr[4096];
 	int n = snprintf(hdr, sizeof(hdr),
 			 "%sContent-Length: %zu\r\nConnection: close\r\n\r\n", head, len);
@@ -279,6 +294,8 @@ int fuzz_server_request(const char *head, const uint8_t *body, size_t len)
 		if (p.revents & POLLIN) {
 			char buf[16384];
 			ssize_t r = recv(fd, buf, sizeof(buf), 0);
+			if (r < 0 && errno == EINTR)
+				continue;
 			if (r <= 0)
 				break;
 			size_t keep = (size_t)r < sizeof(answer) - 1 - got
@@ -292,10 +309,10 @@ int fuzz_server_request(const char *head, const uint8_t *body, size_t len)
 		if (sending && (p.revents & POLLOUT)) {
 			ssize_t w =
 			    send(fd, parts[part] + off, lens[part] - off, MSG_NOSIGNAL);
-			if (w < 0)
-				sending =
-				    false; /* the server closed: read what it said */
-			else
+			/* An error: the server closed; read what it said. */
+			if (w < 0 && errno != EINTR)
+				sending = false;
+			else if (w > 0)
 				off += (size_t)w;
 		}
 	}

@@ -28,11 +28,26 @@ typedef struct sl_server_config {
 	unsigned threads;        /* MHD worker threads */
 	unsigned conn_limit;     /* open connections at most */
 	unsigned conn_timeout_s; /* idle connection timeout */
+	/* Slow clients (docs/RELIABILITY.md): a request's line and headers
+	 * must be in this long after the connection opened or its previous
+	 * request ended; a body may stall this long, and must average
+	 * min_body_rate bytes a second; 0 turns each off. */
+	unsigned header_timeout_s;
+	unsigned body_timeout_s;
+	unsigned min_body_rate;
 	size_t body_cap;         /* largest JSON body, bytes */
 	size_t photo_cap;        /* largest photo, bytes (five at most) */
 	unsigned retention_days; /* sealed material kept this long; 0 = ever */
 	size_t queue_cap;        /* reports waiting for commit at most */
 	size_t batch_max;        /* reports in one transaction at most */
+	/* Intake under load (docs/RELIABILITY.md): reports decoded and
+	 * waiting to be cleaned and sealed, the threads that do it, how long
+	 * one may wait before newcomers are refused (503), and the body bytes
+	 * all requests together may hold in memory (0: no cap). */
+	unsigned intake_workers;
+	size_t intake_queue;
+	unsigned intake_wait_ms;
+	size_t upload_budget;
 	sl_ratelimit_config rate;
 	unsigned session_idle_s; /* a moderator's session ends this long unused */
 	unsigned session_max_s;	 /* ... and this long after sign-in in any case */

@@ -213,11 +213,18 @@ static int set_option(options *o, const char *name, const char *value)
 		UINT_OPT("threads", s->threads, 64)
 		UINT_OPT("max-connections", s->conn_limit, 100000)
 		UINT_OPT("timeout", s->conn_timeout_s, 3600)
+		UINT_OPT("header-timeout", s->header_timeout_s, 3600)
+		UINT_OPT("body-timeout", s->body_timeout_s, 3600)
+		UINT_OPT("min-body-rate", s->min_body_rate, 1u << 30)
 		UINT_OPT("max-body", s->body_cap, 16u << 20)
 		UINT_OPT("max-photo", s->photo_cap, 64u << 20)
 		UINT_OPT("retention-days", s->retention_days, 36500)
 		UINT_OPT("queue", s->queue_cap, 1u << 20)
 		UINT_OPT("batch", s->batch_max, 1u << 16)
+		UINT_OPT("intake-workers", s->intake_workers, 64)
+		UINT_OPT("intake-queue", s->intake_queue, 1u << 20)
+		UINT_OPT("intake-wait", s->intake_wait_ms, 3600000)
+		UINT_OPT("upload-budget", s->upload_budget, (size_t)1 << 40)
 		UINT_OPT("session-idle", s->session_idle_s, 86400)
 		UINT_OPT("session-max", s->session_max_s, 7 * 86400)
 		UINT_OPT("engine-interval", s->engine_interval_ms, 3600000)
@@ -247,11 +254,18 @@ static const option_doc serve_opts[] = {
 	{"threads", true, "N            worker threads (default: 2)"},
 	{"max-connections", true, "N    open connections at most (default: 1000)"},
 	{"timeout", true, "SECONDS      idle connection timeout (default: 30)"},
+	{"header-timeout", true, "SECONDS request line and headers must be in this long after the connection opens (default: 10; 0 = off)"},
+	{"body-timeout", true, "SECONDS  a request body may stall this long (default: 20; 0 = off)"},
+	{"min-body-rate", true, "BYTES   a request body must average this many bytes a second (default: 512; 0 = off)"},
 	{"max-body", true, "BYTES       largest report body (default: 65536)"},
 	{"max-photo", true, "BYTES      largest photo, five at most (default: 10485760)"},
 	{"retention-days", true, "N     purge sealed text and photos after N days, 0 = never (default: 30)"},
 	{"queue", true, "N              reports waiting for commit at most (default: 4096)"},
 	{"batch", true, "N              reports in one transaction at most (default: 512)"},
+	{"intake-workers", true, "N     threads that clean photos and seal reports (default: 2)"},
+	{"intake-queue", true, "N       reports waiting to be sealed at most; beyond it 503 (default: 1024)"},
+	{"intake-wait", true, "MS        once the oldest waiting report has waited this long, 503 (default: 1000; 0 = no limit)"},
+	{"upload-budget", true, "BYTES  request bodies held in memory at once, all together; beyond it 503 (default: 268435456; 0 = no limit)"},
 	{"rate-per-client", true, "N    reports per minute per client, 0 = off (default: 20)"},
 	{"rate-burst", true, "N         per-client burst (default: 20)"},
 	{"rate-global", true, "N        reports per second in all, 0 = off (default: 500)"},

@@ -14,7 +14,8 @@
  * the fields, as the JSON API's multipart), the fields become an sl_report
  * — the place through the gazetteer (place.h), the time in Minsk's UTC+3
  * or the zone chosen — that sl_report_validate checks, and
- * sl_intake_queue cleans the photos, seals, makes the receipt and commits.
+ * sl_intake_queue hands to an intake worker, which cleans the photos,
+ * seals, makes the receipt and commits.
  * A refusal shows the form again with the reason beside each field and
  * every value kept (file inputs excepted: no browser keeps those); the
  * receipt page shows the receipt once.
@@ -814,16 +815,48 @@ static enum MHD_Result begin_post(sl_server *srv, struct MHD_Connection *c, req_
 	request *rq = sl_intake_request_new(srv, c, kind);
 	if (!rq)
 		return message_page(c, lang, 400, FW_E_BROKEN, 0);
+	if (!sl_intake_reserve_length(rq)) {
+		sl_intake_free(rq);
+		return message_page(c, lang, 503, FW_E_UNAVAILABLE, BUSY_RETRY_S);
+	}
 	*con_cls = rq;
 	return MHD_YES;
 }
 
 /* ---- the receipt ---- */
 
+/* The form again (or a message) for a report that could not be taken:
+ * e as sl_intake_queue or an intake worker said it, why naming the photos
+ * that cannot be used. */
+static enum MHD_Result refused(request *rq, form_state *st, sl_err e,
+			       const sl_problems *why)
+{
+	struct MHD_Connection *c = rq->conn;
+	switch (e) {
+	case SL_EVALID:
+		for (size_t i = 0; why && i < why->n; i++)
+			set_error(st, F_PHOTO, FW_E_PHOTO, why->items[i].message);
+		return form_page(c, 422, rq, st, FW_COUNT, 0);
+	case SL_ECLOSED:
+		return form_page(c, 503, rq, st, FW_E_NO_MODERATORS, 60);
+	case SL_EBUSY:
+		return message_page(c, st->lang, 503, FW_E_UNAVAILABLE, BUSY_RETRY_S);
+	case SL_ENOMEM:
+		return message_page(c, st->lang, 503, FW_E_UNAVAILABLE, 5);
+	default:
+		return message_page(c, st->lang, 500, FW_E_UNAVAILABLE, 0);
+	}
+}
+
 enum MHD_Result sl_form_committed(request *rq)
 {
 	struct MHD_Connection *c = rq->conn;
 	sl_lang lang = language(c, rq);
+	form_state *st = rq->form_state;
+	if (rq->work_err != SL_OK && st)
+		return refused(rq, st, rq->work_err, &rq->work_why);
+	if (rq->commit_err == SL_EBUSY)
+		return message_page(c, lang, 503, FW_E_UNAVAILABLE, BUSY_RETRY_S);
 	if (rq->commit_err != SL_OK || rq->put_result != SL_PUT_INSERTED)
 		return message_page(c, lang, 503, FW_E_UNAVAILABLE, 5);
 	sl_html h;
@@ -971,34 +1004,27 @@ static enum MHD_Result status_post(request *rq, sl_lang lang)
 enum MHD_Result sl_form_submit(request *rq)
 {
 	struct MHD_Connection *c = rq->conn;
-	form_state st = {.lang = language(c, rq)};
-	sl_lang lang = st.lang;
+	sl_lang lang = language(c, rq);
 	if (rq->kind == REQ_FORM_STATUS)
 		return status_post(rq, lang);
 	if (rq->too_big)
 		return message_page(c, lang, 413, FW_E_TOO_BIG, 0);
-	if (!sl_intake_arena(rq))
+	if (rq->over_budget)
+		return message_page(c, lang, 503, FW_E_UNAVAILABLE, BUSY_RETRY_S);
+	form_state *st = NULL;
+	if (!sl_intake_arena(rq) || !(st = sl_arena_alloc(rq->arena, sizeof(*st))))
 		return message_page(c, lang, 503, FW_E_UNAVAILABLE, 5);
-	st.photos_sent = rq->n_photos > 0;
-	if (!build(rq, &st))
-		return form_page(c, 422, rq, &st, FW_COUNT, 0);
-	sl_problems why = {0};
-	sl_err e = sl_intake_queue(rq, &why);
-	switch (e) {
-	case SL_OK:
-		return MHD_YES; /* parked until the commit: sl_form_committed */
-	case SL_EVALID:
-		for (size_t i = 0; i < why.n; i++)
-			set_error(&st, F_PHOTO, FW_E_PHOTO, why.items[i].message);
-		return form_page(c, 422, rq, &st, FW_COUNT, 0);
-	case SL_ECLOSED:
-		return form_page(c, 503, rq, &st, FW_E_NO_MODERATORS, 60);
-	case SL_EBUSY:
-	case SL_ENOMEM:
-		return message_page(c, lang, 503, FW_E_UNAVAILABLE, 5);
-	default:
-		return message_page(c, lang, 500, FW_E_UNAVAILABLE, 0);
-	}
+	memset(st, 0, sizeof(*st));
+	st->lang = lang;
+	/* Kept with the request: an intake worker's refusal (a photo) is
+	 * shown on this form, with these errors, once the connection is
+	 * resumed. */
+	rq->form_state = st;
+	st->photos_sent = rq->n_photos > 0;
+	if (!build(rq, st))
+		return form_page(c, 422, rq, st, FW_COUNT, 0);
+	sl_err e = sl_intake_queue(rq);
+	return e == SL_OK ? MHD_YES : refused(rq, st, e, NULL);
 }
 
 /* ---- routing ---- */

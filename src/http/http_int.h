@@ -34,6 +34,17 @@ typedef struct sl_webhooks sl_webhooks;
 /* The Telegram bot (telegram.c): its secrets, conversations and workers. */
 typedef struct sl_telegram sl_telegram;
 
+/* Intake under load (load.c): the queue of reports to seal, its workers,
+ * the budget of body bytes in memory. */
+typedef struct sl_load sl_load;
+
+/* Slow clients (guard.c): every connection's deadline. */
+typedef struct sl_guard sl_guard;
+
+/* Retry-After of a 503 for a busy server: the queue is full, or too far
+ * behind, or the budget is spent. */
+#define BUSY_RETRY_S 2
+
 struct sl_server {
 	struct MHD_Daemon *daemon;
 	sl_server_config cfg;
@@ -43,6 +54,8 @@ struct sl_server {
 	sl_mod *mod;
 	sl_telegram *telegram; /* NULL unless the bot is configured */
 	sl_commitq *queue;
+	sl_load *load;
+	sl_guard *guard; /* NULL when its timeouts are off */
 	sl_ratelimit *rate;
 	sl_gazetteer *gazetteer; /* towns and cfg.stations, for place names */
 	uint16_t port;
@@ -160,6 +173,16 @@ typedef struct request {
 	char receipt[SL_RECEIPT_TEXT_MAX];
 	sl_err commit_err;
 	sl_put_result put_result;
+	/* load.c: body bytes counted against the budget, and whether it ran
+	 * out; when the report went to the intake queue, and what became of
+	 * it there (SL_OK: it went on to the commit queue; else why not,
+	 * with work_why for photos that cannot be used). */
+	size_t reserved;
+	bool over_budget;
+	uint64_t queued_ms;
+	sl_err work_err;
+	sl_problems work_why;
+	void *form_state; /* REQ_FORM: the form's errors (form.c), in arena */
 } request;
 
 /* Answers (server.c). respond takes a malloc'd body (freed by MHD). */
@@ -219,6 +242,11 @@ enum MHD_Result sl_intake_status(sl_server *srv, struct MHD_Connection *c,
  * the checks that need no body. */
 request *sl_intake_request_new(sl_server *srv, struct MHD_Connection *c, req_kind kind);
 
+/* Counts rq's Content-Length, when it has one, against the upload budget
+ * (load.c) before its body is read: false when it does not fit (answer
+ * 503; free rq). A body without one is counted as it arrives. */
+bool sl_intake_reserve_length(request *rq);
+
 /* The body cap of a request of kind: JSON or a small form, or a form with
  * photos. */
 size_t sl_intake_body_cap(const sl_server *srv, req_kind kind);
@@ -243,13 +271,84 @@ sl_err sl_intake_clean_photo(sl_server *srv, const void *in, size_t len, void **
 sl_err sl_intake_seal(sl_server *srv, sl_report *r, const sl_photo *photos, size_t n,
 		      sl_arena *a, char receipt[SL_RECEIPT_TEXT_MAX]);
 
-/* rq->report is decoded and valid: cleans rq's photos, seals, makes the
- * receipt, parks the connection and queues the report; the answer is
- * given when the commit is done (answer_committed). SL_OK when queued.
- * Otherwise nothing is queued or parked: SL_EVALID, a photo cannot be
- * used (why names photo[i]); SL_ECLOSED, no moderator to seal to; SL_EBUSY,
- * the server is stopping; SL_ENOMEM; SL_ECRYPTO. */
-sl_err sl_intake_queue(request *rq, sl_problems *why);
+/* rq->report is decoded and valid: parks the connection and hands rq to
+ * the intake queue (load.c), whose worker cleans the photos, seals, makes
+ * the receipt and passes it to the commit queue (sl_intake_work); the
+ * answer is given when the connection resumes (answer_committed, or
+ * sl_form_committed), from rq->work_err, then commit_err. SL_OK when
+ * queued. Otherwise nothing is queued or parked: SL_ECLOSED, there is
+ * something to seal and no moderator to seal it to; SL_EBUSY, the queue
+ * is full or too far behind, or the server is stopping (503 and
+ * Retry-After: send it again). */
+sl_err sl_intake_queue(request *rq);
+
+/* An intake worker's part of rq (parked): cleans its photos, seals it,
+ * gives it a receipt and submits it to the commit queue, which resumes
+ * the connection; SL_OK then. Otherwise (nothing submitted, the caller
+ * resumes): SL_EVALID with rq->work_why naming the photos that cannot be
+ * used; SL_ECLOSED, no moderator to seal to; SL_ENOMEM; SL_ECRYPTO. */
+sl_err sl_intake_work(request *rq);
+
+/* 503, busy: nothing was stored, send it again (Retry-After). */
+enum MHD_Result sl_intake_busy(struct MHD_Connection *c);
+
+/* ---- intake under load (load.c) ---- */
+
+/* Starts cfg.intake_workers workers on a queue of cfg.intake_queue
+ * requests; sl_load_close stops taking requests and waits for the workers
+ * to answer every one still queued (503); sl_load_free closes and frees.
+ * On failure what was made is left for sl_load_free. */
+sl_err sl_load_start(sl_server *srv);
+void sl_load_close(sl_server *srv);
+void sl_load_free(sl_server *srv);
+
+/* Queues rq, parked, for a worker: SL_OK; SL_EBUSY when the queue is full
+ * or its head has waited cfg.intake_wait_ms (nothing parked); SL_ECLOSED
+ * when stopping. */
+sl_err sl_load_submit(sl_server *srv, request *rq);
+
+/* Counts n more body bytes of rq against cfg.upload_budget: false, and
+ * nothing counted, when they do not fit. */
+bool sl_load_reserve(sl_server *srv, request *rq, size_t n);
+/* Gives back everything rq counted (its end). */
+void sl_load_release(sl_server *srv, request *rq);
+
+/* Monotonic milliseconds. */
+uint64_t sl_load_now_ms(void);
+
+/* ---- slow clients (guard.c) ---- */
+
+/* Starts the thread that cuts connections past their deadline
+ * (cfg.header_timeout_s, body_timeout_s, min_body_rate; nothing when both
+ * timeouts are 0); sl_guard_stop ends it, after MHD_stop_daemon. */
+sl_err sl_guard_start(sl_server *srv);
+void sl_guard_stop(sl_server *srv);
+
+/* libmicrohttpd's connection notices (MHD_OPTION_NOTIFY_CONNECTION): a
+ * new connection gets its head's deadline; a closed one is forgotten
+ * (before its socket is closed). */
+void sl_guard_opened(sl_server *srv, struct MHD_Connection *c, void **socket_context);
+void sl_guard_closed(sl_server *srv, void **socket_context);
+
+/* The request's head is in: a body's deadline when it has a body, else
+ * none. n more bytes of its body came. The body is all in: none. The
+ * request is over: the next head's deadline. */
+void sl_guard_head_done(sl_server *srv, struct MHD_Connection *c);
+void sl_guard_body(sl_server *srv, struct MHD_Connection *c, size_t n);
+void sl_guard_body_done(sl_server *srv, struct MHD_Connection *c);
+void sl_guard_request_done(sl_server *srv, struct MHD_Connection *c);
+
+/* Connections cut so far, in their head and in their body. */
+void sl_guard_counts(const sl_server *srv, uint64_t *cut_head, uint64_t *cut_body);
+
+/* What the intake queue and the budget did since the start. */
+typedef struct sl_load_counts {
+	uint64_t taken;		 /* reports queued for a worker */
+	uint64_t refused_queue;	 /* 503: the queue full or behind */
+	uint64_t refused_budget; /* 503: the budget spent */
+	size_t held;		 /* body bytes counted now */
+} sl_load_counts;
+void sl_load_stats(const sl_server *srv, sl_load_counts *out);
 
 /* Queues r for commit and waits for the outcome, from a thread of our own
  * (never an MHD thread): SL_OK with *result, SL_EBUSY when the queue is

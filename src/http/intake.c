@@ -39,6 +39,11 @@
 #include "sightline/report_json.h"
 #include "sightline/timefmt.h"
 
+/* How far past its cap a body without Content-Length is read (and
+ * dropped) to answer 413 rather than cut the connection: at most the cap
+ * again, and never more than this. */
+#define OVER_CAP_GRACE ((size_t)1 << 20)
+
 /* The body a multipart report (or web form) may have: its report part or
  * fields, its photos, and room for the part headers and boundaries. */
 static size_t multipart_cap(const sl_server_config *cfg)
@@ -206,9 +211,20 @@ enum MHD_Result sl_intake_begin(sl_server *srv, struct MHD_Connection *c,
 	}
 	if (!rq)
 		return MHD_NO;
+	if (!sl_intake_reserve_length(rq)) {
+		sl_intake_free(rq);
+		return sl_intake_busy(c);
+	}
 	memcpy(rq->receipt_hash, hash, sizeof(hash));
 	*con_cls = rq;
 	return MHD_YES;
+}
+
+bool sl_intake_reserve_length(request *rq)
+{
+	const char *cl = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_CONTENT_LENGTH);
+	return !cl || sl_load_reserve(rq->srv, rq, strtoull(cl, NULL, 10));
 }
 
 request *sl_intake_request_new(sl_server *srv, struct MHD_Connection *c, req_kind kind)
@@ -239,13 +255,50 @@ static void commit_done(void *ud, sl_err err, sl_put_result result)
 	MHD_resume_connection(rq->conn);
 }
 
+/* What intake_report says of a report it could not take; the same for a
+ * refusal found on the MHD thread and one found by an intake worker. */
+static enum MHD_Result refuse(struct MHD_Connection *c, sl_err e, const sl_problems *why)
+{
+	switch (e) {
+	case SL_EVALID:
+		return sl_http_problem(c, 422, NULL, why, NULL, 0);
+	case SL_ECLOSED:
+		return sl_http_problem(c, 503,
+				       "this server has no moderators yet, so it cannot "
+				       "accept text, contact or photos; send the report "
+				       "without them",
+				       NULL, NULL, 60);
+	case SL_EBUSY:
+		return sl_intake_busy(c);
+	case SL_ENOMEM:
+		return sl_http_problem(c, 503, "out of memory; send it again", NULL, NULL,
+				       5);
+	default:
+		return sl_http_problem(c, 500, "could not seal the report", NULL, NULL,
+				       0);
+	}
+}
+
+enum MHD_Result sl_intake_busy(struct MHD_Connection *c)
+{
+	return sl_http_problem(c, 503,
+			       "the server is taking in more reports than it can seal "
+			       "right now, or it is stopping; nothing was stored: send "
+			       "it again in a few seconds",
+			       NULL, NULL, BUSY_RETRY_S);
+}
+
 static enum MHD_Result answer_committed(request *rq)
 {
 	struct MHD_Connection *c = rq->conn;
 	if (rq->kind == REQ_FORM)
 		return sl_form_committed(rq);
+	if (rq->work_err != SL_OK)
+		return refuse(c, rq->work_err, &rq->work_why);
 	if (rq->commit_err == SL_ECLOSED)
 		return sl_http_problem(c, 503, "the server is shutting down", NULL, NULL, 5);
+	if (rq->commit_err == SL_EBUSY)
+		return sl_intake_busy(c);
 	if (rq->commit_err != SL_OK)
 		return sl_http_problem(c, 503, "the report could not be stored; send it again",
 				       NULL, NULL, 5);
@@ -315,13 +368,23 @@ bool sl_intake_arena(request *rq)
 	return rq->arena != NULL;
 }
 
-sl_err sl_intake_queue(request *rq, sl_problems *why)
+sl_err sl_intake_queue(request *rq)
+{
+	pthread_rwlock_rdlock(&rq->srv->rc_lock);
+	bool no_one = rq->srv->rc.n == 0;
+	pthread_rwlock_unlock(&rq->srv->rc_lock);
+	if (no_one && sl_report_has_sensitive(&rq->report, rq->n_photos))
+		return SL_ECLOSED;
+	return sl_load_submit(rq->srv, rq);
+}
+
+sl_err sl_intake_work(request *rq)
 {
 	sl_server *srv = rq->srv;
-	sl_err e = clean_photos(rq, why);
+	sl_err e = clean_photos(rq, &rq->work_why);
 	if (e != SL_OK)
 		return e;
-	if (why->n)
+	if (rq->work_why.n)
 		return SL_EVALID;
 	sl_photo photos[MAX_PHOTOS];
 	for (size_t i = 0; i < rq->n_photos; i++)
@@ -330,10 +393,6 @@ sl_err sl_intake_queue(request *rq, sl_problems *why)
 			   rq->receipt);
 	if (e != SL_OK)
 		return e;
-	/* Suspend before queueing, so the writer's resume can never come first. */
-	if (!sl_http_park(srv, rq->conn, &rq->head))
-		return SL_EBUSY;
-	rq->state = REQ_WAITING;
 	e = sl_commitq_submit(srv->queue, &rq->report, commit_done, rq);
 	if (e != SL_OK) {
 		rq->commit_err = e == SL_EBUSY ? SL_EBUSY : SL_ECLOSED;
@@ -382,14 +441,6 @@ sl_err sl_intake_commit_wait(sl_server *srv, sl_report *r, sl_put_result *result
 	return e;
 }
 
-static enum MHD_Result no_moderators(struct MHD_Connection *c)
-{
-	return sl_http_problem(c, 503,
-			       "this server has no moderators yet, so it cannot accept "
-			       "text, contact or photos; send the report without them",
-			       NULL, NULL, 60);
-}
-
 /* The whole body is in: decode, validate, clean, seal, queue. */
 static enum MHD_Result intake_report(request *rq)
 {
@@ -411,27 +462,9 @@ static enum MHD_Result intake_report(request *rq)
 					    sl_time_now(), rq->arena, &rq->report, &why);
 	if (e == SL_EPARSE)
 		return sl_http_problem(c, 400, NULL, &why, NULL, 0);
-	if (e == SL_EVALID)
-		return sl_http_problem(c, 422, NULL, &why, NULL, 0);
 	if (e == SL_OK)
-		e = sl_intake_queue(rq, &why);
-	switch (e) {
-	case SL_OK:
-		return MHD_YES;
-	case SL_EVALID:
-		return sl_http_problem(c, 422, NULL, &why, NULL, 0);
-	case SL_ECLOSED:
-		return no_moderators(c);
-	case SL_EBUSY:
-		return sl_http_problem(c, 503, "the server is shutting down", NULL, NULL,
-				       5);
-	case SL_ENOMEM:
-		return sl_http_problem(c, 503, "out of memory; send it again", NULL, NULL,
-				       5);
-	default:
-		return sl_http_problem(c, 500, "could not seal the report", NULL, NULL,
-				       0);
-	}
+		e = sl_intake_queue(rq);
+	return e == SL_OK ? MHD_YES : refuse(c, e, &why);
 }
 
 /* A follow-up is {"text": "..."}: decoded as strictly as a report. */
@@ -486,7 +519,7 @@ static enum MHD_Result intake_followup(request *rq)
 		return sl_http_problem(c, 404, "no report has this receipt", NULL, NULL,
 				       0);
 	if (e == SL_ECLOSED)
-		return no_moderators(c);
+		return refuse(c, SL_ECLOSED, NULL);
 	if (e != SL_OK)
 		return sl_http_problem(c, 503, "the follow-up could not be stored; send it "
 					       "again", NULL, NULL, 5);
@@ -527,11 +560,21 @@ enum MHD_Result sl_intake_continue(request *rq, const char *data, size_t *size)
 		size_t n = *size;
 		*size = 0;
 		rq->seen += n;
-		/* Past the cap the data is dropped and 413 answered at the end;
-		 * a sender that keeps going far beyond it is cut off. */
-		if (rq->seen > 4 * cap)
+		/* Past the cap the data is dropped and 413 answered at the end
+		 * (libmicrohttpd cannot answer before the body is in); a sender
+		 * that keeps going past the grace is cut off there. Only a body
+		 * without Content-Length gets here: a longer one was refused
+		 * before it was read. */
+		if (rq->seen > cap + (cap < OVER_CAP_GRACE ? cap : OVER_CAP_GRACE))
 			return MHD_NO;
-		if (rq->too_big)
+		/* Every byte buffered counts against the server's budget: a
+		 * Content-Length was counted whole when the request began; a
+		 * body without one counts as it comes, and when the budget runs
+		 * out the rest is dropped and 503 answered at the end. */
+		if (!rq->too_big && !rq->over_budget && rq->seen > rq->reserved &&
+		    !sl_load_reserve(rq->srv, rq, rq->seen - rq->reserved))
+			rq->over_budget = true;
+		if (rq->too_big || rq->over_budget)
 			return MHD_YES;
 		if (rq->pp) {
 			if (rq->seen > cap)
@@ -557,6 +600,8 @@ enum MHD_Result sl_intake_continue(request *rq, const char *data, size_t *size)
 		return sl_form_submit(rq);
 	if (rq->too_big)
 		return too_large(rq->conn, cap);
+	if (rq->over_budget)
+		return sl_intake_busy(rq->conn);
 	if (rq->kind == REQ_TELEGRAM)
 		return sl_telegram_update(rq);
 	return rq->kind == REQ_FOLLOWUP ? intake_followup(rq) : intake_report(rq);
@@ -564,6 +609,7 @@ enum MHD_Result sl_intake_continue(request *rq, const char *data, size_t *size)
 
 void sl_intake_free(request *rq)
 {
+	sl_load_release(rq->srv, rq);
 	if (rq->pp)
 		MHD_destroy_post_processor(rq->pp);
 	sl_form_fields_free(rq->form);

@@ -66,10 +66,17 @@ void sl_server_config_default(sl_server_config *cfg)
 	cfg->threads = 2;
 	cfg->conn_limit = 1000;
 	cfg->conn_timeout_s = 30;
+	cfg->header_timeout_s = 10;
+	cfg->body_timeout_s = 20;
+	cfg->min_body_rate = 512;
 	cfg->body_cap = 64 * 1024;
 	cfg->photo_cap = 10 * 1024 * 1024;
 	cfg->queue_cap = 4096;
 	cfg->batch_max = 512;
+	cfg->intake_workers = 2;
+	cfg->intake_queue = 1024;
+	cfg->intake_wait_ms = 1000;
+	cfg->upload_budget = (size_t)256 << 20;
 	cfg->retention_days = 30;
 	cfg->rate.per_client_per_min = 20;
 	cfg->rate.per_client_burst = 20;
@@ -360,8 +367,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 			      void **con_cls)
 {
 	(void)version;
-	if (!*con_cls)
-		return route(cls, c, url, method, con_cls);
+	sl_server *srv = cls;
+	if (!*con_cls) {
+		sl_guard_head_done(srv, c);
+		return route(srv, c, url, method, con_cls);
+	}
+	if (*upload_data_size)
+		sl_guard_body(srv, c, *upload_data_size);
+	else
+		sl_guard_body_done(srv, c);
 	if (((conn_head *)*con_cls)->owner == CONN_MOD)
 		return sl_mod_continue(*con_cls, upload_data, upload_data_size);
 	return sl_intake_continue(*con_cls, upload_data, upload_data_size);
@@ -370,7 +384,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		      enum MHD_RequestTerminationCode toe)
 {
-	(void)c, (void)toe;
+	(void)toe;
+	sl_guard_request_done(cls, c);
 	if (*con_cls)
 		sl_http_unpark(cls, *con_cls);
 	if (*con_cls && ((conn_head *)*con_cls)->owner == CONN_MOD)
@@ -378,6 +393,15 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	else if (*con_cls)
 		sl_intake_free(*con_cls);
 	*con_cls = NULL;
+}
+
+static void connection_notice(void *cls, struct MHD_Connection *c, void **socket_context,
+			      enum MHD_ConnectionNotificationCode code)
+{
+	if (code == MHD_CONNECTION_NOTIFY_STARTED)
+		sl_guard_opened(cls, c, socket_context);
+	else
+		sl_guard_closed(cls, socket_context);
 }
 
 bool sl_http_park(sl_server *srv, struct MHD_Connection *c, conn_head *h)
@@ -541,6 +565,10 @@ sl_err sl_server_start(const sl_server_config *cfg, sl_store *store,
 	if (e == SL_OK)
 		e = sl_commitq_start(store, cfg->queue_cap, cfg->batch_max, &srv->queue);
 	if (e == SL_OK)
+		e = sl_load_start(srv);
+	if (e == SL_OK)
+		e = sl_guard_start(srv);
+	if (e == SL_OK)
 		e = sl_telegram_start(srv);
 	if (e == SL_OK)
 		e = sl_http_engine_start(srv);
@@ -565,13 +593,14 @@ sl_err sl_server_start(const sl_server_config *cfg, sl_store *store,
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	srv->daemon = MHD_start_daemon(
-		flags, cfg->port, NULL, NULL, handle, srv, MHD_OPTION_SOCK_ADDR,
-		(struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
-		(unsigned)(cfg->threads ? cfg->threads : 1), MHD_OPTION_CONNECTION_LIMIT,
-		cfg->conn_limit, MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout_s,
-		/* Request line and headers must fit in this, so it also caps them. */
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32 * 1024,
-		MHD_OPTION_NOTIFY_COMPLETED, completed, srv, MHD_OPTION_END);
+	    flags, cfg->port, NULL, NULL, handle, srv, MHD_OPTION_SOCK_ADDR,
+	    (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+	    (unsigned)(cfg->threads ? cfg->threads : 1), MHD_OPTION_CONNECTION_LIMIT,
+	    cfg->conn_limit, MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout_s,
+	    /* Request line and headers must fit in this, so it also caps them. */
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32 * 1024,
+	    MHD_OPTION_NOTIFY_COMPLETED, completed, srv, MHD_OPTION_NOTIFY_CONNECTION,
+	    connection_notice, srv, MHD_OPTION_END);
 	if (!srv->daemon) {
 		fprintf(stderr, "sightline: cannot listen on %s port %u\n", cfg->host,
 			cfg->port);
@@ -608,10 +637,12 @@ void sl_server_stop(sl_server *srv)
 	 * parking is closed and so is the queue. */
 	sl_mod_close(srv);
 	sl_commitq_close(srv->queue);
+	sl_load_close(srv); /* what it holds is answered 503 and resumed */
 	if (srv->daemon)
 		unpark_all(srv);
 	if (srv->daemon)
 		MHD_stop_daemon(srv->daemon);
+	sl_guard_stop(srv);    /* every connection is closed now */
 	sl_telegram_stop(srv); /* its workers may wait on the queue */
 	sl_commitq_stop(srv->queue);
 	sl_public_stop(srv); /* after MHD: no answer still holds a feed */
@@ -623,6 +654,7 @@ void sl_server_stop(sl_server *srv)
 		pthread_mutex_unlock(&srv->maint_lock);
 		pthread_join(srv->maint, NULL);
 	}
+	sl_load_free(srv);
 	sl_mod_free(srv); /* every session ends: every key is wiped */
 	sl_ratelimit_free(srv->rate);
 	sl_gazetteer_free(srv->gazetteer);

@@ -125,6 +125,46 @@ char *harness_server_log(const harness_server *srv, size_t *len)
 	return log;
 }
 
+/* SIGHTLINE_WRAPPER, when set, is a command the server runs under, its
+ * words split at spaces: "valgrind --error-exitcode=99 ..." (the valgrind
+ * test setup, tests/meson.build). A valgrind gets a log file of its own
+ * in the root, which harness_server_cleanup reads. */
+static const char *wrapper(void)
+{
+	const char *w = getenv("SIGHTLINE_WRAPPER");
+	return w && *w ? w : NULL;
+}
+
+/* Slower under a wrapper: valgrind runs the server 20 to 50 times slower. */
+static uint64_t start_timeout_ms(void)
+{
+	return wrapper() ? 20 * START_TIMEOUT_MS : START_TIMEOUT_MS;
+}
+
+static uint64_t stop_timeout_ms(void)
+{
+	return wrapper() ? 10 * STOP_TIMEOUT_MS : STOP_TIMEOUT_MS;
+}
+
+/* Puts the wrapper's words (copied into buf) at the start of argv. */
+static size_t wrap(const harness_server *srv, char **argv, char *buf, size_t size)
+{
+	const char *w = wrapper();
+	size_t argc = 0;
+	if (!w)
+		return 0;
+	snprintf(buf, size, "%s", w);
+	for (char *tok = strtok(buf, " "); tok && argc < 16; tok = strtok(NULL, " "))
+		argv[argc++] = tok;
+	if (argc && strstr(argv[0], "valgrind")) {
+		static char log_opt[1200];
+		snprintf(log_opt, sizeof(log_opt), "--log-file=%s/valgrind.%%p.log",
+			 srv->root);
+		argv[argc++] = log_opt;
+	}
+	return argc;
+}
+
 /* Spawns the server on srv->dir and waits for its port. */
 static void spawn_server(harness_server *srv)
 {
@@ -132,8 +172,9 @@ static void spawn_server(harness_server *srv)
 	if (!bin || !*bin)
 		fail_msg("SIGHTLINE_BIN is not set (run through meson test)");
 
-	char *argv[48];
-	size_t argc = 0;
+	char *argv[72];
+	char words[1024];
+	size_t argc = wrap(srv, argv, words, sizeof(words));
 	argv[argc++] = (char *)bin;
 	argv[argc++] = "serve";
 	argv[argc++] = "--data";
@@ -152,14 +193,14 @@ static void spawn_server(harness_server *srv)
 					 0600);
 	posix_spawn_file_actions_adddup2(&fa, 1, 2);
 	pid_t pid;
-	int rc = posix_spawn(&pid, bin, &fa, NULL, argv, environ);
+	int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	if (rc != 0)
 		fail_msg("cannot start %s: %s", bin, strerror(rc));
 	srv->pid = pid;
 	srv->port = 0;
 
-	uint64_t deadline = now_ms() + START_TIMEOUT_MS;
+	uint64_t deadline = now_ms() + start_timeout_ms();
 	for (;;) {
 		size_t n = 0;
 		char *log = read_file(srv->log, &n);
@@ -195,8 +236,8 @@ static void spawn_server(harness_server *srv)
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
 			srv->pid = 0;
-			fail_msg("server did not print \"%s...\" within %d ms",
-				 listening_prefix, START_TIMEOUT_MS);
+			fail_msg("server did not print \"%s...\" within %llu ms",
+				 listening_prefix, (unsigned long long)start_timeout_ms());
 		}
 		sleep_ms(10);
 	}
@@ -245,7 +286,7 @@ int harness_server_stop(harness_server *srv)
 		return -1;
 	int status = 0;
 	kill(srv->pid, SIGTERM);
-	uint64_t deadline = now_ms() + STOP_TIMEOUT_MS;
+	uint64_t deadline = now_ms() + stop_timeout_ms();
 	for (;;) {
 		pid_t w = waitpid(srv->pid, &status, WNOHANG);
 		if (w == srv->pid)
@@ -272,8 +313,8 @@ void harness_server_stop_ok(harness_server *srv)
 	int status = harness_server_stop(srv);
 	if (status == -1) {
 		print_log_tail(srv);
-		fail_msg("server pid %d did not exit within %d ms of SIGTERM (killed)",
-			 (int)pid, STOP_TIMEOUT_MS);
+		fail_msg("server pid %d did not exit within %llu ms of SIGTERM (killed)",
+			 (int)pid, (unsigned long long)stop_timeout_ms());
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		print_log_tail(srv);
@@ -323,10 +364,39 @@ static void remove_tree(const char *path)
 	}
 }
 
+/* Fails the test when a valgrind log in srv's root reports an error (a
+ * leak counts as one only when definite: the setup says so). */
+static void check_valgrind_logs(const harness_server *srv)
+{
+	DIR *d = srv->root[0] ? opendir(srv->root) : NULL;
+	struct dirent *e;
+	char bad[2048] = "";
+	while (d && (e = readdir(d))) {
+		if (strncmp(e->d_name, "valgrind.", 9) != 0)
+			continue;
+		char path[2048];
+		snprintf(path, sizeof(path), "%s/%s", srv->root, e->d_name);
+		char *log = read_file(path, NULL);
+		const char *sum = log ? strstr(log, "ERROR SUMMARY: ") : NULL;
+		if (sum && strtol(sum + 15, NULL, 10) > 0) {
+			size_t n = strlen(log);
+			print_error("---- %s ----\n%s\n", path, n > 12000 ? log + n - 12000 : log);
+			snprintf(bad, sizeof(bad), "%.1900s: %.80s", path, sum);
+		}
+		free(log);
+	}
+	if (d)
+		closedir(d);
+	if (bad[0])
+		fail_msg("valgrind found errors in the server: %s", bad);
+}
+
 void harness_server_cleanup(harness_server *srv)
 {
 	if (srv->pid)
 		harness_server_stop(srv);
+	if (wrapper())
+		check_valgrind_logs(srv);
 	if (srv->root[0] && !getenv("HARNESS_KEEP"))
 		remove_tree(srv->root);
 	for (size_t i = 0; i < srv->n_args; i++)
