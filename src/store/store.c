@@ -291,3 +291,63 @@ sl_err sl_store_check(sl_store *s)
 {
 	return s->ops->check(s);
 }
+
+sl_err sl_store_tracks_save(sl_store *s, sl_tracks_save *save)
+{
+	if (!save || (save->n_tracks && !save->tracks) ||
+	    (save->n_deleted && !save->deleted))
+		return SL_EINVAL;
+	for (size_t i = 0; i < save->n_tracks; i++) {
+		const sl_track *t = &save->tracks[i];
+		if ((unsigned)t->category >= SL_CAT_COUNT ||
+		    (unsigned)t->direction >= SL_DIR_COUNT ||
+		    (t->n_events && !t->event_ids) || (t->n_items && !t->items) ||
+		    t->n_route > SL_TRACK_ROUTE_MAX ||
+		    (t->n_route && (!t->route_lat || !t->route_lon)))
+			return SL_EINVAL;
+	}
+	return s->ops->tracks_save(s, save);
+}
+
+sl_err sl_store_find_tracks(sl_store *s, const sl_track_filter *f, sl_arena *a,
+			    sl_track **out, size_t *n)
+{
+	if (!f || !a || !out || !n || f->limit == 0 || f->limit > SL_TRACKS_MAX ||
+	    (f->has_category && (unsigned)f->category >= SL_CAT_COUNT) ||
+	    (f->has_direction && (unsigned)f->direction >= SL_DIR_COUNT))
+		return SL_EINVAL;
+	return s->ops->find_tracks(s, f, a, out, n);
+}
+
+sl_err sl_store_each_event(sl_store *s, int64_t since, sl_event_visit visit, void *ud)
+{
+	if (!visit)
+		return SL_EINVAL;
+	return s->ops->each_event(s, since, visit, ud);
+}
+
+sl_err sl_store_count_events(sl_store *s, int64_t *out)
+{
+	if (!out)
+		return SL_EINVAL;
+	return s->ops->count_events(s, out);
+}
+
+static const char *const direction_names[SL_DIR_COUNT] = {
+    "unknown", "toward_ukraine", "away_from_ukraine", "toward_russia", "internal",
+};
+
+const char *sl_direction_name(sl_direction d)
+{
+	return (unsigned)d < SL_DIR_COUNT ? direction_names[d] : "unknown";
+}
+
+bool sl_direction_from_name(const char *name, sl_direction *out)
+{
+	for (int d = 0; name && d < SL_DIR_COUNT; d++)
+		if (strcmp(name, direction_names[d]) == 0) {
+			*out = (sl_direction)d;
+			return true;
+		}
+	return false;
+}
