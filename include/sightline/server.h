@@ -15,6 +15,8 @@
 #include <stdbool.h>
 
 #include "sightline/audit.h"
+#include "sightline/borders.h"
+#include "sightline/network.h"
 #include "sightline/ratelimit.h"
 #include "sightline/receipt.h"
 #include "sightline/store.h"
@@ -40,6 +42,11 @@ typedef struct sl_server_config {
 	unsigned engine_interval_ms; /* how often the corroboration engine
 					takes in new reports and changes; 0:
 					no engine in this server */
+	/* What the tracker reads after each engine step (any may be NULL;
+	 * the caller keeps them alive until sl_server_stop returns). */
+	const sl_network *network;
+	const sl_stations *stations;
+	const sl_borders *borders;
 	const char *web_root;	 /* the moderator console's files (web/ of the
 				    source tree; its vendored libraries are in
 				    WEB_ROOT/../node_modules); files are read

@@ -67,6 +67,7 @@ sl_err sl_evaluate_groups(FILE *truth, FILE *events, bool by_object, sl_eval *ou
 {
 	memset(out, 0, sizeof(*out));
 	const char *label = by_object ? "object" : "occurrence";
+	const char *pred_file = by_object ? "tracks" : "events";
 	json_t *refs = json_object();	/* ref -> index in items */
 	json_t *groups = json_object(); /* truth label -> group number */
 	item *items = NULL;
@@ -140,7 +141,7 @@ sl_err sl_evaluate_groups(FILE *truth, FILE *events, bool by_object, sl_eval *ou
 	while (!err && read_line(events, &buf, &bcap, &len, &too_long)) {
 		line++;
 		if (too_long) {
-			err = bad(why, "events", line, "line too long");
+			err = bad(why, pred_file, line, "line too long");
 			break;
 		}
 		json_t *j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL);
@@ -149,7 +150,7 @@ sl_err sl_evaluate_groups(FILE *truth, FILE *events, bool by_object, sl_eval *ou
 			json_decref(j);
 			if (len <= 1)
 				continue;
-			err = bad(why, "events", line,
+			err = bad(why, pred_file, line,
 				  "expected an object with \"reports\": [refs]");
 			break;
 		}
@@ -166,7 +167,7 @@ sl_err sl_evaluate_groups(FILE *truth, FILE *events, bool by_object, sl_eval *ou
 			}
 			item *it = &items[json_integer_value(at)];
 			if (it->pred >= 0) {
-				err = bad(why, "events", line, "a ref is in two groups");
+				err = bad(why, pred_file, line, "a ref is in two groups");
 				break;
 			}
 			it->pred = pred;
