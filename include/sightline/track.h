@@ -99,7 +99,8 @@ sl_err sl_tracker_put(sl_tracker *t, const sl_event *ev);
 sl_err sl_tracker_remove(sl_tracker *t, int64_t id);
 
 /* Links again every event from the earliest one put or removed since the
- * last run. *changed (may be NULL) gets how many tracks changed. */
+ * last run. *changed (may be NULL) gets how many tracks this run made,
+ * changed or dropped (a track linked again into what it was counts). */
 sl_err sl_tracker_run(sl_tracker *t, size_t *changed /* OUT */);
 
 size_t sl_tracker_event_count(const sl_tracker *t); /* events held */

@@ -25,20 +25,25 @@
 #include "sightline/buf.h"
 #include "sightline/geo.h"
 
-#define SLACK_CAP_S (12 * 3600.0) /* the most a time window widens a gap */
-#define TIME_SIGMA_S 300.0	  /* an instant's uncertainty */
-#define SHORT_M 3000.0		  /* closer than this, directions are noise */
-#define NEAR_M 30000.0		  /* closer than this, headings must agree */
-#define BEARING_MIN_M 3000.0	  /* a hop this long has a bearing */
-#define AXIAL_SIGMAS 2.0	  /* time order unknown within this */
-#define HEADING_GATE 181.0	  /* a heading this far off is another unit */
-#define W_HEADING_OFF 2.0	  /* ... and past heading_max_deg, unlikely */
-#define TIMED_S 900		  /* links this long time a track's speed */
+#define SLACK_CAP_S (12 * 3600.0)  /* the most a time window widens a gap */
+#define TIME_SIGMA_S 300.0	   /* an instant's uncertainty */
+#define VAGUE_SIGMA_S (2 * 3600.0) /* times this unsure are only dates */
+#define VAGUE_MAX_M 600000.0	   /* ... and a day's move is the most */
+#define VAGUE_SHARE 0.5		   /* ... and half the way's time the gap */
+#define W_NO_EVIDENCE 2.0	   /* ... and nothing says it is one unit */
+#define SHORT_M 3000.0		   /* closer than this, directions are noise */
+#define NEAR_M 30000.0		   /* closer than this, headings must agree */
+#define BEARING_MIN_M 3000.0	   /* a hop this long has a bearing */
+#define AXIAL_SIGMAS 2.0	   /* time order unknown within this */
+#define HEADING_GATE 181.0	   /* a heading this far off is another unit */
+#define W_HEADING_OFF 2.0	   /* ... and past heading_max_deg, unlikely */
+#define TIMED_S 900		   /* links this long time a track's speed */
 #define TIMED_M 5000.0
+#define M_PER_DEG (SL_GEO_EARTH_M * SL_GEO_PI / 180.0)
 
 /* Link costs, in units of about one "unlikely" each (docs/TRACKING.md). */
 #define W_WAIT_PER_H 0.35    /* idle time beyond what the way needs */
-#define W_GAP_PER_H 1.5	     /* any time between sightings */
+#define W_GAP_PER_H 1.3	     /* any time between sightings */
 #define W_STOP 1.0	     /* a stop to explain the time */
 #define STOP_S 900.0	     /* idle longer than this is a stop */
 #define SPEED_SPREAD 0.35    /* how far the speeds of units of a kind vary */
@@ -89,13 +94,13 @@ void sl_track_params_default(sl_track_params *p)
 						       .typical_speed_kmh = 600,
 						       .max_gap_s = 1 * 3600,
 						       .detour = 1.0,
-						       .link_prior = 3.0};
+						       .link_prior = 4.0};
 	p->motion[SL_CAT_HELICOPTER] = (sl_track_motion){.tracked = true,
 							 .max_speed_kmh = 300,
 							 .typical_speed_kmh = 200,
 							 .max_gap_s = 1 * 3600,
 							 .detour = 1.0,
-							 .link_prior = 3.0};
+							 .link_prior = 4.0};
 }
 
 static bool params_ok(const sl_track_params *p)
@@ -227,6 +232,7 @@ static void convert(const sl_tracker *t, const sl_event *ev, tev *e)
 		e->t1 = e->t0;
 	e->t = e->t0 + (e->t1 - e->t0) / 2;
 	e->lat = ev->lat, e->lon = ev->lon;
+	e->coslat = (float)cos(ev->lat * SL_GEO_PI / 180);
 	e->unc = (float)(ev->uncertainty_m > 0 ? ev->uncertainty_m : 0);
 	e->heading = ev->has_heading ? (float)ev->heading_deg : NAN;
 	e->conf = (float)ev->confidence;
@@ -335,6 +341,7 @@ static int32_t new_track(sl_tracker *t, int32_t head)
 	k->n = 1;
 	k->cat = t->ev[head].cat;
 	k->live = k->dirty = true;
+	k->touched = t->run;
 	t->ev[head].track = (int32_t)t->ntr;
 	t->live_tracks++;
 	/* A track that died in this run with the same first event was this
@@ -383,6 +390,7 @@ static void append(sl_tracker *t, int32_t k, int32_t j, const way *w, double c)
 	tk->tail = j;
 	tk->n++;
 	tk->dirty = true;
+	tk->touched = t->run;
 }
 
 /* Rebuilds the linking state of track k from its chain (after a cut). */
@@ -646,8 +654,15 @@ static bool link_cost(const sl_tracker *t, const end_state *s, const tev *b, way
 	double vmax = mo->max_speed_kmh / 3.6;
 	double du = (double)a->unc + (double)b->unc;
 	double reach = vmax * (dt + tau) + du;
-	double dgc = sl_geo_distance_m(a->lat, a->lon, b->lat, b->lon);
 	double snaps = (double)a->snap_m + (double)b->snap_m;
+	/* Far apart on a flat map (a little short of the great circle at
+	 * these distances): no need to look closer. */
+	double dy = (b->lat - a->lat) * M_PER_DEG;
+	double dx = (b->lon - a->lon) * M_PER_DEG * 0.5 * ((double)a->coslat + b->coslat);
+	double lim = (reach + snaps) * 1.02 + 1000;
+	if (dx * dx + dy * dy > lim * lim)
+		return false;
+	double dgc = sl_geo_distance_m(a->lat, a->lon, b->lat, b->lon);
 	if (dgc > reach + snaps)
 		return false;
 	memset(w, 0, sizeof(*w));
@@ -659,13 +674,16 @@ static bool link_cost(const sl_tracker *t, const end_state *s, const tev *b, way
 	} else {
 		w->m = dgc * mo->detour;
 	}
-	/* The straight bearings too: on the network a place snapped onto a
-	 * branch at a junction has the branch's bearing. */
-	double sdep = dgc > 1 ? sl_geo_bearing_deg(a->lat, a->lon, b->lat, b->lon) : NAN;
-	double sarr =
-	    dgc > 1
-		? fmod(sl_geo_bearing_deg(b->lat, b->lon, a->lat, a->lon) + 180.0, 360.0)
-		: NAN;
+	/* The straight bearings, when a heading or a turn is to be weighed:
+	 * on the network too, as a place snapped onto a branch at a junction
+	 * has the branch's bearing. */
+	double sdep = NAN, sarr = NAN;
+	bool bearings = !isnan(a->heading) || !isnan(b->heading) || !isnan(s->brg);
+	if (dgc > 1 && (bearings || !w->on_network)) {
+		sdep = sl_geo_bearing_deg(a->lat, a->lon, b->lat, b->lon);
+		sarr = fmod(sl_geo_bearing_deg(b->lat, b->lon, a->lat, a->lon) + 180.0,
+			    360.0);
+	}
 	if (!w->on_network)
 		w->dep_brg = sdep, w->arr_brg = sarr;
 	/* The gate: the least way the unit can have gone, at top speed. */
@@ -684,10 +702,20 @@ static bool link_cost(const sl_tracker *t, const end_state *s, const tev *b, way
 		if (dp - ((double)p->unc + b->unc) > vmax * (dtp + taup))
 			return false;
 	}
-	double c = mo->link_prior + W_GAP_PER_H * dt / 3600;
 	/* Speed: as fast as this unit (or its kind) goes, or waiting. */
 	double vref = s->v_ref > 0 ? s->v_ref : mo->typical_speed_kmh / 3.6;
 	double t_need = fmax(0, w->m - du) / vref;
+	/* Sightings known only to the day (the CIR map's) say nothing of the
+	 * speed: the time the way takes stands for the gap, a day's move is
+	 * the most, and something must say it is one unit. */
+	bool vague = pair_sigma(a, b) > VAGUE_SIGMA_S;
+	if (vague && need > VAGUE_MAX_M)
+		return false;
+	double gap = vague ? fmax(dt, VAGUE_SHARE * t_need) : dt;
+	double c = mo->link_prior + W_GAP_PER_H * gap / 3600;
+	if (vague && isnan(a->heading) && isnan(b->heading) &&
+	    (a->n_items == 0 || b->n_items == 0))
+		c += W_NO_EVIDENCE;
 	if (dt < t_need) {
 		double k = s->v_ref > 0 ? SPEED_SPREAD_OWN : SPEED_SPREAD;
 		double sig = sqrt(tau * tau + k * k * t_need * t_need);
@@ -1143,6 +1171,7 @@ static sl_err cut_tracks(sl_tracker *t, size_t split)
 				return SL_ENOMEM;
 			}
 			t->live_tracks--;
+			t->died++;
 			continue;
 		}
 		if ((size_t)tk->tail >= split) {
@@ -1152,6 +1181,7 @@ static sl_err cut_tracks(sl_tracker *t, size_t split)
 			t->ev[i].next = NONE;
 			restate(t, (int32_t)k);
 			tk->dirty = true;
+			tk->touched = t->run;
 		}
 		remap[k] = (int32_t)w;
 		t->tr[w++] = *tk;
@@ -1197,6 +1227,8 @@ sl_err sl_tracker_run(sl_tracker *t, size_t *changed)
 	if (t->t_change == INT64_MAX)
 		return SL_OK;
 	int64_t T = sl_trk_step_of(t, t->t_change) * t->p.step_s;
+	t->run++;
+	t->died = 0;
 	size_t lo = 0, hi = t->n_sorted;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -1246,9 +1278,11 @@ sl_err sl_tracker_run(sl_tracker *t, size_t *changed)
 	t->n_sorted = t->nev;
 	t->t_change = INT64_MAX;
 	if (changed) {
-		size_t n = t->n_dead;
+		/* Dropped tracks that no new one took the place of, and every
+		 * track made, cut or grown in this run. */
+		size_t n = t->died;
 		for (size_t k = 0; k < t->ntr; k++)
-			n += t->tr[k].dirty;
+			n += t->tr[k].touched == t->run;
 		*changed = n;
 	}
 	return SL_OK;

@@ -36,6 +36,7 @@ typedef struct tev {
 	int64_t t, t0, t1; /* mid-time and window */
 	double lat, lon;
 	float unc;     /* metres */
+	float coslat;  /* cos(lat), for quick distances */
 	float heading; /* degrees, NAN when none */
 	float conf;
 	uint32_t n_reports;
@@ -65,7 +66,8 @@ typedef struct trk {
 	int32_t head, tail;
 	uint32_t n;
 	uint8_t cat;
-	bool live, dirty, saved_shape;
+	bool live, dirty; /* dirty: to be saved */
+	uint32_t touched; /* the run that last changed it */
 	/* What the next link is costed against. */
 	double way_m, way_s; /* links long enough to time a speed */
 	uint8_t n_recent, recent_at;
@@ -116,6 +118,8 @@ struct sl_tracker {
 	size_t live_tracks;
 	int64_t t_change; /* the earliest time put or removed since the last
 			     run; INT64_MAX when none */
+	uint32_t run;	  /* runs so far */
+	size_t died;	  /* tracks the current run dropped */
 	/* Store ids of tracks that died in the last run, by head event, for
 	 * the next ones to reuse or the save to delete. */
 	int64_t *dead_heads, *dead_ids;

@@ -309,6 +309,9 @@ static void direction_of(sl_tracker *t, const trk *tk, sl_arena *a, sl_track *ou
 				slat = elat, slon = elon, elat = x, elon = y;
 				swapped = true;
 				end = head;
+				/* First and last as it moved. */
+				out->first_lat = slat, out->first_lon = slon;
+				out->last_lat = elat, out->last_lon = elon;
 				out->has_heading = true;
 				out->heading_deg =
 				    sl_geo_bearing_deg(slat, slon, elat, elon);
