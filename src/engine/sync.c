@@ -298,7 +298,7 @@ static sl_err reconcile(sl_engine *e)
 	sl_idmap_free(&decided);
 	/* The moderators' links now, report by report, against the pins the
 	 * engine holds. */
-	if (st.n_links > 1) /* never qsort a NULL array of nothing (UBSan) */
+	if (st.n_links) /* never qsort a NULL array of nothing (UBSan) */
 		qsort(st.links, st.n_links, sizeof(*st.links), cmp_link);
 	pinset *old = e->pins;
 	size_t nold = e->npins;

@@ -897,8 +897,14 @@ static const mod_route routes[] = {
     {"POST", API_MOD "/events", SL_ROLE_MODERATOR, sl_review_event_create, NULL},
     {"GET", API_MOD "/events", SL_ROLE_MODERATOR, sl_review_events, NULL},
     {"GET", API_MOD "/events/{id}", SL_ROLE_MODERATOR, sl_review_event, NULL},
-    {"POST", API_MOD "/events/{id}/merge", SL_ROLE_MODERATOR, sl_review_event_merge, NULL},
-    {"POST", API_MOD "/events/{id}/split", SL_ROLE_MODERATOR, sl_review_event_split, NULL},
+    {"POST", API_MOD "/events/{id}/merge", SL_ROLE_MODERATOR, sl_review_event_merge,
+     NULL},
+    {"POST", API_MOD "/events/{id}/split", SL_ROLE_MODERATOR, sl_review_event_split,
+     NULL},
+    /* Tracks and the summary (tracks.c). */
+    {"GET", API_MOD "/tracks", SL_ROLE_MODERATOR, sl_tracks_list, NULL},
+    {"GET", API_MOD "/tracks/{id}", SL_ROLE_MODERATOR, sl_tracks_get, NULL},
+    {"GET", API_MOD "/summary", SL_ROLE_MODERATOR, sl_tracks_summary, NULL},
 };
 
 /* Matches path against pattern; on a match the "{x}" segments are cut out

@@ -126,6 +126,12 @@ enum MHD_Result sl_review_event_merge(mod_ctx *ctx);  /* POST events/{id}/merge 
 enum MHD_Result sl_review_event_split(mod_ctx *ctx);  /* POST events/{id}/split */
 enum MHD_Result sl_review_audit(mod_ctx *ctx);	      /* GET admin/audit */
 
+/* ---- tracks.c: tracks and the summary (reads only) ---- */
+
+enum MHD_Result sl_tracks_summary(mod_ctx *ctx); /* GET summary */
+enum MHD_Result sl_tracks_list(mod_ctx *ctx);	 /* GET tracks */
+enum MHD_Result sl_tracks_get(mod_ctx *ctx);	 /* GET tracks/{id} */
+
 /* ---- review.c: what both front ends call ---- */
 
 #define SL_REVIEW_LIST_DEFAULT 100 /* ?limit= when absent */

@@ -572,6 +572,45 @@ void sl_public_kick(sl_server *srv)
 	pthread_mutex_unlock(&srv->publisher_lock);
 }
 
+/* The track source publication reads (publish.h): the tracker's tracks of
+ * two events or more, as the store has them, oldest first. Everything
+ * goes into a, the snapshot builder's arena. */
+static sl_err stored_tracks(void *ud, sl_store *s, sl_arena *a, sl_track_input **out,
+			    size_t *n)
+{
+	(void)ud;
+	*out = NULL;
+	*n = 0;
+	size_t cap = 0;
+	sl_track_filter f = {.ascending = true, .min_events = 2, .limit = SL_TRACKS_MAX};
+	for (;;) {
+		sl_track *tr;
+		size_t k;
+		sl_err e = sl_store_find_tracks(s, &f, a, &tr, &k);
+		if (e)
+			return e;
+		if (*n + k > cap) {
+			size_t ncap = cap ? cap * 2 : 1024;
+			while (ncap < *n + k)
+				ncap *= 2;
+			sl_track_input *g = sl_arena_alloc(a, ncap * sizeof(*g));
+			if (!g)
+				return SL_ENOMEM;
+			if (*n)
+				memcpy(g, *out, *n * sizeof(*g));
+			*out = g;
+			cap = ncap;
+		}
+		for (size_t i = 0; i < k; i++)
+			(*out)[(*n)++] =
+			    (sl_track_input){tr[i].id, tr[i].category, tr[i].direction,
+					     tr[i].n_events, tr[i].event_ids};
+		if (k < f.limit)
+			return SL_OK;
+		f.cursor = tr[k - 1].id;
+	}
+}
+
 sl_err sl_public_start(sl_server *srv)
 {
 	sl_public *p = calloc(1, sizeof(*p));
@@ -582,8 +621,10 @@ sl_err sl_public_start(sl_server *srv)
 	pthread_mutex_init(&srv->publisher_lock, NULL);
 	pthread_cond_init(&srv->publisher_wake, NULL);
 	sl_err e = sl_publish_new(srv->store, &srv->publish);
-	if (!e)
+	if (!e) {
 		sl_publish_wait_for_engine(srv->publish, srv->cfg.engine_interval_ms > 0);
+		sl_publish_set_track_source(srv->publish, stored_tracks, NULL);
+	}
 	if (!e && srv->cfg.network_path)
 		e = load_network(p, srv->cfg.network_path);
 	if (!e) /* the first picture before the first request */

@@ -498,7 +498,7 @@ static void write_tracks(const sl_pub_snapshot *s, const sl_pub_filter *f, sl_pb
 		sl_pbuf_puts(b, "]},\"properties\":{\"category\":\"");
 		sl_pbuf_puts(b, sl_category_name(t->category));
 		sl_pbuf_puts(b, "\",\"direction\":\"");
-		sl_pbuf_puts(b, sl_track_direction_name(t->direction));
+		sl_pbuf_puts(b, sl_direction_name(t->direction));
 		sl_pbuf_puts(b, "\",\"start\":");
 		put_time_q(b, t->points[0]->t_start);
 		sl_pbuf_puts(b, ",\"end\":");
@@ -793,7 +793,7 @@ static int64_t week_of(int64_t t)
 typedef struct week {
 	int64_t start;
 	int64_t events[SL_CAT_COUNT];
-	int64_t moves[SL_TRACK_DIR_COUNT];
+	int64_t moves[SL_DIR_COUNT];
 } week;
 
 static int by_start(const void *a, const void *b)
@@ -877,9 +877,9 @@ static void write_summary(const sl_pub_snapshot *s, const sl_pub_filter *f, sl_p
 		put_int(b, by_cat[c]);
 	}
 	sl_pbuf_puts(b, "},\"directions\":[");
-	for (int d = 1; d < SL_TRACK_DIR_COUNT; d++)
+	for (int d = 1; d < SL_DIR_COUNT; d++)
 		sl_pbuf_putf(b, "%s\"%s\"", d > 1 ? "," : "",
-			     sl_track_direction_name((sl_track_direction)d));
+			     sl_direction_name((sl_direction)d));
 	sl_pbuf_puts(b, ",\"unknown\"],\"weeks\":[");
 	for (size_t i = 0; i < n; i++) {
 		sl_pbuf_puts(b, i ? ",\n{\"week_start\":" : "\n{\"week_start\":");
@@ -893,9 +893,9 @@ static void write_summary(const sl_pub_snapshot *s, const sl_pub_filter *f, sl_p
 			put_int(b, w[i].events[c]);
 		}
 		sl_pbuf_puts(b, "},\"movements\":{");
-		for (int d = 0; d < SL_TRACK_DIR_COUNT; d++) {
+		for (int d = 0; d < SL_DIR_COUNT; d++) {
 			sl_pbuf_putf(b, "%s\"%s\":", d ? "," : "",
-				     sl_track_direction_name((sl_track_direction)d));
+				     sl_direction_name((sl_direction)d));
 			put_int(b, w[i].moves[d]);
 		}
 		sl_pbuf_puts(b, "}}");

@@ -175,14 +175,6 @@ sl_err sl_publish_no_tracks(void *ud, sl_store *s, sl_arena *a, sl_track_input *
 	return SL_OK;
 }
 
-const char *sl_track_direction_name(sl_track_direction d)
-{
-	static const char *const names[SL_TRACK_DIR_COUNT] = {
-	    "unknown", "toward_ukraine", "away_from_ukraine", "toward_russia",
-	    "internal"};
-	return (unsigned)d < SL_TRACK_DIR_COUNT ? names[d] : "unknown";
-}
-
 static sl_err load_key(sl_publish *p)
 {
 	char *hex = NULL;

@@ -64,11 +64,8 @@ sl_err sq_pub_sources(sl_store *base, sl_pub_source_visit visit, void *ud)
 		src.confidence = sqlite3_column_double(st, 8);
 		const char *eq = (const char *)sqlite3_column_text(st, 9);
 		if (eq) {
-			sl_event e = {0};
-			if ((err = sq_decode_event_items(eq, a, &e)))
+			if ((err = sq_decode_items(eq, a, &src.items, &src.n_items)))
 				break;
-			src.items = e.items;
-			src.n_items = e.n_items;
 		}
 		src.n_verified = sqlite3_column_int64(st, 10);
 		src.n_independent = sqlite3_column_int64(st, 11);

@@ -88,6 +88,12 @@ typedef struct sl_store_ops {
 	sl_err (*meta_get)(sl_store *s, const char *key, char **out);
 	sl_err (*meta_set)(sl_store *s, const char *key, const char *value);
 	sl_err (*check)(sl_store *s);
+	/* Tracks (sqlite_tracks.c) and what the tracker reads. */
+	sl_err (*tracks_save)(sl_store *s, sl_tracks_save *save);
+	sl_err (*find_tracks)(sl_store *s, const sl_track_filter *f, sl_arena *a,
+			      sl_track **out, size_t *n);
+	sl_err (*each_event)(sl_store *s, int64_t since, sl_event_visit visit, void *ud);
+	sl_err (*count_events)(sl_store *s, int64_t *out);
 } sl_store_ops;
 
 struct sl_store {

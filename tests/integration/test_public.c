@@ -663,6 +663,74 @@ static void cot_drain(int fd, unsigned ms)
  * as it is published; a webhook registered by an admin gets it too,
  * signed, again after a failure. Neither carries anything that must stay
  * back. */
+/* A train seen twice, 30 km and 30 minutes apart, both verified: the
+ * tracker links the two events and tracks.geojson shows the track through
+ * their published points only — its events are published events. */
+static bool track_published(void *ud)
+{
+	(void)ud;
+	harness_response r;
+	get_public(PUB "tracks.geojson", &r);
+	json_t *doc = harness_body_json(&r, "tracks");
+	harness_response_free(&r);
+	json_t *f;
+	size_t i;
+	bool found = false;
+	json_array_foreach(json_object_get(doc, "features"), i, f)
+	{
+		json_t *ev = json_object_get(json_object_get(f, "properties"), "events");
+		found |= json_array_size(ev) >= 2;
+	}
+	json_decref(doc);
+	return found;
+}
+
+static void test_tracks_published(void **state)
+{
+	(void)state;
+	long long a = post("rail_transport", 53.90000, 27.56000, 150, false);
+	long long b = post("rail_transport", 54.05000, 27.95000, 120, false);
+	for (int i = 0; i < 300 && !(event_of(a) && event_of(b)); i++)
+		usleep(50 * 1000);
+	decide(a, "verify");
+	decide(b, "verify");
+	if (!harness_eventually(track_published, NULL))
+		fail_msg("no track of two published events within 15 s");
+	harness_response r, e;
+	get_public(PUB "tracks.geojson", &r);
+	get_public(PUB "events.geojson", &e);
+	json_t *tracks = harness_body_json(&r, "tracks"),
+	       *events = harness_body_json(&e, "events");
+	assert_clean("tracks.geojson", r.body, r.body_len);
+	json_t *f;
+	size_t i;
+	json_array_foreach(json_object_get(tracks, "features"), i, f)
+	{
+		json_t *ids = json_object_get(json_object_get(f, "properties"), "events");
+		json_t *id;
+		size_t k;
+		json_array_foreach(ids, k, id)
+		{
+			bool published = false;
+			json_t *g;
+			size_t j;
+			json_array_foreach(json_object_get(events, "features"), j, g)
+			    published |=
+			    json_equal(json_object_get(g, "id"), id) ||
+			    json_equal(
+				json_object_get(json_object_get(g, "properties"), "id"),
+				id);
+			if (!published)
+				fail_msg("track point %s is not a published event",
+					 json_string_value(id));
+		}
+	}
+	json_decref(tracks);
+	json_decref(events);
+	harness_response_free(&r);
+	harness_response_free(&e);
+}
+
 static void test_stream_and_webhook(void **state)
 {
 	(void)state;
@@ -803,6 +871,7 @@ int main(void)
 	    cmocka_unit_test(test_headers_everywhere),
 	    cmocka_unit_test(test_policy),
 	    cmocka_unit_test(test_excerpt),
+	    cmocka_unit_test(test_tracks_published),
 	    cmocka_unit_test(test_stream_and_webhook),
 	};
 	int rc =
