@@ -108,7 +108,8 @@ sl_err sl_publish_no_tracks(void *ud, sl_store *s, sl_arena *a, sl_track_input *
 
 /* ---- what the public sees ---- */
 
-#define SL_PUB_ID_MAX 24 /* "e" or "t" and 20 hex digits, NUL */
+#define SL_PUB_ID_MAX 24			   /* "e" or "t" and 20 hex digits, NUL */
+#define SL_PUB_PHOTO_PATH "/api/v1/public/photos/" /* + public id + ".jpg" */
 
 typedef struct sl_pub_event {
 	char id[SL_PUB_ID_MAX];
@@ -125,6 +126,8 @@ typedef struct sl_pub_event {
 	size_t n_items;
 	const sl_event_item *items;
 	const char *excerpt; /* approved by a moderator, or NULL */
+	bool has_photo;	     /* an admin approved a photo: served at
+				SL_PUB_PHOTO_PATH ID ".jpg" */
 	int64_t event_id;    /* the store's id: never written out */
 	/* Its GeoJSON Feature, written once when the snapshot is made (the
 	 * feeds are assembled from these); NULL outside a snapshot. */

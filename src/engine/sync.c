@@ -30,8 +30,8 @@ static sl_err load_item(void *ud, const sl_queue_item *it)
 {
 	sl_engine *e = ud;
 	int32_t i;
-	bool moved;
-	sl_err err = sl_eng_put_report(e, it, &i, &moved);
+	bool moved, reweighed;
+	sl_err err = sl_eng_put_report(e, it, &i, &moved, &reweighed);
 	if (!err && it->report.id > e->last_report)
 		e->last_report = it->report.id;
 	return err;

@@ -881,6 +881,8 @@ static const mod_route routes[] = {
     {"PUT", API_MOD_ADMIN "/events/{id}/excerpt", SL_ROLE_ADMIN, sl_admin_excerpt_put, NULL},
     {"DELETE", API_MOD_ADMIN "/events/{id}/excerpt", SL_ROLE_ADMIN, sl_admin_excerpt_delete,
      NULL},
+    {"PUT", API_MOD_ADMIN "/events/{id}/photo", SL_ROLE_ADMIN, sl_admin_photo_put, NULL},
+    {"DELETE", API_MOD_ADMIN "/events/{id}/photo", SL_ROLE_ADMIN, sl_admin_photo_delete, NULL},
     /* The review API (review.c). */
     {"GET", API_MOD "/queue", SL_ROLE_MODERATOR, sl_review_queue, NULL},
     {"GET", API_MOD "/reports/{id}", SL_ROLE_MODERATOR, sl_review_get, NULL},

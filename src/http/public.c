@@ -362,10 +362,47 @@ static feed *make_feed(sl_server *srv, const sl_pub_snapshot *snap, int fmt,
 	return f;
 }
 
+/* GET photos/{public id}.jpg: the photo an admin approved for a published
+ * event (docs/PUBLISH.md). Only an event in the current snapshot — one the
+ * policy publishes now — has its photo served; the answer for any other
+ * name is the same 404. */
+static enum MHD_Result serve_photo(sl_server *srv, struct MHD_Connection *c,
+				   const char *name, const char *method)
+{
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+		return sl_http_problem(c, 405, "use GET", NULL, "GET, HEAD", 0);
+	size_t n = strlen(name);
+	char id[SL_PUB_ID_MAX];
+	bool ok = n > 4 && n - 4 < sizeof(id) && strcmp(name + n - 4, ".jpg") == 0;
+	if (ok) {
+		memcpy(id, name, n - 4);
+		id[n - 4] = '\0';
+	}
+	int64_t event_id = 0;
+	const sl_pub_snapshot *snap = sl_publish_snapshot(srv->publish);
+	for (size_t i = 0; ok && i < snap->n && !event_id; i++)
+		if (snap->events[i].has_photo && strcmp(snap->events[i].id, id) == 0)
+			event_id = snap->events[i].event_id;
+	sl_publish_release(srv->publish, snap);
+	if (!event_id)
+		return sl_http_problem(c, 404, "no such resource", NULL, NULL, 0);
+	uint8_t *jpeg;
+	size_t len;
+	sl_err e = sl_store_photo_get(srv->store, event_id, &jpeg, &len);
+	if (e == SL_ENOTFOUND)
+		return sl_http_problem(c, 404, "no such resource", NULL, NULL, 0);
+	if (e != SL_OK)
+		return sl_http_problem(c, 503, "try again", NULL, NULL, 5);
+	static const char *const h[] = {"Cache-Control", "public, max-age=300", NULL};
+	return sl_http_respond_bytes(c, 200, "image/jpeg", jpeg, len, h);
+}
+
 enum MHD_Result sl_public_serve(sl_server *srv, struct MHD_Connection *c, const char *url,
 				const char *method)
 {
 	const char *name = url + strlen(PUBLIC_PREFIX);
+	if (strncmp(name, "photos/", 7) == 0)
+		return serve_photo(srv, c, name + 7, method);
 	int fmt = -1;
 	for (int i = 0; i < SL_PUB_FORMAT_COUNT; i++)
 		if (strcmp(name, formats[i].name) == 0)

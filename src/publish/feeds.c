@@ -429,6 +429,14 @@ void sl_pub_write_feature(sl_pbuf *b, const sl_pub_event *e)
 		sl_pbuf_json_str(b, e->excerpt);
 	else
 		sl_pbuf_puts(b, "null");
+	sl_pbuf_puts(b, ",\"photo\":");
+	if (e->has_photo) {
+		sl_pbuf_puts(b, "\"" SL_PUB_PHOTO_PATH);
+		sl_pbuf_puts(b, e->id);
+		sl_pbuf_puts(b, ".jpg\"");
+	} else {
+		sl_pbuf_puts(b, "null");
+	}
 	sl_pbuf_puts(b, "}}");
 }
 
@@ -575,7 +583,14 @@ static void write_atom(const sl_pub_snapshot *s, const sl_pub_filter *f, sl_pbuf
 		    b, "</georss:point>\n<link rel=\"alternate\" type=\"text/html\" "
 		       "href=\"/#");
 		sl_pbuf_puts(b, e->id);
-		sl_pbuf_puts(b, "\"/>\n</entry>\n");
+		sl_pbuf_puts(b, "\"/>\n");
+		if (e->has_photo) {
+			sl_pbuf_puts(b, "<link rel=\"enclosure\" type=\"image/jpeg\" "
+					"href=\"" SL_PUB_PHOTO_PATH);
+			sl_pbuf_puts(b, e->id);
+			sl_pbuf_puts(b, ".jpg\"/>\n");
+		}
+		sl_pbuf_puts(b, "</entry>\n");
 	}
 	sl_pbuf_puts(b, "</feed>\n");
 }

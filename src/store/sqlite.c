@@ -321,6 +321,15 @@ static const char *const migrations[] = {
     ") WITHOUT ROWID;"
     "CREATE INDEX track_events_event ON track_events(event_id);"
     "CREATE INDEX events_updated ON events(updated_at);",
+    /* 4 -> 5: a photo an admin approved for the public with an event
+     * (docs/PUBLISH.md): a report's cleaned photo, opened with the admin's
+     * key and kept here in clear because it is meant to be public. */
+    "CREATE TABLE event_photos ("
+    " event_id INTEGER PRIMARY KEY REFERENCES events(id) ON DELETE CASCADE,"
+    " jpeg BLOB NOT NULL CHECK (length(jpeg) BETWEEN 4 AND 16777216),"
+    " approved_by INTEGER REFERENCES moderators(id),"
+    " approved_at INTEGER NOT NULL"
+    ");",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -2205,6 +2214,8 @@ static const sl_store_ops sqlite_ops = {
     .pub_setting_get = sq_pub_setting_get,
     .pub_setting_set = sq_pub_setting_set,
     .excerpt_set = sq_excerpt_set,
+    .photo_set = sq_photo_set,
+    .photo_get = sq_photo_get,
     .webhook_add = sq_webhook_add,
     .webhooks = sq_webhooks,
     .webhook_remove = sq_webhook_remove,

@@ -140,6 +140,9 @@ sl_err sq_pub_fingerprint(sl_store *s, sl_pub_fingerprint *out);
 sl_err sq_pub_setting_get(sl_store *s, const char *key, char **out);
 sl_err sq_pub_setting_set(sl_store *s, const char *key, const char *value,
 			  int64_t moderator_id, int64_t now);
+sl_err sq_photo_set(sl_store *s, int64_t event_id, const uint8_t *jpeg, size_t len,
+		    int64_t moderator_id, int64_t now);
+sl_err sq_photo_get(sl_store *s, int64_t event_id, uint8_t **out, size_t *len);
 sl_err sq_excerpt_set(sl_store *s, int64_t event_id, const char *text, int64_t moderator_id,
 		      int64_t now);
 sl_err sq_webhook_add(sl_store *s, sl_webhook *w);

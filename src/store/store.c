@@ -314,6 +314,21 @@ sl_err sl_store_pub_setting_set(sl_store *s, const char *key, const char *value,
 	return s->ops->pub_setting_set(s, key, value, moderator_id, now);
 }
 
+sl_err sl_store_photo_set(sl_store *s, int64_t event_id, const uint8_t *jpeg, size_t len,
+			  int64_t moderator_id, int64_t now)
+{
+	if (jpeg && (len < 4 || len > SL_PUB_PHOTO_MAX))
+		return SL_EINVAL;
+	return s->ops->photo_set(s, event_id, jpeg, len, moderator_id, now);
+}
+
+sl_err sl_store_photo_get(sl_store *s, int64_t event_id, uint8_t **out, size_t *len)
+{
+	if (!out || !len)
+		return SL_EINVAL;
+	return s->ops->photo_get(s, event_id, out, len);
+}
+
 sl_err sl_store_excerpt_set(sl_store *s, int64_t event_id, const char *text,
 			    int64_t moderator_id, int64_t now)
 {
