@@ -1,12 +1,14 @@
 /*
- * engine.c — the server's corroboration thread.
+ * engine.c — the server's corroboration and tracking thread.
  *
  * One process at a time runs the engine over a store (the store's engine
  * lock says which); in it this thread loads the engine's state at start
  * and then, every engine_interval_ms, takes in the reports intake stored
  * and the changes moderators made since (sl_engine_sync), so that events
- * follow within about a second. Loading a large store takes a few seconds;
- * the server serves meanwhile. Nothing here touches a request.
+ * follow within about a second; then the tracker links the events that
+ * changed into tracks (sl_tracker_sync, docs/TRACKING.md) on the network,
+ * stations and borders the server was given. Loading a large store takes a
+ * few seconds; the server serves meanwhile. Nothing here touches a request.
  */
 #include "http/http_int.h"
 
@@ -15,6 +17,8 @@
 #include <time.h>
 
 #include "sightline/engine.h"
+#include "sightline/publish.h"
+#include "sightline/track.h"
 #include "sightline/timefmt.h"
 
 static void *engine_main(void *arg)
@@ -35,7 +39,17 @@ static void *engine_main(void *arg)
 		sl_engine_free(e);
 		return NULL;
 	}
-	bool failing = false;
+	/* Tracks after events; without a tracker the events still follow. */
+	sl_tracker *t = NULL;
+	if ((err = sl_tracker_new(NULL, srv->cfg.network, srv->cfg.stations,
+				  srv->cfg.borders, &t)) ||
+	    (err = sl_tracker_load(t, srv->store, sl_time_now()))) {
+		fprintf(stderr, "sightline: tracker: cannot load: %s; no tracks here\n",
+			sl_strerror(err));
+		sl_tracker_free(t);
+		t = NULL;
+	}
+	bool failing = false, track_failing = false;
 	pthread_mutex_lock(&srv->engine_lock);
 	for (;;) {
 		bool last = srv->engine_stopping;
@@ -47,6 +61,24 @@ static void *engine_main(void *arg)
 		else if (!err && failing)
 			fprintf(stderr, "sightline: engine: sync works again\n");
 		failing = err != SL_OK;
+		if (t && !err) {
+			size_t changed = 0;
+			sl_err te = sl_tracker_sync(t, sl_time_now(), &changed);
+			/* Tracks can change without their events changing (a
+			 * relink): publication would not see it by itself. */
+			if (!te && changed && srv->publish) {
+				sl_publish_invalidate(srv->publish);
+				sl_public_kick(srv);
+			}
+			if (te && !track_failing)
+				fprintf(
+				    stderr,
+				    "sightline: tracker: sync failed: %s (retrying)\n",
+				    sl_strerror(te));
+			else if (!te && track_failing)
+				fprintf(stderr, "sightline: tracker: sync works again\n");
+			track_failing = te != SL_OK;
+		}
 		pthread_mutex_lock(&srv->engine_lock);
 		if (last)
 			break;
@@ -65,6 +97,7 @@ static void *engine_main(void *arg)
 			;
 	}
 	pthread_mutex_unlock(&srv->engine_lock);
+	sl_tracker_free(t);
 	sl_engine_free(e);
 	return NULL;
 }

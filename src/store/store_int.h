@@ -74,6 +74,9 @@ typedef struct sl_store_ops {
 	sl_err (*pub_setting_get)(sl_store *s, const char *key, char **out);
 	sl_err (*pub_setting_set)(sl_store *s, const char *key, const char *value,
 				  int64_t moderator_id, int64_t now);
+	sl_err (*photo_set)(sl_store *s, int64_t event_id, const uint8_t *jpeg, size_t len,
+			    int64_t moderator_id, int64_t now);
+	sl_err (*photo_get)(sl_store *s, int64_t event_id, uint8_t **out, size_t *len);
 	sl_err (*excerpt_set)(sl_store *s, int64_t event_id, const char *text,
 			      int64_t moderator_id, int64_t now);
 	sl_err (*webhook_add)(sl_store *s, sl_webhook *w);
@@ -88,6 +91,12 @@ typedef struct sl_store_ops {
 	sl_err (*meta_get)(sl_store *s, const char *key, char **out);
 	sl_err (*meta_set)(sl_store *s, const char *key, const char *value);
 	sl_err (*check)(sl_store *s);
+	/* Tracks (sqlite_tracks.c) and what the tracker reads. */
+	sl_err (*tracks_save)(sl_store *s, sl_tracks_save *save);
+	sl_err (*find_tracks)(sl_store *s, const sl_track_filter *f, sl_arena *a,
+			      sl_track **out, size_t *n);
+	sl_err (*each_event)(sl_store *s, int64_t since, sl_event_visit visit, void *ud);
+	sl_err (*count_events)(sl_store *s, int64_t *out);
 } sl_store_ops;
 
 struct sl_store {
