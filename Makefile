@@ -8,6 +8,9 @@
 #   make bench    intake benchmark against nginx (docs/PERFORMANCE.md)
 #   make fuzz     every fuzz target with libFuzzer for FUZZ_SECONDS each
 #                 (docs/RELIABILITY.md)
+#   make reliability  200 SIGKILL trials, the load tests, the overload curve
+#                 and the whole integration suite under valgrind
+#                 (docs/RELIABILITY.md)
 
 SHARED_DATA ?= ../shared/data
 CIR_CSV     := $(SHARED_DATA)/real/cir-russia-ukraine-monitor-2022.csv
@@ -21,7 +24,7 @@ DATA        ?= var/data
 LISTEN      ?= 127.0.0.1:8080
 MESON_OPTS  := -Dwerror=true
 
-.PHONY: all build deps run check test test-asan bench fuzz clean format
+.PHONY: all build deps run check test test-asan bench fuzz reliability clean format
 
 all: build
 
@@ -74,6 +77,11 @@ bench: deps build
 
 fuzz: deps
 	@scripts/fuzz
+
+reliability: deps build
+	RELIABILITY=1 meson test -C build --suite reliability --print-errorlogs -t 4
+	bench/overload
+	scripts/check-valgrind all
 
 clean:
 	rm -rf build build-asan build-fuzz
