@@ -68,7 +68,8 @@ static void sleep_until(uint64_t us)
 	uint64_t t = now_us();
 	if (us <= t)
 		return;
-	struct timespec ts = {(time_t)((us - t) / 1000000), (long)((us - t) % 1000000) * 1000};
+	struct timespec ts = {(time_t)((us - t) / 1000000),
+			      (long)((us - t) % 1000000) * 1000};
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
 }
@@ -89,7 +90,8 @@ static int exchange(int *retry_after)
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
 		size_t off = 0;
 		while (off < b.request_len) {
-			ssize_t w = send(fd, b.request + off, b.request_len - off, MSG_NOSIGNAL);
+			ssize_t w =
+			    send(fd, b.request + off, b.request_len - off, MSG_NOSIGNAL);
 			if (w <= 0)
 				break;
 			off += (size_t)w;
@@ -214,7 +216,8 @@ static char *read_all(const char *path, size_t *len)
 int main(int argc, char **argv)
 {
 	if (argc != 6) {
-		fprintf(stderr, "usage: bench_overload PORT RATE SECONDS PHOTO SERVER_PID\n");
+		fprintf(stderr,
+			"usage: bench_overload PORT RATE SECONDS PHOTO SERVER_PID\n");
 		return 2;
 	}
 	b.port = (uint16_t)atoi(argv[1]);
@@ -231,7 +234,8 @@ int main(int argc, char **argv)
 	/* The whole request, head and multipart body, once. */
 	char head[512], pre[512];
 	int pn = snprintf(pre, sizeof(pre),
-			  "--" BOUNDARY "\r\nContent-Disposition: form-data; name=\"report\"\r\n"
+			  "--" BOUNDARY
+			  "\r\nContent-Disposition: form-data; name=\"report\"\r\n"
 			  "Content-Type: application/json\r\n\r\n%s\r\n--" BOUNDARY
 			  "\r\nContent-Disposition: form-data; name=\"photo\"; "
 			  "filename=\"p.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n",
@@ -279,10 +283,10 @@ int main(int argc, char **argv)
 	printf("OVERLOAD rate=%.0f offered=%ld created=%ld busy=%ld other=%ld failed=%ld "
 	       "late=%ld created_per_s=%.1f p50_ms=%.1f p99_ms=%.1f busy_p99_ms=%.1f "
 	       "retry_after=%d rss_max_kib=%ld\n",
-	       b.rate, offered, (long)b.created, (long)b.busy, (long)b.other, (long)b.failed,
-	       (long)b.late, (double)b.created / seconds, pct(b.lat_ok, b.n_ok, 0.5),
-	       pct(b.lat_ok, b.n_ok, 0.99), pct(b.lat_busy, b.n_busy, 0.99),
-	       atomic_load(&b.retry_after), rss_max);
+	       b.rate, offered, (long)b.created, (long)b.busy, (long)b.other,
+	       (long)b.failed, (long)b.late, (double)b.created / seconds,
+	       pct(b.lat_ok, b.n_ok, 0.5), pct(b.lat_ok, b.n_ok, 0.99),
+	       pct(b.lat_busy, b.n_busy, 0.99), atomic_load(&b.retry_after), rss_max);
 	free(b.request);
 	free(b.lat_ok);
 	free(b.lat_busy);

@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n = sl_borders_count(b);
 	if (n == 0)
 		fuzz_fail("borders loaded with no country");
-	static const double pts[][2] = {{53.9, 27.56}, {0, 0},	   {-89.9, 179.9},
+	static const double pts[][2] = {{53.9, 27.56},	{0, 0},	      {-89.9, 179.9},
 					{89.9, -179.9}, {52.1, 23.7}, {51.5, 31.3}};
 	for (size_t i = 0; i < n && i < 64; i++) {
 		int code = sl_borders_code(b, i);
@@ -37,7 +37,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (code == 0)
 			continue;
 		if (!sl_borders_find(b, code, &at))
-			fuzz_fail("country %zu (code %d) is not found by its code", i, code);
+			fuzz_fail("country %zu (code %d) is not found by its code", i,
+				  code);
 		if (!sl_borders_name(b, i))
 			fuzz_fail("country %zu has no name", i);
 		for (size_t k = 0; k < sizeof(pts) / sizeof(pts[0]); k++) {
@@ -46,9 +47,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				fuzz_fail("distance to country %d: %g", code, d);
 			if (d == 0) {
 				sl_border_exit x;
-				if (sl_borders_ray_exit(b, code, pts[k][0], pts[k][1], 45.0, 2e6,
-							&x) == SL_OK &&
-				    (!isfinite(x.lat) || !isfinite(x.lon) || !(x.along_m >= 0)))
+				if (sl_borders_ray_exit(b, code, pts[k][0], pts[k][1],
+							45.0, 2e6, &x) == SL_OK &&
+				    (!isfinite(x.lat) || !isfinite(x.lon) ||
+				     !(x.along_m >= 0)))
 					fuzz_fail("a ray's exit is not a point");
 			}
 		}

@@ -138,7 +138,8 @@ static void *flood_run(void *arg)
 	harness_multipart_init(&m);
 	harness_multipart_part(&m, "report", NULL, "application/json", report_json,
 			       strlen(report_json));
-	harness_multipart_part(&m, "photo", "p.jpg", "image/jpeg", f->photo, f->photo_len);
+	harness_multipart_part(&m, "photo", "p.jpg", "image/jpeg", f->photo,
+			       f->photo_len);
 	harness_multipart_end(&m);
 	char ct[160];
 	snprintf(ct, sizeof(ct), "Content-Type: multipart/form-data; boundary=%s",
@@ -147,8 +148,8 @@ static void *flood_run(void *arg)
 	while (!*f->stop) {
 		harness_response r;
 		char why[256];
-		if (!harness_try_request(f->srv, "POST", REPORTS, h, m.data, m.len, &r, why,
-					 sizeof(why))) {
+		if (!harness_try_request(f->srv, "POST", REPORTS, h, m.data, m.len, &r,
+					 why, sizeof(why))) {
 			f->failed++;
 			continue;
 		}
@@ -182,7 +183,8 @@ static void run_flood(const harness_server *srv, int n, unsigned ms, const void 
 	assert_non_null(f);
 	assert_non_null(tids);
 	for (int i = 0; i < n; i++) {
-		f[i] = (flood){.srv = srv, .photo = photo, .photo_len = len, .stop = &stop};
+		f[i] =
+		    (flood){.srv = srv, .photo = photo, .photo_len = len, .stop = &stop};
 		assert_int_equal(pthread_create(&tids[i], NULL, flood_run, &f[i]), 0);
 	}
 	sleep_ms(ms);
@@ -196,7 +198,8 @@ static void run_flood(const harness_server *srv, int n, unsigned ms, const void 
 		sum->failed += f[i].failed;
 		sum->bad_retry += f[i].bad_retry;
 		if (!sum->first_other[0] && f[i].first_other[0])
-			memcpy(sum->first_other, f[i].first_other, sizeof(sum->first_other));
+			memcpy(sum->first_other, f[i].first_other,
+			       sizeof(sum->first_other));
 	}
 	free(f);
 	free(tids);
@@ -231,8 +234,13 @@ static void test_overload(void **state)
 {
 	(void)state;
 	harness_server srv;
-	const char *const flags[] = {"--intake-workers", "1", "--intake-queue", "4",
-				     "--intake-wait", "2000", NULL};
+	const char *const flags[] = {"--intake-workers",
+				     "1",
+				     "--intake-queue",
+				     "4",
+				     "--intake-wait",
+				     "2000",
+				     NULL};
 	start(&srv, flags);
 	size_t len;
 	char *photo = read_test_file("photo/tiny.jpg", &len);
@@ -252,8 +260,8 @@ static void test_overload(void **state)
 	if (sum.failed)
 		fail_msg("overload: %ld requests got no answer at all", sum.failed);
 	if (sum.busy == 0 || sum.created == 0)
-		fail_msg("overload: %ld created and %ld refused; expected both", sum.created,
-			 sum.busy);
+		fail_msg("overload: %ld created and %ld refused; expected both",
+			 sum.created, sum.busy);
 	if (sum.bad_retry)
 		fail_msg("overload: %ld of the 503s had no Retry-After", sum.bad_retry);
 	long rows = harness_count_reports(&srv);
@@ -288,7 +296,8 @@ static void test_upload_flood(void **state)
 	flood f[N];
 	pthread_t tids[N];
 	for (int i = 0; i < N; i++) {
-		f[i] = (flood){.srv = &srv, .photo = junk, .photo_len = len, .stop = &stop};
+		f[i] =
+		    (flood){.srv = &srv, .photo = junk, .photo_len = len, .stop = &stop};
 		assert_int_equal(pthread_create(&tids[i], NULL, flood_run, &f[i]), 0);
 	}
 	sleep_ms(4000);
@@ -304,10 +313,11 @@ static void test_upload_flood(void **state)
 	harness_server_assert_alive(&srv);
 	long hwm = proc_kib(&srv, "VmHWM");
 	long grew = (hwm - hwm0) / 1024;
-	print_message("upload flood: %d clients x 6 MiB against a 16 MiB budget: %ld "
-		      "refused 503, %ld answered otherwise (422: not an image), %ld "
-		      "without an answer; peak memory grew %ld MiB (%ld KiB -> %ld KiB)\n",
-		      N, busy, other, failed, grew, hwm0, hwm);
+	print_message(
+	    "upload flood: %d clients x 6 MiB against a 16 MiB budget: %ld "
+	    "refused 503, %ld answered otherwise (422: not an image), %ld "
+	    "without an answer; peak memory grew %ld MiB (%ld KiB -> %ld KiB)\n",
+	    N, busy, other, failed, grew, hwm0, hwm);
 	if (busy == 0)
 		fail_msg("upload flood: no 503 at all: the budget is not enforced");
 	/* 64 x 6 MiB in flight would be 384 MiB; the budget allows 16. */
@@ -350,9 +360,10 @@ static void test_slowloris(void **state)
 		send_some(heads[i], start, strlen(start));
 	}
 	char head[256];
-	int hn = snprintf(head, sizeof(head),
-			  "POST " REPORTS " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-			  "Content-Type: application/json\r\nContent-Length: 60000\r\n\r\n{");
+	int hn =
+	    snprintf(head, sizeof(head),
+		     "POST " REPORTS " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+		     "Content-Type: application/json\r\nContent-Length: 60000\r\n\r\n{");
 	for (int i = 0; i < BODIES; i++) {
 		bodies[i] = connect_nb(&srv);
 		send_some(bodies[i], head, (size_t)hn);
@@ -378,9 +389,10 @@ static void test_slowloris(void **state)
 		if (status == 201)
 			created++;
 		else
-			fail_msg("slowloris: a report got HTTP %ld after %llu ms with %d slow "
-				 "heads and %d slow bodies open",
-				 status, (unsigned long long)took, HEADS, BODIES);
+			fail_msg(
+			    "slowloris: a report got HTTP %ld after %llu ms with %d slow "
+			    "heads and %d slow bodies open",
+			    status, (unsigned long long)took, HEADS, BODIES);
 		if (took > worst)
 			worst = took;
 		sleep_ms(300);
@@ -422,8 +434,13 @@ static void test_deadlines(void **state)
 {
 	(void)state;
 	harness_server srv;
-	const char *const flags[] = {"--header-timeout", "2", "--body-timeout", "2",
-				     "--min-body-rate", "1000", NULL};
+	const char *const flags[] = {"--header-timeout",
+				     "2",
+				     "--body-timeout",
+				     "2",
+				     "--min-body-rate",
+				     "1000",
+				     NULL};
 	start(&srv, flags);
 	long before = harness_count_reports(&srv);
 
@@ -454,9 +471,10 @@ static void test_deadlines(void **state)
 
 	/* A body creeping at 100 bytes a second, below 1000: cut. */
 	char big[256];
-	int bn = snprintf(big, sizeof(big),
-			  "POST " REPORTS " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-			  "Content-Type: application/json\r\nContent-Length: 60000\r\n\r\n{");
+	int bn =
+	    snprintf(big, sizeof(big),
+		     "POST " REPORTS " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+		     "Content-Type: application/json\r\nContent-Length: 60000\r\n\r\n{");
 	static const char spaces[100] = {[0 ... 99] = ' '};
 	fd = connect_nb(&srv);
 	send_some(fd, big, (size_t)bn);
@@ -503,7 +521,8 @@ static void test_deadlines(void **state)
 
 	long after = harness_count_reports(&srv);
 	if (after != before + 1)
-		fail_msg("deadlines: %ld reports stored, expected %ld", after, before + 1);
+		fail_msg("deadlines: %ld reports stored, expected %ld", after,
+			 before + 1);
 	check_recovers(&srv, "deadlines");
 	harness_server_stop_ok(&srv);
 	harness_server_cleanup(&srv);
@@ -550,8 +569,8 @@ int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_overload),   cmocka_unit_test(test_upload_flood),
-	    cmocka_unit_test(test_slowloris),  cmocka_unit_test(test_deadlines),
+	    cmocka_unit_test(test_overload),  cmocka_unit_test(test_upload_flood),
+	    cmocka_unit_test(test_slowloris), cmocka_unit_test(test_deadlines),
 	    cmocka_unit_test(test_cut_early),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
