@@ -281,7 +281,7 @@ static const option_doc serve_opts[] = {
 	{"batch", true, "N              reports in one transaction at most (default: 512)"},
 	{"intake-workers", true, "N     threads that clean photos and seal reports (default: 2)"},
 	{"intake-queue", true, "N       reports waiting to be sealed at most; beyond it 503 (default: 1024)"},
-	{"intake-wait", true, "MS        once the oldest waiting report has waited this long, 503 (default: 1000; 0 = no limit)"},
+	{"intake-wait", true, "MS        once the oldest waiting report has waited this long, 503 (default: 5000; 0 = no limit)"},
 	{"upload-budget", true, "BYTES  request bodies held in memory at once, all together; beyond it 503 (default: 268435456; 0 = no limit)"},
 	{"rate-per-client", true, "N    reports per minute per client, 0 = off (default: 20)"},
 	{"rate-burst", true, "N         per-client burst (default: 20)"},

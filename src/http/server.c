@@ -75,7 +75,7 @@ void sl_server_config_default(sl_server_config *cfg)
 	cfg->batch_max = 512;
 	cfg->intake_workers = 2;
 	cfg->intake_queue = 1024;
-	cfg->intake_wait_ms = 1000;
+	cfg->intake_wait_ms = 5000;
 	cfg->upload_budget = (size_t)256 << 20;
 	cfg->retention_days = 30;
 	cfg->rate.per_client_per_min = 20;
