@@ -239,7 +239,8 @@ static uint64_t now_ms(void)
 
 #define ANSWER_TIMEOUT_MS 30000
 
-int fuzz_server_request(const char *head, const uint8_t *body, size_t len)
+int fuzz_server_exchange(const char *head, const uint8_t *body, size_t len, char *answer,
+			 size_t cap)
 {
 	uint16_t port = fuzz_server_port();
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -271,7 +272,6 @@ int fuzz_server_request(const char *head, const uint8_t *body, size_t len)
 	 * read everything, and stop reading. */
 	const uint8_t *parts[2] = {(const uint8_t *)hdr, body};
 	size_t lens[2] = {(size_t)n, len}, part = 0, off = 0;
-	char answer[512];
 	size_t got = 0;
 	uint64_t deadline = now_ms() + ANSWER_TIMEOUT_MS;
 	bool sending = true;
@@ -298,9 +298,8 @@ int fuzz_server_request(const char *head, const uint8_t *body, size_t len)
 				continue;
 			if (r <= 0)
 				break;
-			size_t keep = (size_t)r < sizeof(answer) - 1 - got
-					  ? (size_t)r
-					  : sizeof(answer) - 1 - got;
+			size_t keep =
+			    (size_t)r < cap - 1 - got ? (size_t)r : cap - 1 - got;
 			memcpy(answer + got, buf, keep);
 			got += keep;
 		} else if (p.revents & (POLLERR | POLLHUP)) {
@@ -329,6 +328,54 @@ int fuzz_server_request(const char *head, const uint8_t *body, size_t len)
 	if (status >= 500 && status != 503)
 		fuzz_fail("the server answered %d", status);
 	return status;
+}
+
+int fuzz_server_request(const char *head, const uint8_t *body, size_t len)
+{
+	char answer[512];
+	return fuzz_server_exchange(head, body, len, answer, sizeof(answer));
+}
+
+/* The value of "key":"..." in a JSON answer, or of a header "Name: ...",
+ * up to the stop characters, into out; false when it is not there. */
+static bool answer_value(const char *answer, const char *after, const char *stop,
+			 char *out, size_t size)
+{
+	const char *v = strstr(answer, after);
+	if (!v)
+		return false;
+	v += strlen(after);
+	size_t n = strcspn(v, stop);
+	if (n == 0 || n >= size)
+		return false;
+	memcpy(out, v, n);
+	out[n] = '\0';
+	return true;
+}
+
+void fuzz_server_admin(char *headers, size_t size)
+{
+	static const char pass[] = "fuzzing passphrase of the admin";
+	fuzz_server_port();
+	sl_moderator m = {.role = SL_ROLE_ADMIN, .created_at = FUZZ_NOW - 86400};
+	snprintf(m.name, sizeof(m.name), "fuzzadmin");
+	char recovery[SL_RECOVERY_TEXT_MAX];
+	if (sl_modkey_create(pass, strlen(pass), &m.key, recovery) != SL_OK ||
+	    sl_store_add_moderator(served.store, &m) != SL_OK)
+		fuzz_fail("cannot add the admin");
+	char body[128], answer[4096];
+	int n = snprintf(body, sizeof(body),
+			 "{\"name\":\"fuzzadmin\",\"passphrase\":\"%s\"}", pass);
+	int status = fuzz_server_exchange(
+	    "POST /api/v1/session HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	    "Content-Type: application/json\r\n",
+	    (const uint8_t *)body, (size_t)n, answer, sizeof(answer));
+	char cookie[256], csrf[256];
+	if (status != 200 ||
+	    !answer_value(answer, "Set-Cookie: ", ";\r\n", cookie, sizeof(cookie)) ||
+	    !answer_value(answer, "\"csrf\":\"", "\"", csrf, sizeof(csrf)))
+		fuzz_fail("the admin cannot sign in (HTTP %d): %.300s", status, answer);
+	snprintf(headers, size, "Cookie: %s\r\nX-CSRF-Token: %s\r\n", cookie, csrf);
 }
 
 /* ---- places ---- */

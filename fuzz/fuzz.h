@@ -92,4 +92,14 @@ void fuzz_server_stop(void);
  * is busy, which it may). */
 int fuzz_server_request(const char *head, const uint8_t *body, size_t len);
 
+/* The same, with the answer's first cap - 1 bytes, head and body, in
+ * answer (NUL-terminated). */
+int fuzz_server_exchange(const char *head, const uint8_t *body, size_t len, char *answer,
+			 size_t cap);
+
+/* Adds an admin to the server (a real key, wrapped by a passphrase) and
+ * signs in as it, once: headers gets "Cookie: ...\r\nX-CSRF-Token:
+ * ...\r\n", for the requests of its session. */
+void fuzz_server_admin(char *headers, size_t size);
+
 #endif

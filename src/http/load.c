@@ -93,6 +93,15 @@ size_t sl_load_held(const sl_server *srv)
 
 /* ---- the queue ---- */
 
+/* Whether a report queued at queued_ms has waited longer than the bound
+ * at now. now may be earlier than queued_ms (another thread read the clock
+ * later and queued first): no wait then, never an unsigned wrap. */
+static bool waited_too_long(const sl_server *srv, uint64_t queued_ms, uint64_t now)
+{
+	unsigned bound = srv->cfg.intake_wait_ms;
+	return bound && now > queued_ms && now - queued_ms > bound;
+}
+
 /* Ends rq's stay with the workers: outcome e (SL_OK: it went on to the
  * commit queue, which answers), and the connection resumed unless it did. */
 static void done(request *rq, sl_err e)
@@ -121,8 +130,7 @@ static void *worker_main(void *arg)
 		pthread_mutex_unlock(&l->lock);
 		/* Too old to be worth the work: the informant is told to send
 		 * it again, rather than waiting on a queue that is behind. */
-		bool stale = srv->cfg.intake_wait_ms &&
-			     sl_load_now_ms() - rq->queued_ms > srv->cfg.intake_wait_ms;
+		bool stale = waited_too_long(srv, rq->queued_ms, sl_load_now_ms());
 		if (stale)
 			atomic_fetch_add(&l->refused_queue, 1);
 		done(rq, stopping || stale ? SL_EBUSY : sl_intake_work(rq));
@@ -135,14 +143,14 @@ static void *worker_main(void *arg)
 sl_err sl_load_submit(sl_server *srv, request *rq)
 {
 	sl_load *l = srv->load;
-	uint64_t now = sl_load_now_ms();
 	pthread_mutex_lock(&l->lock);
+	/* Read under the lock, so that no report queued after it is older. */
+	uint64_t now = sl_load_now_ms();
 	sl_err e = SL_OK;
 	if (l->stopping) {
 		e = SL_ECLOSED;
 	} else if (l->len == l->cap ||
-		   (srv->cfg.intake_wait_ms && l->len &&
-		    now - l->ring[l->head]->queued_ms > srv->cfg.intake_wait_ms)) {
+		   (l->len && waited_too_long(srv, l->ring[l->head]->queued_ms, now))) {
 		e = SL_EBUSY;
 		atomic_fetch_add(&l->refused_queue, 1);
 	} else if (!sl_http_park(srv, rq->conn, &rq->head)) {

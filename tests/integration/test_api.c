@@ -2180,8 +2180,9 @@ static void test_concurrency(void **state)
 		for (int i = 0; i < w[t].n; i++) {
 			if (!failure[0] && w[t].status[i] != 201)
 				snprintf(failure, sizeof(failure),
-					 "thread %d post %d: HTTP %ld, expected 201", t,
-					 i, w[t].status[i]);
+					 "thread %d post %d: HTTP %ld, expected 201 (%.300s)",
+					 t, i, w[t].status[i],
+					 w[t].first_503.body ? w[t].first_503.body : "");
 			if (!failure[0] && !receipt_shape_ok(w[t].receipt[i]))
 				snprintf(failure, sizeof(failure),
 					 "thread %d post %d: receipt \"%s\"", t, i,
