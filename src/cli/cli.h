@@ -15,6 +15,7 @@
 
 typedef struct options {
 	const char *data;
+	const char *store; /* --store: a PostgreSQL URL; NULL: SQLite in data */
 	const char *config;
 	const char *format;
 	const char *what;

@@ -2,6 +2,8 @@
  * main.c — the `sightline` command.
  *
  *   sightline serve   --data DIR --listen HOST:PORT   the HTTP API
+ *                     [--store postgresql://...]      (every command that
+ *                                                     takes --data takes it)
  *   sightline import  --data DIR --format F FILE      bulk intake
  *   sightline export  --data DIR --what reports|events  as JSON lines
  *   sightline evaluate --truth FILE --events FILE    grouping accuracy
@@ -161,6 +163,8 @@ static int set_option(options *o, const char *name, const char *value)
 	}
 	if (strcmp(name, "data") == 0)
 		o->data = value;
+	else if (strcmp(name, "store") == 0)
+		o->store = value;
 	else if (strcmp(name, "config") == 0)
 		o->config = value;
 	else if (strcmp(name, "format") == 0)
@@ -242,6 +246,7 @@ static int set_option(options *o, const char *name, const char *value)
 
 static const option_doc serve_opts[] = {
 	{"data", true, "DIR             where everything the server writes lives (default: var/data)"},
+	{"store", true, "URL            the database: postgresql://... shared by several servers (docs/SCALING.md), or sqlite (default: DIR/sightline.db)"},
 	{"config", true, "FILE          a JSON file of options, keys as the long names"},
 	{"listen", true, "HOST:PORT     address to serve (default: 127.0.0.1:8080; port 0 = any)"},
 	{"threads", true, "N            worker threads (default: 2)"},
@@ -279,6 +284,7 @@ static const option_doc serve_opts[] = {
 
 static const option_doc import_opts[] = {
 	{"data", true, "DIR        the data directory (default: var/data)"},
+	{"store", true, "URL       the database: postgresql://... (docs/SCALING.md), or sqlite (default: DIR/sightline.db)"},
 	{"config", true, "FILE     a JSON file of options"},
 	{"format", true, "F        jsonl | cir-csv | demo (demo takes no FILE)"},
 	{"quiet", false, "         print only the summary, not each rejected record"},
@@ -287,6 +293,7 @@ static const option_doc import_opts[] = {
 
 static const option_doc export_opts[] = {
 	{"data", true, "DIR        the data directory (default: var/data)"},
+	{"store", true, "URL       the database: postgresql://... (docs/SCALING.md), or sqlite (default: DIR/sightline.db)"},
 	{"config", true, "FILE     a JSON file of options"},
 	{"what", true, "reports|events  what to export (default: reports)"},
 	{"format", true, "jsonl    one JSON object per line (the default)"},
@@ -297,6 +304,7 @@ static const option_doc export_opts[] = {
 #define PASS_OPT {"passphrase-file", true, "FILE  read the passphrase from FILE's first line (scripts)"}
 #define DATA_OPTS                                                              \
 	{"data", true, "DIR        the data directory (default: var/data)"},       \
+	{"store", true, "URL       the database: postgresql://..., or sqlite (default)"}, \
 	{"config", true, "FILE     a JSON file of options"}
 
 static const option_doc mod_add_opts[] = {
@@ -497,9 +505,13 @@ static int parse_args(const command *cmd, options *o, int argc, char **argv,
 	return 0;
 }
 
+/* The URL is never printed: it may carry a password. */
 int open_store(const options *o, sl_store **store)
 {
-	sl_err e = sl_store_open(o->data, store);
+	sl_err e = sl_store_open_url(o->data, o->store, store);
+	if (e != SL_OK && o->store && strcmp(o->store, "sqlite") != 0)
+		return fail("cannot open the store given by --store (keys in %s): %s", o->data,
+			    sl_strerror(e));
 	if (e != SL_OK)
 		return fail("cannot open the store in %s: %s", o->data, sl_strerror(e));
 	return 0;

@@ -37,7 +37,7 @@
 #include <cmocka.h>
 #include <curl/curl.h>
 #include <jansson.h>
-#include <sqlite3.h>
+#include "teststore.h"
 
 extern char **environ;
 
@@ -214,6 +214,16 @@ void harness_server_init(harness_server *srv, const char *const *args)
 	snprintf(srv->log, sizeof(srv->log), "%s/server.log", srv->root);
 	if (mkdir(srv->dir, 0700) != 0)
 		fail_msg("mkdir %s: %s", srv->dir, strerror(errno));
+	/* On PostgreSQL (teststore.h) the data directory's config names the
+	 * database, so that the server and every command run with --data DIR
+	 * use it, as an operator would set it up. */
+	const char *url = teststore_url(srv->dir);
+	if (url) {
+		char path[PATH_MAX], cfg[1200];
+		snprintf(path, sizeof(path), "%s/sightline.json", srv->dir);
+		int n = snprintf(cfg, sizeof(cfg), "{\"store\": \"%s\"}\n", url);
+		harness_write_file(path, cfg, (size_t)n);
+	}
 	for (size_t i = 0; args && args[i]; i++) {
 		if (srv->n_args == sizeof(srv->args) / sizeof(srv->args[0]))
 			fail_msg("too many server flags");
@@ -327,6 +337,8 @@ void harness_server_cleanup(harness_server *srv)
 {
 	if (srv->pid)
 		harness_server_stop(srv);
+	if (srv->dir[0] && !getenv("HARNESS_KEEP"))
+		teststore_drop(srv->dir);
 	if (srv->root[0] && !getenv("HARNESS_KEEP"))
 		remove_tree(srv->root);
 	for (size_t i = 0; i < srv->n_args; i++)
@@ -710,33 +722,10 @@ void harness_raw(const harness_server *srv, const void *req, size_t len, unsigne
 
 long long harness_db_integer(const harness_server *srv, const char *sql)
 {
-	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/sightline.db", srv->dir);
-	sqlite3 *db = NULL;
-	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
-	if (rc != SQLITE_OK) {
-		char msg[512];
-		snprintf(msg, sizeof(msg), "%s",
-			 db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-		sqlite3_close(db);
-		fail_msg("open %s read-only: %s", path, msg);
-	}
-	sqlite3_busy_timeout(db, 5000);
-	sqlite3_stmt *st = NULL;
-	bool got = false;
-	long long value = 0;
-	rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-	if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
-		value = (long long)sqlite3_column_int64(st, 0);
-		got = true;
-	}
-	char msg[512];
-	snprintf(msg, sizeof(msg), "%s", sqlite3_errmsg(db));
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	if (!got)
-		fail_msg("\"%s\" on %s: %s", sql, path, msg);
-	return value;
+	char buf[512];
+	if (!teststore_query(srv->dir, sql, buf, sizeof(buf)))
+		fail_msg("\"%s\" on the store of %s: %s", sql, srv->dir, buf);
+	return strtoll(buf, NULL, 10);
 }
 
 long harness_count_reports(const harness_server *srv)

@@ -30,6 +30,8 @@
 #include "sightline/geo.h"
 #include "sightline/store.h"
 
+#include "teststore.h"
+
 #define T0 1665390600 /* 2022-10-10T08:30:00Z */
 #define ORSHA_LAT 54.5095
 #define ORSHA_LON 30.4233
@@ -452,7 +454,7 @@ static int setup(void **state)
 	strcpy(f->root, "/tmp/sl-test-engine-XXXXXX");
 	assert_non_null(mkdtemp(f->root));
 	snprintf(f->dir, sizeof(f->dir), "%s/data", f->root);
-	assert_int_equal(sl_store_open(f->dir, &f->s), SL_OK);
+	assert_int_equal(teststore_open(f->dir, &f->s), SL_OK);
 	sl_moderator m;
 	memset(&m, 0, sizeof(m));
 	snprintf(m.name, sizeof(m.name), "mia");
@@ -469,6 +471,7 @@ static int teardown(void **state)
 {
 	fixture *f = *state;
 	sl_store_close(f->s);
+	teststore_drop(f->dir);
 	nftw(f->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	free(f);
 	return 0;
@@ -567,7 +570,7 @@ static void test_save_and_reload(void **state)
 	assert_int_equal(sl_engine_catch_up(f->s, T0, &ran), SL_OK);
 	assert_true(ran);
 	sl_store *other;
-	assert_int_equal(sl_store_open(f->dir, &other), SL_OK);
+	assert_int_equal(teststore_open(f->dir, &other), SL_OK);
 	assert_int_equal(sl_engine_catch_up(other, T0, &ran), SL_OK);
 	assert_false(ran);
 	sl_store_close(other);

@@ -29,6 +29,8 @@
 #include "sightline/geo.h"
 #include "sightline/publish.h"
 
+#include "teststore.h"
+
 static const uint8_t key[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
 
 static sl_pub_source orsha(void)
@@ -343,7 +345,7 @@ static void test_snapshot(void **state)
 	char root[] = "/tmp/sl-publish-XXXXXX";
 	assert_non_null(mkdtemp(root));
 	sl_store *s;
-	assert_int_equal(sl_store_open(root, &s), SL_OK);
+	assert_int_equal(teststore_open(root, &s), SL_OK);
 	int64_t now = (int64_t)time(NULL);
 	/* Three sightings along a line, two verified, two hours ago. */
 	sl_report r[3];
@@ -460,6 +462,7 @@ static void test_snapshot(void **state)
 	sl_publish_changes_free(&ch);
 	sl_publish_free(p);
 	sl_store_close(s);
+	teststore_drop(root);
 	nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
