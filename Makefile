@@ -9,7 +9,12 @@
 
 SHARED_DATA ?= ../shared/data
 CIR_CSV     := $(SHARED_DATA)/real/cir-russia-ukraine-monitor-2022.csv
-RAIL        := $(SHARED_DATA)/geo/belarus-rail.geojson
+RAIL        := $(SHARED_DATA)/geo/region-rail.geojson
+STATIONS    := $(SHARED_DATA)/geo/belarus-stations.tsv
+# The tracker routes trains on the real network when the shared data is
+# there (docs/TRACKING.md); borders come from node_modules by default.
+TRACK_OPTS  := $(if $(wildcard $(RAIL)),--network $(RAIL)) \
+               $(if $(wildcard $(STATIONS)),--stations $(STATIONS))
 DATA        ?= var/data
 LISTEN      ?= 127.0.0.1:8080
 MESON_OPTS  := -Dwerror=true
@@ -47,14 +52,14 @@ run: deps build
 		fi; \
 		if [ -f $(CIR_CSV) ]; then \
 			echo "loading the real CIR sightings from $(CIR_CSV)"; \
-			build/sightline import --data $(DATA) --format cir-csv --quiet $(CIR_CSV); \
+			build/sightline import --data $(DATA) --format cir-csv --quiet \
+				$(TRACK_OPTS) $(CIR_CSV); \
 		else \
 			echo "$(SHARED_DATA) is absent: loading a generated demo set"; \
 			build/sightline import --data $(DATA) --format demo; \
 		fi && touch $(DATA)/.demo-loaded; \
 	fi
-	build/sightline serve --data $(DATA) --listen $(LISTEN) \
-		$(if $(wildcard $(RAIL)),--network $(RAIL))
+	build/sightline serve --data $(DATA) --listen $(LISTEN) $(TRACK_OPTS)
 
 check: deps
 	@scripts/check

@@ -17,6 +17,16 @@
  * one). Caller owns the result; NULL when out of memory. */
 json_t *sl_event_to_json(const sl_event *e);
 
+/* An equipment estimate as JSON: [{type, count, count_min, count_max}]
+ * (events and tracks alike). Caller owns the result; NULL when out of
+ * memory. */
+json_t *sl_event_items_json(const sl_event_item *items, size_t n);
+
+/* Writes v (taken: decref'd) as one compact JSON line, reals with 10
+ * significant digits. SL_EIO when the write fails, SL_ENOMEM when v is
+ * NULL. */
+sl_err sl_json_line(FILE *out, json_t *v);
+
 /* Writes every stored event with at least one report, in id order, as one
  * JSON line with its refs, to out. *count (may be NULL) gets how many. */
 sl_err sl_export_events_jsonl(sl_store *s, FILE *out, size_t *count);

@@ -84,25 +84,14 @@ sl_err sl_publish_policy_apply(sl_publish_policy *p, const char *text, size_t le
  * published events is not shown. So a track can never carry a location, a
  * time or an event the policy keeps back. */
 
-typedef enum sl_track_direction {
-	SL_TRACK_DIR_UNKNOWN,
-	SL_TRACK_TOWARD_UKRAINE,
-	SL_TRACK_AWAY_FROM_UKRAINE,
-	SL_TRACK_TOWARD_RUSSIA,
-	SL_TRACK_INTERNAL,
-	SL_TRACK_DIR_COUNT
-} sl_track_direction;
-
-/* "unknown", "toward_ukraine", "away_from_ukraine", "toward_russia",
- * "internal". */
-const char *sl_track_direction_name(sl_track_direction d);
+/* A track's direction class is the tracker's sl_direction (store.h). */
 
 /* One track as its source gives it: the store ids of its events in time
  * order. */
 typedef struct sl_track_input {
 	int64_t id; /* the source's id for it, stable while it lives */
 	sl_category category;
-	sl_track_direction direction;
+	sl_direction direction;
 	size_t n_events;
 	const int64_t *event_ids;
 } sl_track_input;
@@ -119,7 +108,8 @@ sl_err sl_publish_no_tracks(void *ud, sl_store *s, sl_arena *a, sl_track_input *
 
 /* ---- what the public sees ---- */
 
-#define SL_PUB_ID_MAX 24 /* "e" or "t" and 20 hex digits, NUL */
+#define SL_PUB_ID_MAX 24			   /* "e" or "t" and 20 hex digits, NUL */
+#define SL_PUB_PHOTO_PATH "/api/v1/public/photos/" /* + public id + ".jpg" */
 
 typedef struct sl_pub_event {
 	char id[SL_PUB_ID_MAX];
@@ -136,6 +126,8 @@ typedef struct sl_pub_event {
 	size_t n_items;
 	const sl_event_item *items;
 	const char *excerpt; /* approved by a moderator, or NULL */
+	bool has_photo;	     /* an admin approved a photo: served at
+				SL_PUB_PHOTO_PATH ID ".jpg" */
 	int64_t event_id;    /* the store's id: never written out */
 	/* Its GeoJSON Feature, written once when the snapshot is made (the
 	 * feeds are assembled from these); NULL outside a snapshot. */
@@ -146,7 +138,7 @@ typedef struct sl_pub_event {
 typedef struct sl_pub_track {
 	char id[SL_PUB_ID_MAX];
 	sl_category category;
-	sl_track_direction direction;
+	sl_direction direction;
 	size_t n_points;
 	const sl_pub_event *const *points; /* in time order */
 } sl_pub_track;

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 
 #include "sightline/audit.h"
+#include "sightline/borders.h"
 #include "sightline/network.h"
 #include "sightline/ratelimit.h"
 #include "sightline/receipt.h"
@@ -41,6 +42,12 @@ typedef struct sl_server_config {
 	unsigned engine_interval_ms; /* how often the corroboration engine
 					takes in new reports and changes; 0:
 					no engine in this server */
+	/* What the tracker reads after each engine step (any may be NULL;
+	 * the caller keeps them alive until sl_server_stop returns); the
+	 * stations also name places for the web form and the bot. */
+	const sl_network *network;
+	const sl_stations *stations;
+	const sl_borders *borders;
 	const char *web_root;	 /* the moderator console's files (web/ of the
 				    source tree; its vendored libraries are in
 				    WEB_ROOT/../node_modules); files are read
@@ -61,11 +68,6 @@ typedef struct sl_server_config {
 	unsigned webhook_backoff_ms; /* the first retry of a failed webhook
 					delivery; doubled each time */
 	unsigned webhook_timeout_s;  /* one delivery's time limit */
-	const sl_stations *stations; /* the station list the web form and the
-					bot know places by, besides the
-					built-in towns (place.h); borrowed, it
-					must outlive the server; NULL: towns
-					only */
 	/* The Telegram bot (docs/INTAKE.md): its token and webhook secret,
 	 * each the first line of a file; both, or no bot and
 	 * /telegram/webhook is 404. */

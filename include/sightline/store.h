@@ -57,8 +57,8 @@ sl_err sl_store_report_status(sl_store *s, const uint8_t hash[32], int64_t *id,
 /* One report by id, its strings in a, with all its sealed items: each item
  * carries only the wrapped key of moderator_id (n_keys 0 when that moderator
  * has none for it; moderator_id 0 asks for no keys). SL_ENOTFOUND. */
-sl_err sl_store_get_report(sl_store *s, int64_t id, int64_t moderator_id,
-			   sl_arena *a, sl_report *out);
+sl_err sl_store_get_report(sl_store *s, int64_t id, int64_t moderator_id, sl_arena *a,
+			   sl_report *out);
 
 /* Stores one sealed item (a follow-up) for report_id, with its keys, in one
  * transaction; sets item->id. */
@@ -67,8 +67,8 @@ sl_err sl_store_put_sealed(sl_store *s, int64_t report_id, sl_sealed *item);
 /* The wrapped keys holder_id has for items created at or after since:
  * *n pairs of sealed_ids[i] and wrapped[i * SL_WRAPPED_KEY_BYTES]. Both
  * arrays are malloc'd (caller frees) and NULL when *n is 0. */
-sl_err sl_store_keys_since(sl_store *s, int64_t since, int64_t holder_id,
-			   size_t *n, int64_t **sealed_ids, uint8_t **wrapped);
+sl_err sl_store_keys_since(sl_store *s, int64_t since, int64_t holder_id, size_t *n,
+			   int64_t **sealed_ids, uint8_t **wrapped);
 
 /* Gives moderator_id the n wrapped keys in one transaction; a key the
  * moderator already has for an item is kept. */
@@ -118,8 +118,8 @@ sl_err sl_store_remove_moderator(sl_store *s, const char *name, int64_t now);
  * you keep). visit may call other store functions.
  * Stops at the first non-SL_OK from visit and returns it. */
 typedef sl_err (*sl_report_visit)(void *ud, const sl_report *r);
-sl_err sl_store_each_report(sl_store *s, int64_t after_id,
-			    sl_report_visit visit, void *ud);
+sl_err sl_store_each_report(sl_store *s, int64_t after_id, sl_report_visit visit,
+			    void *ud);
 
 /* The number of reports stored. */
 sl_err sl_store_count_reports(sl_store *s, int64_t *out);
@@ -246,7 +246,7 @@ typedef struct sl_event {
 				      NULL for a report without one */
 	/* The estimate. */
 	bool has_estimate;
-	int64_t t_start, t_end;	       /* the time window, Unix seconds */
+	int64_t t_start, t_end; /* the time window, Unix seconds */
 	bool has_point;
 	double lat, lon, uncertainty_m; /* location and radius, metres */
 	bool has_heading;
@@ -274,8 +274,8 @@ sl_err sl_store_event_detach(sl_store *s, int64_t event_id, int64_t report_id,
 /* A moderator merges event from into event into: every report of from is
  * attached to into by moderator_id, and from is deleted. SL_ENOTFOUND when
  * either does not exist, SL_EINVAL when they are the same. */
-sl_err sl_store_event_merge(sl_store *s, int64_t into, int64_t from,
-			    int64_t moderator_id, int64_t now);
+sl_err sl_store_event_merge(sl_store *s, int64_t into, int64_t from, int64_t moderator_id,
+			    int64_t now);
 
 /* A moderator splits the n reports (each must be in event from, n >= 1 and
  * fewer than all of them) out of from into a new event of the same
@@ -292,21 +292,21 @@ sl_err sl_store_event_split(sl_store *s, int64_t from, const int64_t *report_ids
 
 /* Which events to read: all conditions given must hold. */
 typedef struct sl_event_filter {
-	int64_t id;		/* only this one; 0 for any */
-	bool has_bbox;		/* its location inside the box */
+	int64_t id;    /* only this one; 0 for any */
+	bool has_bbox; /* its location inside the box */
 	double min_lat, min_lon, max_lat, max_lon;
-	bool has_from;		/* its window ends at or after from */
+	bool has_from; /* its window ends at or after from */
 	int64_t from;
-	bool has_to;		/* its window starts at or before to */
+	bool has_to; /* its window starts at or before to */
 	int64_t to;
 	bool has_category;
 	sl_category category;
-	int64_t min_reports;	/* at least this many reports (0: any) */
-	int origin;		/* 0 any, SL_ORIGIN_ENGINE or SL_ORIGIN_MODERATOR */
-	bool ascending;		/* id order; newest (highest id) first otherwise */
-	int64_t cursor;		/* ids after (ascending) or before it; 0 none */
-	bool with_refs;		/* fill refs */
-	size_t limit;		/* 1..SL_EVENTS_MAX */
+	int64_t min_reports; /* at least this many reports (0: any) */
+	int origin;	     /* 0 any, SL_ORIGIN_ENGINE or SL_ORIGIN_MODERATOR */
+	bool ascending;	     /* id order; newest (highest id) first otherwise */
+	int64_t cursor;	     /* ids after (ascending) or before it; 0 none */
+	bool with_refs;	     /* fill refs */
+	size_t limit;	     /* 1..SL_EVENTS_MAX */
 } sl_event_filter;
 
 /* The events matching f, in a; *n how many (0 is fine). */
@@ -418,6 +418,7 @@ typedef struct sl_pub_source {
 	int64_t n_verified;    /* reports a moderator verified */
 	int64_t n_independent; /* reports not rejected */
 	const char *excerpt;   /* approved for publication, or NULL */
+	bool has_photo;	       /* an approved photo (sl_store_photo_get) */
 } sl_pub_source;
 
 /* Calls visit for every event with a category, a time window, a point and
@@ -446,6 +447,17 @@ sl_err sl_store_pub_setting_set(sl_store *s, const char *key, const char *value,
 
 /* Approves text as event_id's public excerpt (NULL withdraws it).
  * SL_ENOTFOUND when there is no such event. */
+/* Approves jpeg (len bytes, a cleaned photo: what intake sealed) as
+ * event_id's public photo, replacing any; NULL withdraws it. SL_ENOTFOUND
+ * when there is no such event, SL_EINVAL for a photo over
+ * SL_PUB_PHOTO_MAX. get: the approved photo, malloc'd (caller frees);
+ * SL_ENOTFOUND when there is none. */
+#define SL_PUB_PHOTO_MAX (16u << 20)
+sl_err sl_store_photo_set(sl_store *s, int64_t event_id, const uint8_t *jpeg, size_t len,
+			  int64_t moderator_id, int64_t now);
+sl_err sl_store_photo_get(sl_store *s, int64_t event_id, uint8_t **out /* OUT */,
+			  size_t *len /* OUT */);
+
 sl_err sl_store_excerpt_set(sl_store *s, int64_t event_id, const char *text,
 			    int64_t moderator_id, int64_t now);
 
@@ -518,10 +530,118 @@ sl_err sl_store_deliveries_due(sl_store *s, int64_t now_ms, size_t max, sl_arena
 			       sl_delivery **out /* OUT */, size_t *n /* OUT */);
 
 /* After a try: done deletes the delivery; otherwise it is tried again at
- * next_at (Unix milliseconds) with attempts, or given up on (kept, failed) when next_at is 0.
- * status is the HTTP status (0: none). */
+ * next_at (Unix milliseconds) with attempts, or given up on (kept, failed) when next_at
+ * is 0. status is the HTTP status (0: none). */
 sl_err sl_store_delivery_result(sl_store *s, int64_t webhook_id, int64_t seq, bool done,
 				int attempts, int64_t next_at, int status);
+/* ---- tracks: events linked into the path of one moving unit
+ * (docs/TRACKING.md). The tracker (track.h) makes them from the events and
+ * replaces them as events change; nothing else writes them. ---- */
+
+/* Where a track is going, relative to Belarus's borders. */
+typedef enum sl_direction {
+	SL_DIR_UNKNOWN,		  /* one sighting without a heading */
+	SL_DIR_TOWARD_UKRAINE,	  /* closing on the Ukrainian border */
+	SL_DIR_AWAY_FROM_UKRAINE, /* leaving it (toward Russia or not: see
+				    russia_change_m) */
+	SL_DIR_TOWARD_RUSSIA,	  /* closing on the Russian border, level with
+				     the Ukrainian one */
+	SL_DIR_INTERNAL,	  /* neither */
+	SL_DIR_COUNT
+} sl_direction;
+
+/* "unknown", "toward_ukraine", "away_from_ukraine", "toward_russia",
+ * "internal". */
+const char *sl_direction_name(sl_direction d);
+bool sl_direction_from_name(const char *name, sl_direction *out /* OUT */);
+
+#define SL_TRACK_ROUTE_MAX 5000 /* points of a track's route at most */
+#define SL_TRACK_NAME_MAX 95	/* bytes of a crossing's name */
+
+typedef struct sl_track {
+	int64_t id; /* 0 until stored */
+	sl_category category;
+	int64_t t_first, t_last; /* mid-times of its first and last events */
+	double first_lat, first_lon, last_lat, last_lon;
+	bool has_heading;
+	double heading_deg; /* of travel at the last sighting */
+	double length_m;    /* along its route */
+	double confidence;  /* 0..1: that it is one real movement */
+	bool may_continue;  /* its first event could also continue another
+			       track: two tracks may be one movement */
+	sl_direction direction;
+	double direction_confidence; /* 0..1 */
+	/* Change of the distance to each border from first to last place,
+	 * metres (negative: closer). */
+	double ukraine_change_m, russia_change_m;
+	bool toward_russia; /* closing on the Russian border, whatever the class */
+	/* The border crossing its route leads to, when one is known. */
+	bool has_crossing;
+	int crossing_country; /* ISO 3166 numeric: 804 Ukraine, 643 Russia */
+	double crossing_lat, crossing_lon;
+	double crossing_distance_m; /* from the last place, ahead */
+	const char *crossing_name;  /* a station near it, or "" */
+	size_t n_items;
+	const sl_event_item *items; /* the equipment estimate */
+	size_t n_events;
+	const int64_t *event_ids; /* in time order */
+	size_t n_reports;
+	/* The route along the network (or straight legs), first to last. */
+	size_t n_route;
+	const double *route_lat, *route_lon;
+	/* When read with_refs: the refs of its reports, event by event: those
+	 * of event i are refs[ref_start[i] .. ref_start[i + 1] - 1]. */
+	size_t n_refs;
+	const char *const *refs;
+	const size_t *ref_start;
+	int64_t updated_at;
+} sl_track;
+
+/* What the tracker writes after a step, in one transaction: each track
+ * (a new one when its id is 0: the id is set) with its events in order,
+ * and the tracks it no longer has. */
+typedef struct sl_tracks_save {
+	size_t n_tracks;
+	sl_track *tracks;
+	size_t n_deleted;
+	const int64_t *deleted;
+	int64_t now;
+} sl_tracks_save;
+
+sl_err sl_store_tracks_save(sl_store *s, sl_tracks_save *save);
+
+#define SL_TRACKS_MAX 1000 /* the most tracks one read returns */
+
+typedef struct sl_track_filter {
+	int64_t id;    /* only this one; 0 for any */
+	bool has_from; /* last seen at or after from */
+	int64_t from;
+	bool has_to; /* first seen at or before to */
+	int64_t to;
+	bool has_category;
+	sl_category category;
+	bool has_direction;
+	sl_direction direction;
+	int64_t min_events; /* at least this many events (0: any) */
+	bool ascending;	    /* id order; newest (highest id) first otherwise */
+	int64_t cursor;	    /* ids after (ascending) or before it; 0 none */
+	bool with_route;    /* fill the route */
+	bool with_refs;	    /* fill refs */
+	size_t limit;	    /* 1..SL_TRACKS_MAX */
+} sl_track_filter;
+
+/* The tracks matching f, in a; *n how many (0 is fine). */
+sl_err sl_store_find_tracks(sl_store *s, const sl_track_filter *f, sl_arena *a,
+			    sl_track **out /* OUT */, size_t *n /* OUT */);
+
+/* Calls visit for every event updated at or after since (0: every event),
+ * in id order, without its reports (n_reports is set, report_ids is NULL),
+ * paging like sl_store_each_report. What the tracker reads. */
+typedef sl_err (*sl_event_visit)(void *ud, const sl_event *ev);
+sl_err sl_store_each_event(sl_store *s, int64_t since, sl_event_visit visit, void *ud);
+
+/* The number of events stored, whatever their reports. */
+sl_err sl_store_count_events(sl_store *s, int64_t *out /* OUT */);
 
 /* Small named settings kept with the data (schema facts, flags). get returns
  * SL_ENOTFOUND when the key is unset; *out is malloc'd, caller frees. */

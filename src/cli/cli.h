@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "sightline/audit.h"
+#include "sightline/borders.h"
 #include "sightline/network.h"
 #include "sightline/server.h"
 #include "sightline/store.h"
@@ -32,6 +33,8 @@ typedef struct options {
 	unsigned long long limit; /* audit show: last N entries, 0 = all */
 	const char *events_file; /* evaluate */
 	const char *tracks_file;
+	const char *borders; /* country borders for tracks (--borders) */
+	const char *period, *from, *to, *category; /* summary */
 	struct { /* simulate's options, as given; simulate.c parses them */
 		const char *seed, *hours, *truth, *network, *stations, *airfields;
 		const char *start, *scale, *objects;
@@ -69,8 +72,9 @@ int audit_append(sl_audit *audit, const char *actor, const char *action,
 		 const char *subject, const char *detail_json);
 
 /* corroborate.c: brings the events of store up to date (unless a running
- * server does it); 0, or 2 after saying why. And `evaluate`. */
-int catch_up_events(sl_store *store, bool quiet);
+ * server does it); *ran (may be NULL) says whether this process did. 0, or
+ * 2 after saying why. And `evaluate`. */
+int catch_up_events(sl_store *store, bool quiet, bool *ran);
 int cmd_evaluate(options *o, int argc, char **argv);
 /* simulate.c: the command, and its options for set_option (true when
  * name is one of them; the value is kept as given). */
@@ -81,6 +85,24 @@ bool simulate_option(options *o, const char *name, const char *value);
  * simulate and serve) into *out, or leaves *out NULL when none is given;
  * 0, or 2 after saying why, naming cmd. */
 int load_stations(const options *o, const char *cmd, sl_stations **out);
+/* track.c: what tracking reads (--network, --stations, --borders: the
+ * files given, else none, and the default borders file when it is there),
+ * loaded once; 0, or 2 after saying which file is wrong. Free with
+ * tracking_free. */
+typedef struct tracking {
+	sl_network *network;
+	sl_stations *stations;
+	sl_borders *borders;
+} tracking;
+int tracking_load(const options *o, tracking *t);
+void tracking_free(tracking *t);
+
+/* Brings events and then tracks up to date (unless a running server does
+ * it), loading what tracking reads; 0, or 2 after saying why. */
+int catch_up(const options *o, sl_store *store, bool quiet);
+
+/* `sightline summary`. */
+int cmd_summary(options *o, int argc, char **argv);
 
 /* The subcommands of audit.c. verify returns 1 when the log is damaged. */
 int cmd_audit_verify(options *o, int argc, char **argv);

@@ -13,10 +13,12 @@
 
 #include "cli/cli.h"
 
-int catch_up_events(sl_store *store, bool quiet)
+int catch_up_events(sl_store *store, bool quiet, bool *ran_out)
 {
 	bool ran = false;
 	sl_err e = sl_engine_catch_up(store, sl_time_now(), &ran);
+	if (ran_out)
+		*ran_out = ran;
 	if (e != SL_OK)
 		return fail("corroboration failed: %s", sl_strerror(e));
 	if (!ran && !quiet)
@@ -55,8 +57,14 @@ int cmd_evaluate(options *o, int argc, char **argv)
 		return 2;
 	}
 	sl_eval r;
+	sl_track_eval te;
 	sl_problems why = {0};
 	sl_err e = sl_evaluate_groups(t, ev, tracks, &r, &why);
+	if (e == SL_OK && tracks) {
+		rewind(t);
+		rewind(ev);
+		e = sl_evaluate_tracks(t, ev, &te, &why);
+	}
 	fclose(t);
 	fclose(ev);
 	if (e != SL_OK) {
@@ -72,6 +80,20 @@ int cmd_evaluate(options *o, int argc, char **argv)
 	       r.pair_recall, r.pair_f1);
 	printf("b-cubed   precision %.4f  recall %.4f  F1 %.4f\n", r.b3_precision,
 	       r.b3_recall, r.b3_f1);
+	if (tracks) {
+		printf("tracks    purity %.4f  completeness %.4f  identity switches %zu  "
+		       "fragments %zu\n",
+		       te.all.purity, te.all.completeness, te.all.switches,
+		       te.all.fragments);
+		for (int k = 0; k < SL_EVAL_KINDS - 1; k++)
+			if (te.kind[k].objects)
+				printf("  %-7s purity %.4f  completeness %.4f  identity "
+				       "switches "
+				       "%zu  (%zu objects, %zu tracks)\n",
+				       sl_eval_kind_name(k), te.kind[k].purity,
+				       te.kind[k].completeness, te.kind[k].switches,
+				       te.kind[k].objects, te.kind[k].tracks);
+	}
 	if (r.unknown)
 		printf("(%zu refs of the %s are not in the truth and were not scored)\n",
 		       r.unknown, tracks ? "tracks" : "events");

@@ -5,8 +5,9 @@
  *                     [--store postgresql://...]      (every command that
  *                                                     takes --data takes it)
  *   sightline import  --data DIR --format F FILE      bulk intake
- *   sightline export  --data DIR --what reports|events  as JSON lines
+ *   sightline export  --data DIR --what reports|events|tracks  as JSON lines
  *   sightline evaluate --truth FILE --events FILE    grouping accuracy
+ *   sightline summary --period day|week|month        movements by direction
  *   sightline audit verify | show                      the audit log
  *   sightline simulate --seed N --hours H --out F      a report stream with truth
  *   sightline version | help [COMMAND]
@@ -37,6 +38,7 @@
 #include "sightline/server.h"
 #include "sightline/store.h"
 #include "sightline/timefmt.h"
+#include "sightline/track_json.h"
 
 #include "cli/cli.h"
 #include "sl_config.h"
@@ -205,6 +207,16 @@ static int set_option(options *o, const char *name, const char *value)
 		o->events_file = value;
 	else if (strcmp(name, "tracks") == 0)
 		o->tracks_file = value;
+	else if (strcmp(name, "borders") == 0)
+		o->borders = value;
+	else if (strcmp(name, "period") == 0)
+		o->period = value;
+	else if (strcmp(name, "from") == 0)
+		o->from = value;
+	else if (strcmp(name, "to") == 0)
+		o->to = value;
+	else if (strcmp(name, "category") == 0)
+		o->category = value;
 	else if (strcmp(name, "listen") == 0) {
 		if (!parse_listen(o, value))
 			return fail("--listen: \"%s\" is not HOST:PORT", value);
@@ -244,6 +256,11 @@ static int set_option(options *o, const char *name, const char *value)
 #undef RATE_OPT
 }
 
+#define TRACK_OPTS                                                                       \
+	{"network", true, "FILE    rail lines the tracker routes trains on, GeoJSON (default: none, straight lines)"}, \
+	{"stations", true, "FILE   stations, TSV: places by name (form, bot) and border crossings"}, \
+	{"borders", true, "FILE    country borders, TopoJSON or GeoJSON (default: " SL_BORDERS_DEFAULT_PATH " when present; none)"}
+
 static const option_doc serve_opts[] = {
 	{"data", true, "DIR             where everything the server writes lives (default: var/data)"},
 	{"store", true, "URL            the database: postgresql://... shared by several servers (docs/SCALING.md), or sqlite (default: DIR/sightline.db)"},
@@ -267,11 +284,9 @@ static const option_doc serve_opts[] = {
 	{"secure-cookies", false, "     mark the session cookie Secure (behind a TLS proxy)"},
 	{"engine-interval", true, "MS   how often events follow new reports and changes, 0 = no engine here (default: 1000)"},
 	{"publish-interval", true, "MS  how often the public picture follows the events (default: 1000)"},
-	{"network", true, "FILE         rail lines (GeoJSON) for the public map's basemap, served simplified"},
 	{"cot-listen", true, "HOST:PORT  stream published events as CoT to TAK clients over TCP (e.g. 0.0.0.0:8087)"},
 	{"cot-buffer", true, "BYTES     queued for one TAK client before it is dropped as too slow (default: 262144)"},
 	{"webhook-backoff", true, "MS   first retry of a failed webhook delivery, doubled each time (default: 5000)"},
-	{"stations", true, "FILE       a station list (TSV): the web form and the bot know its stations by name"},
 	{"telegram-token-file", true, "FILE  the Telegram bot's token (first line); with the secret, the bot is on"},
 	{"telegram-secret-file", true, "FILE the webhook's secret token (first line), as given to setWebhook"},
 	{"telegram-api-base", true, "URL    the Bot API (default: https://api.telegram.org)"},
@@ -279,6 +294,7 @@ static const option_doc serve_opts[] = {
 	{"telegram-timeout", true, "SECONDS a conversation is forgotten this long after its last message (default: 1800)"},
 	{"telegram-workers", true, "N     threads that talk to the Bot API (default: 2)"},
 	{"telegram-reports", true, "N     reports one chat may send per timeout (default: 10)"},
+	TRACK_OPTS,
 	{NULL, false, NULL},
 };
 
@@ -288,6 +304,7 @@ static const option_doc import_opts[] = {
 	{"config", true, "FILE     a JSON file of options"},
 	{"format", true, "F        jsonl | cir-csv | demo (demo takes no FILE)"},
 	{"quiet", false, "         print only the summary, not each rejected record"},
+	TRACK_OPTS,
 	{NULL, false, NULL},
 };
 
@@ -295,9 +312,22 @@ static const option_doc export_opts[] = {
 	{"data", true, "DIR        the data directory (default: var/data)"},
 	{"store", true, "URL       the database: postgresql://... (docs/SCALING.md), or sqlite (default: DIR/sightline.db)"},
 	{"config", true, "FILE     a JSON file of options"},
-	{"what", true, "reports|events  what to export (default: reports)"},
+	{"what", true, "reports|events|tracks  what to export (default: reports)"},
 	{"format", true, "jsonl    one JSON object per line (the default)"},
 	{"out", true, "FILE        write there instead of standard output"},
+	TRACK_OPTS,
+	{NULL, false, NULL},
+};
+
+static const option_doc summary_opts[] = {
+	{"data", true, "DIR        the data directory (default: var/data)"},
+	{"config", true, "FILE     a JSON file of options"},
+	{"period", true, "day|week|month  the periods counted in (default: day)"},
+	{"from", true, "TIME       tracks first seen at or after TIME, RFC 3339"},
+	{"to", true, "TIME         ... and before TIME"},
+	{"category", true, "C      what moves (default: rail_transport)"},
+	{"format", true, "text|json  a table, or the API's JSON (default: text)"},
+	TRACK_OPTS,
 	{NULL, false, NULL},
 };
 
@@ -558,19 +588,21 @@ static int cmd_serve(options *o, int argc, char **argv)
 		sl_store_close(store);
 		return fail("cannot open the audit log in %s: %s", o->data, sl_strerror(e));
 	}
-	o->server.network_path = o->sim.network; /* --network: the same option as simulate's */
-	sl_stations *stations = NULL;
-	if ((rc = load_stations(o, "serve", &stations))) {
+	o->server.network_path = o->sim.network; /* also the public map's basemap */
+	tracking trk;
+	if ((rc = tracking_load(o, &trk))) {
 		sl_audit_close(audit);
 		sl_receipt_key_free(key);
 		sl_store_close(store);
 		return rc;
 	}
-	o->server.stations = stations;
+	o->server.network = trk.network;
+	o->server.stations = trk.stations;
+	o->server.borders = trk.borders;
 	sl_server *srv;
 	e = sl_server_start(&o->server, store, key, audit, &srv);
 	if (e != SL_OK) {
-		sl_stations_free(stations);
+		tracking_free(&trk);
 		sl_audit_close(audit);
 		sl_receipt_key_free(key);
 		sl_store_close(store);
@@ -589,7 +621,7 @@ static int cmd_serve(options *o, int argc, char **argv)
 	sigwait(&stop, &sig);
 	fprintf(stderr, "sightline: stopping\n");
 	sl_server_stop(srv);
-	sl_stations_free(stations);
+	tracking_free(&trk);
 	sl_audit_close(audit);
 	sl_receipt_key_free(key);
 	sl_store_close(store);
@@ -642,7 +674,7 @@ static int cmd_import(options *o, int argc, char **argv)
 		st.imported, st.duplicate, st.rejected, st.records);
 	/* What was stored is corroborated into events now, even after a read
 	 * error: it is stored. */
-	rc = st.imported ? catch_up_events(store, o->quiet) : 0;
+	rc = st.imported ? catch_up(o, store, o->quiet) : 0;
 	sl_store_close(store);
 	if (e != SL_OK)
 		return fail("import stopped: %s", sl_strerror(e));
@@ -654,8 +686,10 @@ static int cmd_export(options *o, int argc, char **argv)
 	if (argc > 0)
 		return fail("export: unexpected argument \"%s\"", argv[0]);
 	bool events = o->what && strcmp(o->what, "events") == 0;
-	if (o->what && !events && strcmp(o->what, "reports") != 0)
-		return fail("export: --what \"%s\" is not known (reports, events)", o->what);
+	bool tracks = o->what && strcmp(o->what, "tracks") == 0;
+	if (o->what && !events && !tracks && strcmp(o->what, "reports") != 0)
+		return fail("export: --what \"%s\" is not known (reports, events, tracks)",
+			    o->what);
 	if (o->format && strcmp(o->format, "jsonl") != 0)
 		return fail("export: --format \"%s\" is not known (jsonl)", o->format);
 	sl_store *store;
@@ -667,15 +701,16 @@ static int cmd_export(options *o, int argc, char **argv)
 		sl_store_close(store);
 		return fail("export: cannot write %s: %s", o->out, strerror(errno));
 	}
-	if (events && (rc = catch_up_events(store, true))) {
+	if ((events || tracks) && (rc = catch_up(o, store, true))) {
 		if (out != stdout)
 			fclose(out);
 		sl_store_close(store);
 		return rc;
 	}
 	size_t n = 0;
-	sl_err e = events ? sl_export_events_jsonl(store, out, &n)
-			  : sl_export_reports_jsonl(store, out, &n);
+	sl_err e = events   ? sl_export_events_jsonl(store, out, &n)
+		   : tracks ? sl_export_tracks_jsonl(store, out, &n)
+			    : sl_export_reports_jsonl(store, out, &n);
 	if (fflush(out) != 0 && e == SL_OK)
 		e = SL_EIO;
 	if (out != stdout)
@@ -683,7 +718,8 @@ static int cmd_export(options *o, int argc, char **argv)
 	sl_store_close(store);
 	if (e != SL_OK)
 		return fail("export failed: %s", sl_strerror(e));
-	fprintf(stderr, "sightline: exported %zu %s\n", n, events ? "events" : "reports");
+	fprintf(stderr, "sightline: exported %zu %s\n", n,
+		events ? "events" : tracks ? "tracks" : "reports");
 	return 0;
 }
 
@@ -706,15 +742,24 @@ static const command commands[] = {
 	 "generated demo set). Unusable records are listed as FILE:LINE: reason.\n"
 	 "Reports whose ref is already stored are skipped.",
 	 import_opts, cmd_import},
-	{"export", "export [--data DIR] [--what reports|events] [--format jsonl] [--out FILE]",
+	{"export", "export [--data DIR] [--what reports|events|tracks] [--format jsonl] [--out FILE]",
 	 "Writes every report (or, with --what events, every event with the refs of\n"
-	 "its reports) as one JSON object per line; import --format jsonl reads\n"
-	 "reports back. Events are brought up to date first (docs/ENGINE.md).",
+	 "its reports; with --what tracks, every track with its events, the refs of\n"
+	 "their reports, its route and direction) as one JSON object per line; import\n"
+	 "--format jsonl reads reports back. Events and tracks are brought up to date\n"
+	 "first (docs/ENGINE.md, docs/TRACKING.md).",
 	 export_opts, cmd_export},
-	{"evaluate", "evaluate --truth FILE --events FILE",
-	 "Scores events against the simulator's ground truth: pairwise and B-cubed\n"
-	 "precision, recall and F1 of the grouping (docs/ENGINE.md).",
+	{"evaluate", "evaluate --truth FILE --events FILE | --tracks FILE",
+	 "Scores events (or tracks) against the simulator's ground truth: pairwise and\n"
+	 "B-cubed precision, recall and F1 of the grouping (docs/ENGINE.md); for\n"
+	 "tracks also purity, completeness and identity switches (docs/TRACKING.md).",
 	 evaluate_opts, cmd_evaluate},
+	{"summary", "summary [--period day|week|month] [--from TIME] [--to TIME] [--format text|json]",
+	 "Counts rail movements (tracks, by the period of their first sighting) and\n"
+	 "their equipment by type and by direction: toward or away from the Ukrainian\n"
+	 "border, toward the Russian one, internal; as a range (sure-all) where the\n"
+	 "counts are unsure (docs/TRACKING.md). Tracks are brought up to date first.",
+	 summary_opts, cmd_summary},
 	{"moderator add", "moderator add NAME [--role admin|moderator] [--passphrase-file F]",
 	 "Creates a moderator's key pair; the secret half is stored only wrapped\n"
 	 "under their passphrase (Argon2id). Prints a recovery key once. They can\n"

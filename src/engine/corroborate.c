@@ -982,6 +982,8 @@ void sl_eng_unplace(sl_engine *e, int32_t ri)
 		sl_eng_reindex(e, h); /* out of memory: found again on reload */
 }
 
+static void reestimate(sl_engine *e, int32_t i);
+
 /* ---- many reports at once ---- */
 
 /* A batch places reports in time order, and then an event can only meet a
@@ -1141,8 +1143,12 @@ sl_err sl_engine_add_batch(sl_engine *e, const sl_queue_item *items, size_t n)
 	sl_err err = SL_OK;
 	for (size_t i = 0; i < n && !err; i++) {
 		int32_t r;
-		bool moved;
-		if ((err = sl_eng_put_report(e, &items[i], &r, &moved)) || !moved)
+		bool moved, reweighed;
+		if ((err = sl_eng_put_report(e, &items[i], &r, &moved, &reweighed)))
+			continue;
+		if (reweighed)
+			reestimate(e, r);
+		if (!moved)
 			continue;
 		if (e->r[r].flags & R_PINNED)
 			continue; /* a moderator's: where they put it */
@@ -1166,7 +1172,8 @@ static uint16_t type_mask(const eqi *q, size_t n)
 	return m;
 }
 
-sl_err sl_eng_put_report(sl_engine *e, const sl_queue_item *it, int32_t *idx, bool *moved)
+sl_err sl_eng_put_report(sl_engine *e, const sl_queue_item *it, int32_t *idx, bool *moved,
+			 bool *reweighed)
 {
 	const sl_report *src = &it->report;
 	if ((unsigned)src->category >= SL_CAT_COUNT || src->id <= 0 ||
@@ -1245,12 +1252,18 @@ sl_err sl_eng_put_report(sl_engine *e, const sl_queue_item *it, int32_t *idx, bo
 		}
 	}
 	const rep *o = &e->r[i];
+	/* What decides where it goes, and what only weighs it: a grade, a
+	 * verification or a photo changes the event's estimate, not which
+	 * event the report belongs to (and so not the event's id). */
 	*moved = fresh || o->cat != n.cat || o->t0 != n.t0 || o->dur != n.dur ||
-		 o->flags != n.flags || o->lat != n.lat || o->lon != n.lon ||
-		 o->sigma != n.sigma || o->has_heading != n.has_heading ||
-		 o->hx != n.hx || o->hy != n.hy || !same_eq ||
-		 o->reliability != n.reliability || o->credibility != n.credibility ||
-		 o->photos != n.photos;
+		 ((o->flags ^ n.flags) & (uint8_t)~R_VERIFIED) || o->lat != n.lat ||
+		 o->lon != n.lon || o->sigma != n.sigma ||
+		 o->has_heading != n.has_heading || o->hx != n.hx || o->hy != n.hy ||
+		 !same_eq;
+	*reweighed =
+	    !*moved &&
+	    (((o->flags ^ n.flags) & R_VERIFIED) || o->reliability != n.reliability ||
+	     o->credibility != n.credibility || o->photos != n.photos);
 	e->r[i] = n;
 	*idx = i;
 	return SL_OK;
@@ -1319,23 +1332,34 @@ static const pinset *pins_of(const sl_engine *e, int32_t r)
 	return p == NONE ? NULL : &e->pins[p];
 }
 
+/* Recomputes the events report i is in: its own, and a moderator's. */
+static void reestimate(sl_engine *e, int32_t i)
+{
+	if (e->r[i].home != NONE) {
+		sl_eng_recompute(e, e->r[i].home);
+		sl_eng_reindex(e, e->r[i].home);
+	}
+	const pinset *ps = pins_of(e, i);
+	for (uint32_t k = 0; ps && k < ps->n && k < 4; k++) {
+		sl_eng_recompute(e, ps->ev[k]);
+		sl_eng_reindex(e, ps->ev[k]);
+	}
+}
+
 sl_err sl_engine_add(sl_engine *e, const sl_queue_item *it)
 {
 	if (!e || !it)
 		return SL_EINVAL;
 	int32_t i;
-	bool moved;
-	sl_err err = sl_eng_put_report(e, it, &i, &moved);
-	if (err || !moved)
+	bool moved, reweighed;
+	sl_err err = sl_eng_put_report(e, it, &i, &moved, &reweighed);
+	if (err || (!moved && !reweighed))
 		return err;
-	if (e->r[i].flags & R_PINNED) {
-		/* A moderator's report stays where they put it; only the
-		 * estimates of its events change. */
-		const pinset *ps = pins_of(e, i);
-		for (uint32_t k = 0; ps && k < ps->n && k < 4; k++) {
-			sl_eng_recompute(e, ps->ev[k]);
-			sl_eng_reindex(e, ps->ev[k]);
-		}
+	if ((e->r[i].flags & R_PINNED) || reweighed) {
+		/* A moderator's report stays where they put it, and a report
+		 * only graded or verified where it is; the estimates of its
+		 * events change. */
+		reestimate(e, i);
 		return SL_OK;
 	}
 	sl_eng_unplace(e, i);

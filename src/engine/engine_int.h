@@ -231,9 +231,10 @@ bool sl_eng_banned(const sl_engine *e, int32_t ev, int32_t r);
 bool sl_eng_clusterable(const sl_engine *e, int32_t r);
 /* Stores the report's fields (new or updated) without placing it; *idx
  * gets its index, *moved whether anything the placement depends on
- * changed. */
-sl_err sl_eng_put_report(sl_engine *e, const sl_queue_item *it, int32_t *idx,
-			 bool *moved);
+ * changed, *reweighed whether (nothing else but) its weight did: grade,
+ * verification, photos. */
+sl_err sl_eng_put_report(sl_engine *e, const sl_queue_item *it, int32_t *idx, bool *moved,
+			 bool *reweighed);
 
 /* estimate.c: e's estimate into out, arrays in a (NULL: report_ids and
  * items left empty). engine_only: report_ids only of the engine's

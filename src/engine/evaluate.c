@@ -13,6 +13,8 @@
  */
 #include "sightline/evaluate.h"
 
+#include "sightline/buf.h"
+
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +67,7 @@ sl_err sl_evaluate_groups(FILE *truth, FILE *events, bool by_object, sl_eval *ou
 {
 	memset(out, 0, sizeof(*out));
 	const char *label = by_object ? "object" : "occurrence";
+	const char *pred_file = by_object ? "tracks" : "events";
 	json_t *refs = json_object();	/* ref -> index in items */
 	json_t *groups = json_object(); /* truth label -> group number */
 	item *items = NULL;
@@ -138,7 +141,7 @@ sl_err sl_evaluate_groups(FILE *truth, FILE *events, bool by_object, sl_eval *ou
 	while (!err && read_line(events, &buf, &bcap, &len, &too_long)) {
 		line++;
 		if (too_long) {
-			err = bad(why, "events", line, "line too long");
+			err = bad(why, pred_file, line, "line too long");
 			break;
 		}
 		json_t *j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL);
@@ -147,7 +150,7 @@ sl_err sl_evaluate_groups(FILE *truth, FILE *events, bool by_object, sl_eval *ou
 			json_decref(j);
 			if (len <= 1)
 				continue;
-			err = bad(why, "events", line,
+			err = bad(why, pred_file, line,
 				  "expected an object with \"reports\": [refs]");
 			break;
 		}
@@ -164,7 +167,7 @@ sl_err sl_evaluate_groups(FILE *truth, FILE *events, bool by_object, sl_eval *ou
 			}
 			item *it = &items[json_integer_value(at)];
 			if (it->pred >= 0) {
-				err = bad(why, "events", line, "a ref is in two groups");
+				err = bad(why, pred_file, line, "a ref is in two groups");
 				break;
 			}
 			it->pred = pred;
@@ -226,4 +229,333 @@ sl_err sl_evaluate_groups(FILE *truth, FILE *events, bool by_object, sl_eval *ou
 	free(tsize);
 	free(items);
 	return SL_OK;
+}
+
+/* ---------------------------------------------------------------- tracks */
+
+static const char *const kind_names[SL_EVAL_KINDS] = {"rail", "convoy", "sortie",
+						      "false"};
+
+const char *sl_eval_kind_name(int kind)
+{
+	return kind >= 0 && kind < SL_EVAL_KINDS ? kind_names[kind] : "?";
+}
+
+/* A scored report while scoring: the kind of its track's majority object
+ * rides along. */
+typedef struct witem {
+	int64_t track, step, object;
+	int kind, tkind;
+} witem;
+
+static int cmp_w_track_object(const void *a, const void *b)
+{
+	const witem *x = a, *y = b;
+	if (x->track != y->track)
+		return x->track < y->track ? -1 : 1;
+	return (x->object > y->object) - (x->object < y->object);
+}
+
+static int cmp_w_track_step(const void *a, const void *b)
+{
+	const witem *x = a, *y = b;
+	if (x->track != y->track)
+		return x->track < y->track ? -1 : 1;
+	if (x->step != y->step)
+		return x->step < y->step ? -1 : 1;
+	return (x->object > y->object) - (x->object < y->object);
+}
+
+static int cmp_w_object_track(const void *a, const void *b)
+{
+	const witem *x = a, *y = b;
+	if (x->object != y->object)
+		return x->object < y->object ? -1 : 1;
+	return (x->track > y->track) - (x->track < y->track);
+}
+
+enum { BY_TRACK, BY_STEP, BY_OBJECT };
+
+static int64_t key_of(const witem *x, int by)
+{
+	return by == BY_TRACK ? x->track : by == BY_STEP ? x->step : x->object;
+}
+
+/* The end of the run of items equal to w[i] by `by`, in w[i .. n). */
+static size_t run_end(const witem *w, size_t i, size_t n, int by)
+{
+	size_t j = i;
+	while (j < n && key_of(&w[j], by) == key_of(&w[i], by))
+		j++;
+	return j;
+}
+
+sl_err sl_evaluate_track_items(sl_track_item *items, size_t n, sl_track_eval *out)
+{
+	memset(out, 0, sizeof(*out));
+	witem *w = malloc((n ? n : 1) * sizeof(*w));
+	if (!w)
+		return SL_ENOMEM;
+	int64_t n_real = 0;
+	for (size_t i = 0; i < n; i++)
+		if (items[i].object >= n_real)
+			n_real = items[i].object + 1;
+	int64_t next = n_real; /* false reports: an object each */
+	for (size_t i = 0; i < n; i++) {
+		int k = items[i].kind >= 0 && items[i].kind < SL_EVAL_KINDS
+			    ? items[i].kind
+			    : 3;
+		w[i] = (witem){items[i].track, items[i].step,
+			       items[i].object >= 0 ? items[i].object : next++, k, k};
+		out->all.reports++;
+		out->kind[k].reports++;
+	}
+	double pure[SL_EVAL_KINDS + 1] = {0}, tsize[SL_EVAL_KINDS + 1] = {0};
+	double held[SL_EVAL_KINDS + 1] = {0}, osize[SL_EVAL_KINDS + 1] = {0};
+	double pairs_pred = 0, pairs_both = 0, pairs_truth = 0;
+	/* Tracks: the majority object, purity, pairs. */
+	qsort(w, n, sizeof(*w), cmp_w_track_object);
+	for (size_t i = 0; i < n;) {
+		size_t j = run_end(w, i, n, BY_TRACK), most = 0;
+		int kd = w[i].kind;
+		for (size_t s = i; s < j;) {
+			size_t e = run_end(w, s, j, BY_OBJECT);
+			if (e - s > most)
+				most = e - s, kd = w[s].kind;
+			s = e;
+		}
+		for (size_t k = i; k < j; k++)
+			w[k].tkind = kd;
+		double nt = (double)(j - i);
+		pure[kd] += (double)most, pure[SL_EVAL_KINDS] += (double)most;
+		tsize[kd] += nt, tsize[SL_EVAL_KINDS] += nt;
+		pairs_pred += nt * (nt - 1) / 2;
+		out->all.tracks++;
+		out->kind[kd].tracks++;
+		i = j;
+	}
+	/* Identity switches: the majority real object of each event along
+	 * the track. */
+	qsort(w, n, sizeof(*w), cmp_w_track_step);
+	for (size_t i = 0; i < n;) {
+		size_t j = run_end(w, i, n, BY_TRACK);
+		int64_t last = -1;
+		for (size_t s = i; s < j;) {
+			size_t e = run_end(w, s, j, BY_STEP), most = 0;
+			int64_t m = -1;
+			for (size_t r = s; r < e;) {
+				size_t q = run_end(w, r, e, BY_OBJECT);
+				if (w[r].object < n_real && q - r > most)
+					most = q - r, m = w[r].object;
+				r = q;
+			}
+			if (m >= 0 && last >= 0 && m != last) {
+				out->all.switches++;
+				out->kind[w[i].tkind].switches++;
+			}
+			if (m >= 0)
+				last = m;
+			s = e;
+		}
+		i = j;
+	}
+	/* Objects: completeness, fragments, pairs. */
+	qsort(w, n, sizeof(*w), cmp_w_object_track);
+	for (size_t i = 0; i < n;) {
+		size_t j = run_end(w, i, n, BY_OBJECT), most = 0, tracks = 0;
+		for (size_t s = i; s < j;) {
+			size_t e = run_end(w, s, j, BY_TRACK);
+			double c = (double)(e - s);
+			pairs_both += c * (c - 1) / 2;
+			if (e - s > most)
+				most = e - s;
+			tracks++;
+			s = e;
+		}
+		double no = (double)(j - i);
+		pairs_truth += no * (no - 1) / 2;
+		if (w[i].object < n_real) {
+			int kd = w[i].kind;
+			held[kd] += (double)most, held[SL_EVAL_KINDS] += (double)most;
+			osize[kd] += no, osize[SL_EVAL_KINDS] += no;
+			out->all.objects++;
+			out->kind[kd].objects++;
+			out->all.fragments += tracks - 1;
+			out->kind[kd].fragments += tracks - 1;
+		}
+		i = j;
+	}
+	out->all.purity = ratio(pure[SL_EVAL_KINDS], tsize[SL_EVAL_KINDS]);
+	out->all.completeness = ratio(held[SL_EVAL_KINDS], osize[SL_EVAL_KINDS]);
+	for (int k = 0; k < SL_EVAL_KINDS; k++) {
+		out->kind[k].purity = ratio(pure[k], tsize[k]);
+		out->kind[k].completeness = ratio(held[k], osize[k]);
+	}
+	out->pair_precision = ratio(pairs_both, pairs_pred);
+	out->pair_recall = ratio(pairs_both, pairs_truth);
+	out->pair_f1 = f1(out->pair_precision, out->pair_recall);
+	free(w);
+	return SL_OK;
+}
+
+static bool grow_items(sl_track_item **p, size_t *cap, size_t need)
+{
+	return sl_grow((void **)p, cap, need, sizeof(**p));
+}
+
+static bool grow_bytes(uint8_t **p, size_t *cap, size_t need)
+{
+	return sl_grow((void **)p, cap, need, 1);
+}
+
+static int kind_of(const char *name)
+{
+	for (int k = 0; name && k < SL_EVAL_KINDS; k++)
+		if (strcmp(name, kind_names[k]) == 0)
+			return k;
+	return 3;
+}
+
+/* One ref of a track: into items (grown), once. */
+static sl_err put_ref(json_t *refs, json_t *r, int64_t track, int64_t step,
+		      sl_track_item *items, uint8_t *used, size_t *unknown,
+		      sl_problems *why, long line)
+{
+	json_t *at =
+	    json_is_string(r) ? json_object_get(refs, json_string_value(r)) : NULL;
+	if (!at) {
+		(*unknown)++;
+		return SL_OK;
+	}
+	size_t i = (size_t)json_integer_value(at);
+	if (used[i])
+		return bad(why, "tracks", line, "a ref is in two tracks");
+	used[i] = 1;
+	items[i].track = track;
+	items[i].step = step;
+	return SL_OK;
+}
+
+sl_err sl_evaluate_tracks(FILE *truth, FILE *tracks, sl_track_eval *out, sl_problems *why)
+{
+	memset(out, 0, sizeof(*out));
+	json_t *refs = json_object();	 /* ref -> index in items */
+	json_t *objects = json_object(); /* object -> number */
+	sl_track_item *items = NULL;
+	uint8_t *used = NULL;
+	size_t n = 0, cap = 0;
+	char *buf = NULL;
+	size_t bcap = 0, len;
+	bool too_long;
+	long line = 0;
+	sl_err err = refs && objects ? SL_OK : SL_ENOMEM;
+	while (!err && read_line(truth, &buf, &bcap, &len, &too_long)) {
+		line++;
+		if (too_long) {
+			err = bad(why, "truth", line, "line too long");
+			break;
+		}
+		json_t *j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL);
+		json_t *ref = json_object_get(j, "ref"),
+		       *obj = json_object_get(j, "object");
+		if (!json_is_object(j) || !json_is_string(ref) ||
+		    !(json_is_string(obj) || json_is_null(obj))) {
+			json_decref(j);
+			if (len <= 1)
+				continue;
+			err =
+			    bad(why, "truth", line,
+				"expected {\"ref\": string, \"object\": string or null}");
+			break;
+		}
+		if (json_object_get(refs, json_string_value(ref))) {
+			json_decref(j);
+			err = bad(why, "truth", line, "ref given twice");
+			break;
+		}
+		int64_t o = -1;
+		if (json_is_string(obj)) {
+			json_t *known = json_object_get(objects, json_string_value(obj));
+			o = known ? json_integer_value(known)
+				  : (int64_t)json_object_size(objects);
+			if (!known)
+				json_object_set_new(objects, json_string_value(obj),
+						    json_integer(o));
+		}
+		size_t c = cap;
+		if (!grow_items(&items, &cap, n + 1) || !grow_bytes(&used, &c, n + 1)) {
+			json_decref(j);
+			err = SL_ENOMEM;
+			break;
+		}
+		items[n] = (sl_track_item){
+		    -1, 0, o, kind_of(json_string_value(json_object_get(j, "kind")))};
+		used[n] = 0;
+		json_object_set_new(refs, json_string_value(ref),
+				    json_integer((json_int_t)n));
+		n++;
+		json_decref(j);
+	}
+	line = 0;
+	int64_t track = 0;
+	while (!err && read_line(tracks, &buf, &bcap, &len, &too_long)) {
+		line++;
+		if (too_long) {
+			err = bad(why, "tracks", line, "line too long");
+			break;
+		}
+		json_t *j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL);
+		json_t *per = json_object_get(j, "event_reports"),
+		       *all = json_object_get(j, "reports");
+		if (!json_is_object(j) || !(json_is_array(per) || json_is_array(all))) {
+			json_decref(j);
+			if (len <= 1)
+				continue;
+			err =
+			    bad(why, "tracks", line,
+				"expected an object with \"event_reports\": [[refs]] or "
+				"\"reports\": [refs]");
+			break;
+		}
+		size_t k, m;
+		json_t *ev, *r;
+		if (json_is_array(per)) {
+			json_array_foreach(per, k, ev)
+			{
+				json_array_foreach(ev, m, r)
+				{
+					if ((err = put_ref(refs, r, track, (int64_t)k,
+							   items, used, &out->unknown,
+							   why, line)))
+						break;
+				}
+				if (err)
+					break;
+			}
+		} else {
+			/* Without events: each report a step of its own. */
+			json_array_foreach(all, k, r)
+			{
+				if ((err = put_ref(refs, r, track, (int64_t)k, items,
+						   used, &out->unknown, why, line)))
+					break;
+			}
+		}
+		track++;
+		json_decref(j);
+	}
+	free(buf);
+	json_decref(refs);
+	json_decref(objects);
+	/* A ref in no track is a track of its own. */
+	for (size_t i = 0; !err && i < n; i++)
+		if (!used[i])
+			items[i].track = track++;
+	size_t unknown = out->unknown;
+	if (!err)
+		err = sl_evaluate_track_items(items, n, out);
+	out->unknown = unknown;
+	free(items);
+	free(used);
+	return err;
 }

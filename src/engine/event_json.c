@@ -20,6 +20,35 @@ static bool put(json_t *o, const char *key, json_t *v)
 	return v && json_object_set_new(o, key, v) == 0;
 }
 
+json_t *sl_event_items_json(const sl_event_item *items, size_t n)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; arr && i < n; i++) {
+		const sl_event_item *it = &items[i];
+		if (json_array_append_new(
+			arr, json_pack("{s:s,s:i,s:i,s:i}", "type",
+				       sl_equipment_type_name(it->type), "count",
+				       (int)it->count, "count_min", (int)it->count_min,
+				       "count_max", (int)it->count_max))) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
+sl_err sl_json_line(FILE *out, json_t *v)
+{
+	if (!v)
+		return SL_ENOMEM;
+	sl_err err = json_dumpf(v, out, JSON_COMPACT | JSON_REAL_PRECISION(10)) ||
+			     fputc('\n', out) == EOF
+			 ? SL_EIO
+			 : SL_OK;
+	json_decref(v);
+	return err;
+}
+
 json_t *sl_event_to_json(const sl_event *e)
 {
 	json_t *o = json_object();
@@ -41,17 +70,7 @@ json_t *sl_event_to_json(const sl_event *e)
 				   "uncertainty_m", e->uncertainty_m));
 	if (ok && e->has_heading)
 		ok = put(o, "heading", json_real(e->heading_deg));
-	json_t *items = ok ? json_array() : NULL;
-	for (size_t i = 0; items && i < e->n_items; i++) {
-		const sl_event_item *it = &e->items[i];
-		if (json_array_append_new(
-			items, json_pack("{s:s,s:i,s:i,s:i}", "type",
-					 sl_equipment_type_name(it->type), "count",
-					 (int)it->count, "count_min", (int)it->count_min,
-					 "count_max", (int)it->count_max)))
-			ok = false;
-	}
-	ok = ok && put(o, "equipment", items);
+	ok = ok && put(o, "equipment", sl_event_items_json(e->items, e->n_items));
 	json_t *ids = ok ? json_array() : NULL;
 	json_t *refs = ok && e->refs ? json_array() : NULL;
 	for (size_t i = 0; ids && i < e->n_reports; i++) {
@@ -93,19 +112,10 @@ sl_err sl_export_events_jsonl(sl_store *s, FILE *out, size_t *count)
 		sl_arena_reset(a);
 		if ((err = sl_store_find_events(s, &f, a, &evs, &n)) || n == 0)
 			break;
-		for (size_t i = 0; i < n && !err; i++) {
-			json_t *j = sl_event_to_json(&evs[i]);
-			if (!j) {
-				err = SL_ENOMEM;
-				break;
-			}
-			if (json_dumpf(j, out, JSON_COMPACT | JSON_REAL_PRECISION(10)) ||
-			    fputc('\n', out) == EOF)
-				err = SL_EIO;
-			json_decref(j);
-			if (!err && count)
+		for (size_t i = 0; i < n && !err; i++)
+			if (!(err = sl_json_line(out, sl_event_to_json(&evs[i]))) &&
+			    count)
 				(*count)++;
-		}
 		f.cursor = evs[n - 1].id;
 	}
 	sl_arena_free(a);

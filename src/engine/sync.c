@@ -30,8 +30,8 @@ static sl_err load_item(void *ud, const sl_queue_item *it)
 {
 	sl_engine *e = ud;
 	int32_t i;
-	bool moved;
-	sl_err err = sl_eng_put_report(e, it, &i, &moved);
+	bool moved, reweighed;
+	sl_err err = sl_eng_put_report(e, it, &i, &moved, &reweighed);
 	if (!err && it->report.id > e->last_report)
 		e->last_report = it->report.id;
 	return err;
@@ -298,7 +298,7 @@ static sl_err reconcile(sl_engine *e)
 	sl_idmap_free(&decided);
 	/* The moderators' links now, report by report, against the pins the
 	 * engine holds. */
-	if (st.n_links > 1) /* never qsort a NULL array of nothing (UBSan) */
+	if (st.n_links) /* never qsort a NULL array of nothing (UBSan) */
 		qsort(st.links, st.n_links, sizeof(*st.links), cmp_link);
 	pinset *old = e->pins;
 	size_t nold = e->npins;

@@ -194,9 +194,11 @@ static void page_open(sl_html *h, const char *title, const sl_session *s, bool m
 			       "<a id=\"nav-events\" href=\"" ROOT
 			       "/events\" title=\"Events (e)\">Events</a>\n");
 		if (sl_session_role(s) == SL_ROLE_ADMIN)
-			sl_html_raw(h, "<a id=\"nav-audit\" href=\"" ROOT
-				       "/audit\">Audit log</a>\n<a id=\"nav-publish\" href=\"" ROOT
-				       "/publish\">Publication</a>\n");
+			sl_html_raw(
+			    h,
+			    "<a id=\"nav-audit\" href=\"" ROOT
+			    "/audit\">Audit log</a>\n<a id=\"nav-publish\" href=\"" ROOT
+			    "/publish\">Publication</a>\n");
 		sl_html_raw(h,
 			    "<a id=\"nav-help\" href=\"#help\" title=\"Keys (?)\">?</a>\n"
 			    "<span id=\"who\" class=\"who\">");
@@ -1128,15 +1130,33 @@ static void excerpt_form(sl_html *h, mod_ctx *ctx, int64_t id)
 		     "<input type=\"hidden\" name=\"event_id\" value=\"%" PRId64 "\">",
 		     id);
 	csrf_field(h, ctx->session);
+	sl_html_rawf(
+	    h,
+	    "<label>Public excerpt (at most %d bytes; shown with the event in "
+	    "every feed: nothing that could point at who reported)"
+	    "<textarea name=\"text\" id=\"excerpt-text\" rows=\"3\" "
+	    "maxlength=\"%d\"></textarea></label>\n"
+	    "<button type=\"submit\" id=\"excerpt-approve\">Approve for the "
+	    "public</button> <button type=\"submit\" name=\"withdraw\" value=\"1\" "
+	    "id=\"excerpt-withdraw\">Withdraw the excerpt</button>\n</form>\n",
+	    SL_PUB_EXCERPT_MAX, SL_PUB_EXCERPT_MAX);
+	/* A photo for the public: one of a report's cleaned photos (the
+	 * report's page shows them, numbered), opened with the admin's key. */
 	sl_html_rawf(h,
-		     "<label>Public excerpt (at most %d bytes; shown with the event in "
-		     "every feed: nothing that could point at who reported)"
-		     "<textarea name=\"text\" id=\"excerpt-text\" rows=\"3\" "
-		     "maxlength=\"%d\"></textarea></label>\n"
-		     "<button type=\"submit\" id=\"excerpt-approve\">Approve for the "
-		     "public</button> <button type=\"submit\" name=\"withdraw\" value=\"1\" "
-		     "id=\"excerpt-withdraw\">Withdraw the excerpt</button>\n</form>\n",
-		     SL_PUB_EXCERPT_MAX, SL_PUB_EXCERPT_MAX);
+		     "<form method=\"post\" action=\"" ROOT
+		     "/publish/photo\" id=\"photo-form\" class=\"excerpt\">\n"
+		     "<input type=\"hidden\" name=\"event_id\" value=\"%" PRId64 "\">",
+		     id);
+	csrf_field(h, ctx->session);
+	sl_html_raw(h,
+		    "<label>Public photo: report <input name=\"report_id\" "
+		    "id=\"photo-report\" type=\"number\" min=\"1\"></label> "
+		    "<label>photo <input name=\"photo\" id=\"photo-n\" type=\"number\" "
+		    "min=\"1\" max=\"1000\" value=\"1\"></label>\n"
+		    "<button type=\"submit\" id=\"photo-approve\">Publish this photo "
+		    "with the event</button> <button type=\"submit\" name=\"withdraw\" "
+		    "value=\"1\" id=\"photo-withdraw\">Withdraw the photo</button>\n"
+		    "</form>\n");
 }
 
 /* One event with its supporting reports: the one place an event is drawn,
@@ -1408,13 +1428,15 @@ static enum MHD_Result publish_page(mod_ctx *ctx, unsigned status, const review_
 	sl_html h;
 	sl_html_init(&h, SL_HTML_MAX);
 	page_open(&h, "Publication", ctx->session, false, "publish-page");
-	sl_html_raw(&h, "<section id=\"publish\" class=\"publish\">\n<h2>Publication</h2>\n");
+	sl_html_raw(&h,
+		    "<section id=\"publish\" class=\"publish\">\n<h2>Publication</h2>\n");
 	const char *done = arg(ctx->conn, "done");
-	for (size_t i = 0; done && !f && i < sizeof(publish_done) / sizeof(publish_done[0]);
-	     i++)
+	for (size_t i = 0;
+	     done && !f && i < sizeof(publish_done) / sizeof(publish_done[0]); i++)
 		if (strcmp(done, publish_done[i][0]) == 0)
-			sl_html_rawf(&h, "<p id=\"done\" class=\"done\" role=\"status\">%s</p>\n",
-				     publish_done[i][1]);
+			sl_html_rawf(
+			    &h, "<p id=\"done\" class=\"done\" role=\"status\">%s</p>\n",
+			    publish_done[i][1]);
 	if (f)
 		error_box(&h, "publish-error", f->detail, &f->why);
 	sl_html_raw(&h, "<p class=\"hint\">The public sees verified events only, after "
@@ -1432,51 +1454,56 @@ static enum MHD_Result publish_page(mod_ctx *ctx, unsigned status, const review_
 			     "<tr><td><label for=\"delay-%s\">%s</label></td><td><input "
 			     "type=\"number\" min=\"0\" max=\"%d\" name=\"delay_%s\" "
 			     "id=\"delay-%s\" value=\"%lld\"></td></tr>\n",
-			     name, category_label((sl_category)c), SL_PUB_DELAY_MAX_S / 60, name,
-			     name, (long long)(p.delay_s[c] / 60));
+			     name, category_label((sl_category)c),
+			     SL_PUB_DELAY_MAX_S / 60, name, name,
+			     (long long)(p.delay_s[c] / 60));
 	}
-	sl_html_rawf(&h,
-		     "</tbody></table>\n<label>Grid, km <input type=\"number\" step=\"0.1\" "
-		     "min=\"%g\" max=\"%g\" name=\"grid_km\" id=\"grid-km\" "
-		     "value=\"%g\"></label>\n<label>k, independent reports for full "
-		     "precision <input type=\"number\" min=\"1\" max=\"%d\" "
-		     "name=\"min_reports\" id=\"min-reports\" value=\"%d\"></label>\n"
-		     "<button type=\"submit\" id=\"policy-save\">Save the policy</button>\n"
-		     "</form>\n",
-		     SL_PUB_GRID_MIN_M / 1000, SL_PUB_GRID_MAX_M / 1000, p.grid_m / 1000,
-		     SL_PUB_K_MAX, p.min_reports);
+	sl_html_rawf(
+	    &h,
+	    "</tbody></table>\n<label>Grid, km <input type=\"number\" step=\"0.1\" "
+	    "min=\"%g\" max=\"%g\" name=\"grid_km\" id=\"grid-km\" "
+	    "value=\"%g\"></label>\n<label>k, independent reports for full "
+	    "precision <input type=\"number\" min=\"1\" max=\"%d\" "
+	    "name=\"min_reports\" id=\"min-reports\" value=\"%d\"></label>\n"
+	    "<button type=\"submit\" id=\"policy-save\">Save the policy</button>\n"
+	    "</form>\n",
+	    SL_PUB_GRID_MIN_M / 1000, SL_PUB_GRID_MAX_M / 1000, p.grid_m / 1000,
+	    SL_PUB_K_MAX, p.min_reports);
 	sl_html_raw(&h, "<h3>Webhooks</h3>\n");
 	if (w) {
 		char hex[2 * SL_WEBHOOK_SECRET_BYTES + 1];
 		sodium_bin2hex(hex, sizeof(hex), w->secret, sizeof(w->secret));
-		sl_html_rawf(&h,
-			     "<div class=\"done\" id=\"webhook-secret\" role=\"status\">"
-			     "Webhook #%" PRId64 " added. Its secret, shown this once: "
-			     "<code>%s</code> (X-Sightline-Signature is sha256=HMAC-SHA-256 "
-			     "of the timestamp, a dot and the body)</div>\n",
-			     w->id, hex);
+		sl_html_rawf(
+		    &h,
+		    "<div class=\"done\" id=\"webhook-secret\" role=\"status\">"
+		    "Webhook #%" PRId64 " added. Its secret, shown this once: "
+		    "<code>%s</code> (X-Sightline-Signature is sha256=HMAC-SHA-256 "
+		    "of the timestamp, a dot and the body)</div>\n",
+		    w->id, hex);
 		sodium_memzero(hex, sizeof(hex));
 	}
 	sl_html_raw(&h, "<ul id=\"webhooks\" class=\"webhooks\">\n");
 	for (size_t i = 0; i < n; i++) {
 		sl_html_rawf(&h, "<li data-id=\"%" PRId64 "\"><code>", hooks[i].id);
 		sl_html_text(&h, hooks[i].url);
-		sl_html_rawf(&h,
-			     "</code> — %lld pending, %lld failed <form method=\"post\" "
-			     "action=\"" ROOT "/publish/webhooks/remove\" class=\"inline\">"
-			     "<input type=\"hidden\" name=\"id\" value=\"%" PRId64 "\">",
-			     (long long)hooks[i].pending, (long long)hooks[i].failed, hooks[i].id);
+		sl_html_rawf(
+		    &h,
+		    "</code> — %lld pending, %lld failed <form method=\"post\" "
+		    "action=\"" ROOT "/publish/webhooks/remove\" class=\"inline\">"
+		    "<input type=\"hidden\" name=\"id\" value=\"%" PRId64 "\">",
+		    (long long)hooks[i].pending, (long long)hooks[i].failed, hooks[i].id);
 		csrf_field(&h, ctx->session);
 		sl_html_raw(&h, "<button type=\"submit\">Remove</button></form></li>\n");
 	}
 	sl_html_raw(&h, "</ul>\n<form method=\"post\" action=\"" ROOT
 			"/publish/webhooks\" id=\"webhook-form\">\n");
 	csrf_field(&h, ctx->session);
-	sl_html_raw(&h, "<label>URL <input type=\"url\" name=\"url\" id=\"webhook-url\" "
-			"required maxlength=\"2000\" placeholder=\"https://\"></label>\n"
-			"<button type=\"submit\" id=\"webhook-add\">Add</button>\n</form>\n"
-			"<p class=\"hint\">An event's public excerpt is approved on its "
-			"page.</p>\n</section>\n");
+	sl_html_raw(&h,
+		    "<label>URL <input type=\"url\" name=\"url\" id=\"webhook-url\" "
+		    "required maxlength=\"2000\" placeholder=\"https://\"></label>\n"
+		    "<button type=\"submit\" id=\"webhook-add\">Add</button>\n</form>\n"
+		    "<p class=\"hint\">An event's public excerpt is approved on its "
+		    "page.</p>\n</section>\n");
 	sodium_memzero(hooks, n * sizeof(*hooks));
 	free(hooks);
 	page_close(&h, true);
@@ -1736,8 +1763,8 @@ static enum MHD_Result act_sign_out(mod_ctx *ctx, const sl_form *form, int64_t n
 }
 
 /* A whole number 0..max in a form's field, or a reason in f. */
-static bool form_uint(const sl_form *form, const char *name, long long max, long long *out,
-		      review_fail *f)
+static bool form_uint(const sl_form *form, const char *name, long long max,
+		      long long *out, review_fail *f)
 {
 	size_t len;
 	const char *v = value_of(form, name, &len);
@@ -1763,7 +1790,8 @@ static enum MHD_Result act_policy(mod_ctx *ctx, const sl_form *form, int64_t non
 	long long v;
 	for (int c = 0; c < SL_CAT_COUNT; c++) {
 		char field[64];
-		snprintf(field, sizeof(field), "delay_%s", sl_category_name((sl_category)c));
+		snprintf(field, sizeof(field), "delay_%s",
+			 sl_category_name((sl_category)c));
 		if (form_uint(form, field, SL_PUB_DELAY_MAX_S / 60, &v, &f))
 			json_object_set_new(delays, sl_category_name((sl_category)c),
 					    json_integer(v));
@@ -1786,7 +1814,8 @@ static enum MHD_Result act_policy(mod_ctx *ctx, const sl_form *form, int64_t non
 	sl_publish_policy p;
 	sl_publish_get_policy(ctx->srv->publish, &p);
 	if (!text)
-		return message_page(ctx->conn, 503, ctx->session, "Out of memory", NULL, 5);
+		return message_page(ctx->conn, 503, ctx->session, "Out of memory", NULL,
+				    5);
 	if (!f.why.n)
 		sl_publish_policy_apply(&p, text, strlen(text), &f.why);
 	free(text);
@@ -1827,6 +1856,15 @@ static enum MHD_Result act_webhook_remove(mod_ctx *ctx, const sl_form *form, int
 	return back_to_publish(ctx, "removed");
 }
 
+/* 303 to event id's page, after an admin's form. */
+static enum MHD_Result back_to_event(mod_ctx *ctx, int64_t id)
+{
+	char loc[96];
+	snprintf(loc, sizeof(loc), ROOT "/events/%" PRId64, id);
+	const char *const h[] = {"Location", loc, NULL};
+	return sl_http_respond_with(ctx->conn, 303, NULL, NULL, h);
+}
+
 /* POST /mod/publish/excerpt (event_id, text; withdraw=1 withdraws): back
  * to the event's page. */
 static enum MHD_Result act_excerpt(mod_ctx *ctx, const sl_form *form, int64_t none)
@@ -1835,8 +1873,8 @@ static enum MHD_Result act_excerpt(mod_ctx *ctx, const sl_form *form, int64_t no
 	size_t len;
 	int64_t id;
 	if (!id_field(form, "event_id", &id))
-		return message_page(ctx->conn, 404, ctx->session, "Not found", "no such event",
-				    0);
+		return message_page(ctx->conn, 404, ctx->session, "Not found",
+				    "no such event", 0);
 	bool withdraw = value_of(form, "withdraw", NULL) != NULL;
 	const char *text = withdraw ? NULL : value_of(form, "text", &len);
 	review_fail f = {0};
@@ -1847,10 +1885,34 @@ static enum MHD_Result act_excerpt(mod_ctx *ctx, const sl_form *form, int64_t no
 	}
 	if (sl_admin_set_excerpt(ctx, id, text, withdraw ? 0 : len, &f) != SL_OK)
 		return fail_page(ctx, &f);
-	char loc[96];
-	snprintf(loc, sizeof(loc), ROOT "/events/%" PRId64, id);
-	const char *const h[] = {"Location", loc, NULL};
-	return sl_http_respond_with(ctx->conn, 303, NULL, NULL, h);
+	return back_to_event(ctx, id);
+}
+
+/* POST /mod/publish/photo (event_id, report_id, photo; withdraw=1
+ * withdraws): back to the event's page. */
+static enum MHD_Result act_photo(mod_ctx *ctx, const sl_form *form, int64_t none)
+{
+	(void)none;
+	int64_t id, report_id = 0, n = 0;
+	if (!id_field(form, "event_id", &id))
+		return message_page(ctx->conn, 404, ctx->session, "Not found",
+				    "no such event", 0);
+	bool withdraw = value_of(form, "withdraw", NULL) != NULL;
+	review_fail f = {0};
+	if (!withdraw) {
+		if (!id_field(form, "report_id", &report_id))
+			sl_problems_add(&f.why, "report_id", "is not a report id");
+		if (!id_field(form, "photo", &n) || n > 1000)
+			sl_problems_add(&f.why, "photo",
+					"expected 1, 2 ... (the report's photo)");
+		if (f.why.n) {
+			f.status = 422;
+			return fail_page(ctx, &f);
+		}
+	}
+	if (sl_admin_set_photo(ctx, id, report_id, n, &f) != SL_OK)
+		return fail_page(ctx, &f);
+	return back_to_event(ctx, id);
 }
 
 /* Every POST: the form decoded (into an arena wiped at the end: a note's
@@ -1910,8 +1972,10 @@ static const mod_route routes[] = {
     {"GET", ROOT "/publish", SL_ROLE_ADMIN, page_publish, NULL},
     {"POST", ROOT "/publish/policy", SL_ROLE_ADMIN, post_form, act_policy},
     {"POST", ROOT "/publish/webhooks", SL_ROLE_ADMIN, post_form, act_webhook_add},
-    {"POST", ROOT "/publish/webhooks/remove", SL_ROLE_ADMIN, post_form, act_webhook_remove},
+    {"POST", ROOT "/publish/webhooks/remove", SL_ROLE_ADMIN, post_form,
+     act_webhook_remove},
     {"POST", ROOT "/publish/excerpt", SL_ROLE_ADMIN, post_form, act_excerpt},
+    {"POST", ROOT "/publish/photo", SL_ROLE_ADMIN, post_form, act_photo},
 };
 
 static enum MHD_Result gate(sl_server *srv, struct MHD_Connection *c, const char *url,

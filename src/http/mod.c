@@ -881,6 +881,8 @@ static const mod_route routes[] = {
     {"PUT", API_MOD_ADMIN "/events/{id}/excerpt", SL_ROLE_ADMIN, sl_admin_excerpt_put, NULL},
     {"DELETE", API_MOD_ADMIN "/events/{id}/excerpt", SL_ROLE_ADMIN, sl_admin_excerpt_delete,
      NULL},
+    {"PUT", API_MOD_ADMIN "/events/{id}/photo", SL_ROLE_ADMIN, sl_admin_photo_put, NULL},
+    {"DELETE", API_MOD_ADMIN "/events/{id}/photo", SL_ROLE_ADMIN, sl_admin_photo_delete, NULL},
     /* The review API (review.c). */
     {"GET", API_MOD "/queue", SL_ROLE_MODERATOR, sl_review_queue, NULL},
     {"GET", API_MOD "/reports/{id}", SL_ROLE_MODERATOR, sl_review_get, NULL},
@@ -897,8 +899,14 @@ static const mod_route routes[] = {
     {"POST", API_MOD "/events", SL_ROLE_MODERATOR, sl_review_event_create, NULL},
     {"GET", API_MOD "/events", SL_ROLE_MODERATOR, sl_review_events, NULL},
     {"GET", API_MOD "/events/{id}", SL_ROLE_MODERATOR, sl_review_event, NULL},
-    {"POST", API_MOD "/events/{id}/merge", SL_ROLE_MODERATOR, sl_review_event_merge, NULL},
-    {"POST", API_MOD "/events/{id}/split", SL_ROLE_MODERATOR, sl_review_event_split, NULL},
+    {"POST", API_MOD "/events/{id}/merge", SL_ROLE_MODERATOR, sl_review_event_merge,
+     NULL},
+    {"POST", API_MOD "/events/{id}/split", SL_ROLE_MODERATOR, sl_review_event_split,
+     NULL},
+    /* Tracks and the summary (tracks.c). */
+    {"GET", API_MOD "/tracks", SL_ROLE_MODERATOR, sl_tracks_list, NULL},
+    {"GET", API_MOD "/tracks/{id}", SL_ROLE_MODERATOR, sl_tracks_get, NULL},
+    {"GET", API_MOD "/summary", SL_ROLE_MODERATOR, sl_tracks_summary, NULL},
 };
 
 /* Matches path against pattern; on a match the "{x}" segments are cut out

@@ -126,6 +126,12 @@ enum MHD_Result sl_review_event_merge(mod_ctx *ctx);  /* POST events/{id}/merge 
 enum MHD_Result sl_review_event_split(mod_ctx *ctx);  /* POST events/{id}/split */
 enum MHD_Result sl_review_audit(mod_ctx *ctx);	      /* GET admin/audit */
 
+/* ---- tracks.c: tracks and the summary (reads only) ---- */
+
+enum MHD_Result sl_tracks_summary(mod_ctx *ctx); /* GET summary */
+enum MHD_Result sl_tracks_list(mod_ctx *ctx);	 /* GET tracks */
+enum MHD_Result sl_tracks_get(mod_ctx *ctx);	 /* GET tracks/{id} */
+
 /* ---- review.c: what both front ends call ---- */
 
 #define SL_REVIEW_LIST_DEFAULT 100 /* ?limit= when absent */
@@ -199,6 +205,13 @@ bool sl_review_report_exists(mod_ctx *ctx, int64_t id, review_fail *f);
  * log cannot take the entry (503). SL_OK when done; otherwise f says why
  * and nothing changed. */
 
+/* Opens photo n (1, 2 ...) of report id with the session's key, writing
+ * action ("view_photo", "photo_approve") to the audit log first; *plain
+ * (len bytes, the cleaned JPEG) is the caller's to wipe and free with
+ * sl_seal_plain_free. */
+sl_err sl_review_open_photo(mod_ctx *ctx, int64_t id, int64_t n, const char *action,
+			    uint8_t **plain, size_t *len, review_fail *f);
+
 /* Claims report id for the session's moderator until *until (OUT);
  * 409 when another moderator's claim is live. */
 sl_err sl_review_claim_report(mod_ctx *ctx, int64_t id, int64_t *until, review_fail *f);
@@ -266,7 +279,8 @@ sl_err sl_review_audit_tail(mod_ctx *ctx, size_t limit, sl_arena *a,
 /* Appends action by the session's moderator on subject, with detail (a
  * JSON object, taken; may be NULL), to the audit log; logs a failure to
  * stderr. The one way every handler here writes the log. */
-sl_err sl_review_log(mod_ctx *ctx, const char *action, const char *subject, json_t *detail);
+sl_err sl_review_log(mod_ctx *ctx, const char *action, const char *subject,
+		     json_t *detail);
 
 /* The request's body as a JSON object in *doc (caller decrefs; an empty
  * body is {}); false when the request was answered (415, 400, 422). */
@@ -275,13 +289,15 @@ bool sl_review_body_object(mod_ctx *ctx, json_t **doc, enum MHD_Result *ret);
 /* ---- publish_admin.c: admins set the publication policy, webhooks and
  * excerpts (docs/API.md "Publication, for admins") ---- */
 
-enum MHD_Result sl_admin_policy_get(mod_ctx *ctx);	 /* GET admin/publish/policy */
-enum MHD_Result sl_admin_policy_put(mod_ctx *ctx);	 /* PUT admin/publish/policy */
-enum MHD_Result sl_admin_webhooks(mod_ctx *ctx);	 /* GET admin/webhooks */
-enum MHD_Result sl_admin_webhook_add(mod_ctx *ctx);	 /* POST admin/webhooks */
-enum MHD_Result sl_admin_webhook_remove(mod_ctx *ctx);	 /* DELETE admin/webhooks/{id} */
-enum MHD_Result sl_admin_excerpt_put(mod_ctx *ctx);	 /* PUT admin/events/{id}/excerpt */
+enum MHD_Result sl_admin_policy_get(mod_ctx *ctx);     /* GET admin/publish/policy */
+enum MHD_Result sl_admin_policy_put(mod_ctx *ctx);     /* PUT admin/publish/policy */
+enum MHD_Result sl_admin_webhooks(mod_ctx *ctx);       /* GET admin/webhooks */
+enum MHD_Result sl_admin_webhook_add(mod_ctx *ctx);    /* POST admin/webhooks */
+enum MHD_Result sl_admin_webhook_remove(mod_ctx *ctx); /* DELETE admin/webhooks/{id} */
+enum MHD_Result sl_admin_excerpt_put(mod_ctx *ctx);    /* PUT admin/events/{id}/excerpt */
 enum MHD_Result sl_admin_excerpt_delete(mod_ctx *ctx); /* DELETE .../excerpt */
+enum MHD_Result sl_admin_photo_put(mod_ctx *ctx);      /* PUT admin/events/{id}/photo */
+enum MHD_Result sl_admin_photo_delete(mod_ctx *ctx);   /* DELETE .../photo */
 
 /* The actions under them, which the console's forms call too. Each logs
  * itself to the audit log (actor: the session's admin) before it acts and
@@ -303,5 +319,11 @@ sl_err sl_admin_remove_webhook(mod_ctx *ctx, int64_t id, review_fail *f);
  * length and hash, not its words. */
 sl_err sl_admin_set_excerpt(mod_ctx *ctx, int64_t id, const char *text, size_t len,
 			    review_fail *f);
+/* Approves photo n of report report_id (one of event id's reports, 422
+ * otherwise; opened with the session's key, which logs it as
+ * "photo_approve") as event id's public photo, or withdraws it
+ * (report_id 0, "photo_withdraw"). */
+sl_err sl_admin_set_photo(mod_ctx *ctx, int64_t id, int64_t report_id, int64_t n,
+			  review_fail *f);
 
 #endif

@@ -362,10 +362,47 @@ static feed *make_feed(sl_server *srv, const sl_pub_snapshot *snap, int fmt,
 	return f;
 }
 
+/* GET photos/{public id}.jpg: the photo an admin approved for a published
+ * event (docs/PUBLISH.md). Only an event in the current snapshot — one the
+ * policy publishes now — has its photo served; the answer for any other
+ * name is the same 404. */
+static enum MHD_Result serve_photo(sl_server *srv, struct MHD_Connection *c,
+				   const char *name, const char *method)
+{
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+		return sl_http_problem(c, 405, "use GET", NULL, "GET, HEAD", 0);
+	size_t n = strlen(name);
+	char id[SL_PUB_ID_MAX];
+	bool ok = n > 4 && n - 4 < sizeof(id) && strcmp(name + n - 4, ".jpg") == 0;
+	if (ok) {
+		memcpy(id, name, n - 4);
+		id[n - 4] = '\0';
+	}
+	int64_t event_id = 0;
+	const sl_pub_snapshot *snap = sl_publish_snapshot(srv->publish);
+	for (size_t i = 0; ok && i < snap->n && !event_id; i++)
+		if (snap->events[i].has_photo && strcmp(snap->events[i].id, id) == 0)
+			event_id = snap->events[i].event_id;
+	sl_publish_release(srv->publish, snap);
+	if (!event_id)
+		return sl_http_problem(c, 404, "no such resource", NULL, NULL, 0);
+	uint8_t *jpeg;
+	size_t len;
+	sl_err e = sl_store_photo_get(srv->store, event_id, &jpeg, &len);
+	if (e == SL_ENOTFOUND)
+		return sl_http_problem(c, 404, "no such resource", NULL, NULL, 0);
+	if (e != SL_OK)
+		return sl_http_problem(c, 503, "try again", NULL, NULL, 5);
+	static const char *const h[] = {"Cache-Control", "public, max-age=300", NULL};
+	return sl_http_respond_bytes(c, 200, "image/jpeg", jpeg, len, h);
+}
+
 enum MHD_Result sl_public_serve(sl_server *srv, struct MHD_Connection *c, const char *url,
 				const char *method)
 {
 	const char *name = url + strlen(PUBLIC_PREFIX);
+	if (strncmp(name, "photos/", 7) == 0)
+		return serve_photo(srv, c, name + 7, method);
 	int fmt = -1;
 	for (int i = 0; i < SL_PUB_FORMAT_COUNT; i++)
 		if (strcmp(name, formats[i].name) == 0)
@@ -572,6 +609,45 @@ void sl_public_kick(sl_server *srv)
 	pthread_mutex_unlock(&srv->publisher_lock);
 }
 
+/* The track source publication reads (publish.h): the tracker's tracks of
+ * two events or more, as the store has them, oldest first. Everything
+ * goes into a, the snapshot builder's arena. */
+static sl_err stored_tracks(void *ud, sl_store *s, sl_arena *a, sl_track_input **out,
+			    size_t *n)
+{
+	(void)ud;
+	*out = NULL;
+	*n = 0;
+	size_t cap = 0;
+	sl_track_filter f = {.ascending = true, .min_events = 2, .limit = SL_TRACKS_MAX};
+	for (;;) {
+		sl_track *tr;
+		size_t k;
+		sl_err e = sl_store_find_tracks(s, &f, a, &tr, &k);
+		if (e)
+			return e;
+		if (*n + k > cap) {
+			size_t ncap = cap ? cap * 2 : 1024;
+			while (ncap < *n + k)
+				ncap *= 2;
+			sl_track_input *g = sl_arena_alloc(a, ncap * sizeof(*g));
+			if (!g)
+				return SL_ENOMEM;
+			if (*n)
+				memcpy(g, *out, *n * sizeof(*g));
+			*out = g;
+			cap = ncap;
+		}
+		for (size_t i = 0; i < k; i++)
+			(*out)[(*n)++] =
+			    (sl_track_input){tr[i].id, tr[i].category, tr[i].direction,
+					     tr[i].n_events, tr[i].event_ids};
+		if (k < f.limit)
+			return SL_OK;
+		f.cursor = tr[k - 1].id;
+	}
+}
+
 sl_err sl_public_start(sl_server *srv)
 {
 	sl_public *p = calloc(1, sizeof(*p));
@@ -582,8 +658,10 @@ sl_err sl_public_start(sl_server *srv)
 	pthread_mutex_init(&srv->publisher_lock, NULL);
 	pthread_cond_init(&srv->publisher_wake, NULL);
 	sl_err e = sl_publish_new(srv->store, &srv->publish);
-	if (!e)
+	if (!e) {
 		sl_publish_wait_for_engine(srv->publish, srv->cfg.engine_interval_ms > 0);
+		sl_publish_set_track_source(srv->publish, stored_tracks, NULL);
+	}
 	if (!e && srv->cfg.network_path)
 		e = load_network(p, srv->cfg.network_path);
 	if (!e) /* the first picture before the first request */

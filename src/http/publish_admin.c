@@ -7,6 +7,7 @@
  *                                         shown once)
  *   DELETE         webhooks/{id}         remove
  *   PUT|DELETE     events/{id}/excerpt   approve (or withdraw) the text
+ *   PUT|DELETE     events/{id}/photo     approve (or withdraw) a cleaned photo
  *                                         the public may see with an event
  *
  * mod.c's gate has checked the session, the admin role, the Origin and
@@ -17,6 +18,8 @@
  * change the publisher is nudged, so the public picture follows within a refresh.
  */
 #include "http/mod_int.h"
+
+#include "sightline/seal.h"
 
 #include <inttypes.h>
 #include <sodium.h>
@@ -328,6 +331,106 @@ enum MHD_Result sl_admin_webhook_remove(mod_ctx *ctx)
 		return sl_review_refuse(ctx, &f);
 	return sl_http_json(ctx->conn, 200,
 			    json_pack("{s:I, s:b}", "id", (json_int_t)id, "removed", 1));
+}
+
+sl_err sl_admin_set_photo(mod_ctx *ctx, int64_t id, int64_t report_id, int64_t n,
+			  review_fail *f)
+{
+	if (!event_exists(ctx, id, f))
+		return SL_ENOTFOUND;
+	char subject[48];
+	snprintf(subject, sizeof(subject), "event:%" PRId64, id);
+	sl_err e;
+	if (!report_id) {
+		if (sl_review_log(ctx, "photo_withdraw", subject, NULL) != SL_OK)
+			return audit_fail(f);
+		e = sl_store_photo_set(ctx->srv->store, id, NULL, 0,
+				       sl_session_moderator_id(ctx->session),
+				       sl_time_now());
+	} else {
+		/* Only a photo of one of the event's own reports. */
+		sl_arena *a = sl_arena_new(1 << 16);
+		int64_t *evs = NULL;
+		size_t ne = 0;
+		e = a ? sl_store_report_events(ctx->srv->store, report_id, a, &evs, &ne)
+		      : SL_ENOMEM;
+		bool member = false;
+		for (size_t i = 0; !e && i < ne; i++)
+			member |= evs[i] == id;
+		sl_arena_free(a);
+		if (e)
+			return store_fail(f, e, "no such report");
+		if (!member) {
+			f->status = 422;
+			sl_problems_add(&f->why, "report_id",
+					"is not a report of this event");
+			return SL_EVALID;
+		}
+		/* The photo was cleaned at intake (docs/MEDIA.md); opening it is
+		 * logged as the approval, with the report and the photo's place. */
+		uint8_t *plain;
+		size_t len;
+		if ((e = sl_review_open_photo(ctx, report_id, n, "photo_approve", &plain,
+					      &len, f)) != SL_OK)
+			return e;
+		e = sl_store_photo_set(ctx->srv->store, id, plain, len,
+				       sl_session_moderator_id(ctx->session),
+				       sl_time_now());
+		sl_seal_plain_free(plain, len);
+	}
+	if (e)
+		return store_fail(f, e, "no such event");
+	sl_publish_invalidate(ctx->srv->publish);
+	sl_public_kick(ctx->srv);
+	return SL_OK;
+}
+
+/* PUT admin/events/{id}/photo {"report_id", "photo"}: photo N (1, 2 ...)
+ * of one of the event's reports becomes its public photo. */
+enum MHD_Result sl_admin_photo_put(mod_ctx *ctx)
+{
+	enum MHD_Result ret;
+	int64_t id;
+	if (!sl_review_parse_id(ctx->params[0], &id))
+		return sl_http_problem(ctx->conn, 404, "no such event", NULL, NULL, 0);
+	json_t *doc;
+	if (!sl_review_body_object(ctx, &doc, &ret))
+		return ret;
+	json_t *r = json_object_get(doc, "report_id"), *p = json_object_get(doc, "photo");
+	sl_problems why = {0};
+	if (json_object_size(doc) != (r ? 1u : 0u) + (p ? 1u : 0u))
+		sl_problems_add(&why, "", "the fields are report_id and photo");
+	if (!json_is_integer(r) || json_integer_value(r) < 1)
+		sl_problems_add(&why, "report_id",
+				r ? "is not a report id" : "is required");
+	if (!json_is_integer(p) || json_integer_value(p) < 1 ||
+	    json_integer_value(p) > 1000)
+		sl_problems_add(&why, "photo",
+				p ? "expected 1, 2 ... (the report's photo)"
+				  : "is required");
+	int64_t report_id = json_integer_value(r), n = json_integer_value(p);
+	json_decref(doc);
+	if (why.n)
+		return sl_http_problem(ctx->conn, 422, NULL, &why, NULL, 0);
+	review_fail f = {0};
+	if (sl_admin_set_photo(ctx, id, report_id, n, &f) != SL_OK)
+		return sl_review_refuse(ctx, &f);
+	return sl_http_json(ctx->conn, 200,
+			    json_pack("{s:I, s:I, s:I}", "event_id", (json_int_t)id,
+				      "report_id", (json_int_t)report_id, "photo",
+				      (json_int_t)n));
+}
+
+enum MHD_Result sl_admin_photo_delete(mod_ctx *ctx)
+{
+	int64_t id;
+	if (!sl_review_parse_id(ctx->params[0], &id))
+		return sl_http_problem(ctx->conn, 404, "no such event", NULL, NULL, 0);
+	review_fail f = {0};
+	if (sl_admin_set_photo(ctx, id, 0, 0, &f) != SL_OK)
+		return sl_review_refuse(ctx, &f);
+	return sl_http_json(ctx->conn, 200,
+			    json_pack("{s:I, s:n}", "event_id", (json_int_t)id, "photo"));
 }
 
 static enum MHD_Result excerpt_answer(mod_ctx *ctx, int64_t id, const char *text,

@@ -803,21 +803,20 @@ enum MHD_Result sl_review_get(mod_ctx *ctx)
 	return answer_report(ctx, id, 200);
 }
 
-enum MHD_Result sl_review_photo(mod_ctx *ctx)
+sl_err sl_review_open_photo(mod_ctx *ctx, int64_t id, int64_t n, const char *action,
+			    uint8_t **plain, size_t *len, review_fail *f)
 {
-	int64_t id, n;
-	if (!sl_review_parse_id(ctx->params[0], &id) ||
-	    !sl_review_parse_id(ctx->params[1], &n))
-		return sl_http_problem(ctx->conn, 404, "no such photo", NULL, NULL, 0);
+	*plain = NULL;
+	*len = 0;
 	sl_arena *a = sl_arena_new(sl_review_arena_cap(ctx->srv));
 	if (!a)
-		return out_of_memory(ctx);
+		return fail(f, SL_ENOMEM, 503, 5, "out of memory; try again");
 	sl_report r;
 	sl_err e = sl_store_get_report(ctx->srv->store, id,
 				       sl_session_moderator_id(ctx->session), a, &r);
 	if (e != SL_OK) {
 		sl_arena_free(a);
-		return e == SL_ENOTFOUND ? no_report(ctx) : store_failed(ctx);
+		return store_fail(f, e, "no such report");
 	}
 	const sl_sealed *photo = NULL;
 	int64_t k = 0;
@@ -826,24 +825,34 @@ enum MHD_Result sl_review_photo(mod_ctx *ctx)
 			photo = &r.sealed[i];
 	if (!photo || photo->n_keys == 0) {
 		sl_arena_free(a);
-		return sl_http_problem(ctx->conn, 404,
-				       photo ? "this photo was not sealed to you"
-					     : "no such photo",
-				       NULL, NULL, 0);
+		return fail(f, SL_ENOTFOUND, 404, 0,
+			    photo ? "this photo was not sealed to you" : "no such photo");
 	}
-	if (audit_report(ctx, "view_photo", id, json_pack("{s:I}", "n", (json_int_t)n)) !=
+	/* Logged before it opens: an unlogged view shows nothing. */
+	if (audit_report(ctx, action, id, json_pack("{s:I}", "n", (json_int_t)n)) !=
 	    SL_OK) {
 		sl_arena_free(a);
-		return audit_failed(ctx);
+		return audit_fail(f);
 	}
-	uint8_t *plain;
-	size_t len;
-	e = sl_sealed_open(photo, sl_session_key(ctx->session), &plain, &len);
+	e = sl_sealed_open(photo, sl_session_key(ctx->session), plain, len);
 	sl_arena_free(a);
 	if (e != SL_OK)
-		return sl_http_problem(ctx->conn, 404,
-				       "this photo does not open with your key", NULL,
-				       NULL, 0);
+		return fail(f, SL_ECRYPTO, 404, 0,
+			    "this photo does not open with your key");
+	return SL_OK;
+}
+
+enum MHD_Result sl_review_photo(mod_ctx *ctx)
+{
+	int64_t id, n;
+	if (!sl_review_parse_id(ctx->params[0], &id) ||
+	    !sl_review_parse_id(ctx->params[1], &n))
+		return sl_http_problem(ctx->conn, 404, "no such photo", NULL, NULL, 0);
+	uint8_t *plain;
+	size_t len;
+	review_fail f = {0};
+	if (sl_review_open_photo(ctx, id, n, "view_photo", &plain, &len, &f) != SL_OK)
+		return sl_review_refuse(ctx, &f);
 	/* MHD copies it; ours is wiped at once. */
 	struct MHD_Response *resp =
 	    MHD_create_response_from_buffer(len, plain, MHD_RESPMEM_MUST_COPY);
@@ -1571,7 +1580,8 @@ enum MHD_Result sl_review_audit(mod_ctx *ctx)
 
 /* ---- for the other handlers of the moderators' API (mod_int.h) ---- */
 
-sl_err sl_review_log(mod_ctx *ctx, const char *action, const char *subject, json_t *detail)
+sl_err sl_review_log(mod_ctx *ctx, const char *action, const char *subject,
+		     json_t *detail)
 {
 	return audit(ctx, action, subject, detail);
 }

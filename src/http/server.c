@@ -144,7 +144,7 @@ enum MHD_Result sl_http_respond_bytes(struct MHD_Connection *c, unsigned status,
 				      const char *const *headers)
 {
 	struct MHD_Response *r = MHD_create_response_from_buffer(
-		body ? len : 0, body, body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	    body ? len : 0, body, body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
 	if (!r) {
 		free(body);
 		return MHD_NO;
@@ -231,18 +231,30 @@ enum MHD_Result sl_http_page(struct MHD_Connection *c, unsigned status, sl_html 
 static const char *status_title(unsigned status)
 {
 	switch (status) {
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 409: return "Conflict";
-	case 413: return "Content Too Large";
-	case 415: return "Unsupported Media Type";
-	case 422: return "Unprocessable Content";
-	case 429: return "Too Many Requests";
-	case 500: return "Internal Server Error";
-	case 503: return "Service Unavailable";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 409:
+		return "Conflict";
+	case 413:
+		return "Content Too Large";
+	case 415:
+		return "Unsupported Media Type";
+	case 422:
+		return "Unprocessable Content";
+	case 429:
+		return "Too Many Requests";
+	case 500:
+		return "Internal Server Error";
+	case 503:
+		return "Service Unavailable";
 	}
 	return "Error";
 }
@@ -256,16 +268,15 @@ enum MHD_Result sl_http_problem(struct MHD_Connection *c, unsigned status,
 		sl_problems_format(why, buf, sizeof(buf));
 		detail = buf;
 	}
-	json_t *doc = json_pack("{s:s, s:s, s:i, s:s}", "type", "about:blank", "title",
-				status_title(status), "status", (int)status, "detail",
-				detail);
+	json_t *doc =
+	    json_pack("{s:s, s:s, s:i, s:s}", "type", "about:blank", "title",
+		      status_title(status), "status", (int)status, "detail", detail);
 	if (doc && why && why->n) {
 		json_t *errors = json_array();
 		for (size_t i = 0; errors && i < why->n; i++)
-			json_array_append_new(errors,
-					      json_pack("{s:s, s:s}", "field",
-							why->items[i].field, "message",
-							why->items[i].message));
+			json_array_append_new(
+			    errors, json_pack("{s:s, s:s}", "field", why->items[i].field,
+					      "message", why->items[i].message));
 		json_object_set_new(doc, "errors", errors);
 	}
 	char *body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
@@ -276,8 +287,8 @@ enum MHD_Result sl_http_problem(struct MHD_Connection *c, unsigned status,
 			       retry_after);
 }
 
-static enum MHD_Result count_length(void *cls, enum MHD_ValueKind kind,
-				    const char *key, const char *value)
+static enum MHD_Result count_length(void *cls, enum MHD_ValueKind kind, const char *key,
+				    const char *value)
 {
 	(void)kind, (void)value;
 	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
@@ -302,13 +313,13 @@ static bool is_get(const char *m)
 
 /* The first call for a request: route it, and answer at once whatever can
  * be answered from the request line and headers. */
-static enum MHD_Result route(sl_server *srv, struct MHD_Connection *c,
-			     const char *url, const char *method, void **con_cls)
+static enum MHD_Result route(sl_server *srv, struct MHD_Connection *c, const char *url,
+			     const char *method, void **con_cls)
 {
 	static const char followups[] = "/followups";
 	if (framing_ambiguous(c))
-		return sl_http_problem(c, 400, "more than one Content-Length header", NULL,
-				       NULL, 0);
+		return sl_http_problem(c, 400, "more than one Content-Length header",
+				       NULL, NULL, 0);
 	if (strcmp(url, API_REPORTS) == 0) {
 		if (strcmp(method, "POST") != 0)
 			return sl_http_problem(c, 405, "use POST to send a report", NULL,
@@ -320,16 +331,18 @@ static enum MHD_Result route(sl_server *srv, struct MHD_Connection *c,
 		const char *slash = strchr(receipt, '/');
 		if (slash && strcmp(slash, followups) == 0) {
 			if (strcmp(method, "POST") != 0)
-				return sl_http_problem(c, 405, "use POST to add a follow-up",
+				return sl_http_problem(c, 405,
+						       "use POST to add a follow-up",
 						       NULL, "POST", 0);
 			char r[80];
 			size_t n = (size_t)(slash - receipt);
-			snprintf(r, sizeof(r), "%.*s", n < sizeof(r) ? (int)n : 0, receipt);
+			snprintf(r, sizeof(r), "%.*s", n < sizeof(r) ? (int)n : 0,
+				 receipt);
 			return sl_intake_begin(srv, c, REQ_FOLLOWUP, r, con_cls);
 		}
 		if (!is_get(method))
-			return sl_http_problem(c, 405, "use GET to look up a receipt", NULL,
-					       "GET, HEAD", 0);
+			return sl_http_problem(c, 405, "use GET to look up a receipt",
+					       NULL, "GET, HEAD", 0);
 		return sl_intake_status(srv, c, receipt);
 	}
 	if (strcmp(url, "/api/v1/session") == 0)
@@ -444,14 +457,17 @@ static void purge(sl_server *srv)
 	int64_t n = 0;
 	if (sl_store_purge_sealed(srv->store, before, &n) != SL_OK || n == 0)
 		return;
-	fprintf(stderr, "sightline: purged %lld sealed items past retention\n", (long long)n);
+	fprintf(stderr, "sightline: purged %lld sealed items past retention\n",
+		(long long)n);
 	if (srv->audit) {
 		char detail[96];
 		snprintf(detail, sizeof(detail),
-			 "{\"items\":%lld,\"all\":false,\"retention_days\":%u}", (long long)n,
-			 srv->cfg.retention_days);
-		if (sl_audit_append(srv->audit, "server", "purge", "sealed", detail) != SL_OK)
-			fprintf(stderr, "sightline: could not log the purge in the audit log\n");
+			 "{\"items\":%lld,\"all\":false,\"retention_days\":%u}",
+			 (long long)n, srv->cfg.retention_days);
+		if (sl_audit_append(srv->audit, "server", "purge", "sealed", detail) !=
+		    SL_OK)
+			fprintf(stderr,
+				"sightline: could not log the purge in the audit log\n");
 	}
 }
 
@@ -474,8 +490,8 @@ static void *maintenance(void *arg)
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += MAINT_PERIOD_S;
 		while (!srv->stopping &&
-		       pthread_cond_timedwait(&srv->maint_wake, &srv->maint_lock, &until) !=
-			       ETIMEDOUT)
+		       pthread_cond_timedwait(&srv->maint_wake, &srv->maint_lock,
+					      &until) != ETIMEDOUT)
 			;
 	}
 	pthread_mutex_unlock(&srv->maint_lock);
@@ -542,10 +558,12 @@ sl_err sl_server_start(const sl_server_config *cfg, sl_store *store,
 		e = sl_commitq_start(store, cfg->queue_cap, cfg->batch_max, &srv->queue);
 	if (e == SL_OK)
 		e = sl_telegram_start(srv);
-	if (e == SL_OK)
-		e = sl_http_engine_start(srv);
+	/* The public side first: the engine thread tells it when tracks
+	 * change, and stops before it (below). */
 	if (e == SL_OK)
 		e = sl_public_start(srv);
+	if (e == SL_OK)
+		e = sl_http_engine_start(srv);
 	if (e == SL_OK) {
 		if (pthread_create(&srv->maint, NULL, maintenance, srv) == 0)
 			srv->maint_started = true;
@@ -557,21 +575,22 @@ sl_err sl_server_start(const sl_server_config *cfg, sl_store *store,
 		return e;
 	}
 	if (srv->rc.n == 0)
-		fprintf(stderr, "sightline: no moderators yet: reports with text, contact "
-				"or photos are refused until one is added (sightline "
-				"moderator add)\n");
+		fprintf(stderr,
+			"sightline: no moderators yet: reports with text, contact "
+			"or photos are refused until one is added (sightline "
+			"moderator add)\n");
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	srv->daemon = MHD_start_daemon(
-		flags, cfg->port, NULL, NULL, handle, srv, MHD_OPTION_SOCK_ADDR,
-		(struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
-		(unsigned)(cfg->threads ? cfg->threads : 1), MHD_OPTION_CONNECTION_LIMIT,
-		cfg->conn_limit, MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout_s,
-		/* Request line and headers must fit in this, so it also caps them. */
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32 * 1024,
-		MHD_OPTION_NOTIFY_COMPLETED, completed, srv, MHD_OPTION_END);
+	    flags, cfg->port, NULL, NULL, handle, srv, MHD_OPTION_SOCK_ADDR,
+	    (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+	    (unsigned)(cfg->threads ? cfg->threads : 1), MHD_OPTION_CONNECTION_LIMIT,
+	    cfg->conn_limit, MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout_s,
+	    /* Request line and headers must fit in this, so it also caps them. */
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32 * 1024,
+	    MHD_OPTION_NOTIFY_COMPLETED, completed, srv, MHD_OPTION_END);
 	if (!srv->daemon) {
 		fprintf(stderr, "sightline: cannot listen on %s port %u\n", cfg->host,
 			cfg->port);
@@ -579,7 +598,7 @@ sl_err sl_server_start(const sl_server_config *cfg, sl_store *store,
 		return SL_EIO;
 	}
 	const union MHD_DaemonInfo *di =
-		MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	    MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	srv->port = di ? di->port : cfg->port;
 	*out = srv;
 	return SL_OK;
@@ -614,8 +633,8 @@ void sl_server_stop(sl_server *srv)
 		MHD_stop_daemon(srv->daemon);
 	sl_telegram_stop(srv); /* its workers may wait on the queue */
 	sl_commitq_stop(srv->queue);
-	sl_public_stop(srv); /* after MHD: no answer still holds a feed */
-	sl_http_engine_stop(srv);
+	sl_http_engine_stop(srv); /* before the public side it tells of tracks */
+	sl_public_stop(srv);	  /* after MHD: no answer still holds a feed */
 	if (srv->maint_started) {
 		pthread_mutex_lock(&srv->maint_lock);
 		srv->stopping = true;

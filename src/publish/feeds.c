@@ -429,6 +429,14 @@ void sl_pub_write_feature(sl_pbuf *b, const sl_pub_event *e)
 		sl_pbuf_json_str(b, e->excerpt);
 	else
 		sl_pbuf_puts(b, "null");
+	sl_pbuf_puts(b, ",\"photo\":");
+	if (e->has_photo) {
+		sl_pbuf_puts(b, "\"" SL_PUB_PHOTO_PATH);
+		sl_pbuf_puts(b, e->id);
+		sl_pbuf_puts(b, ".jpg\"");
+	} else {
+		sl_pbuf_puts(b, "null");
+	}
 	sl_pbuf_puts(b, "}}");
 }
 
@@ -498,7 +506,7 @@ static void write_tracks(const sl_pub_snapshot *s, const sl_pub_filter *f, sl_pb
 		sl_pbuf_puts(b, "]},\"properties\":{\"category\":\"");
 		sl_pbuf_puts(b, sl_category_name(t->category));
 		sl_pbuf_puts(b, "\",\"direction\":\"");
-		sl_pbuf_puts(b, sl_track_direction_name(t->direction));
+		sl_pbuf_puts(b, sl_direction_name(t->direction));
 		sl_pbuf_puts(b, "\",\"start\":");
 		put_time_q(b, t->points[0]->t_start);
 		sl_pbuf_puts(b, ",\"end\":");
@@ -575,7 +583,14 @@ static void write_atom(const sl_pub_snapshot *s, const sl_pub_filter *f, sl_pbuf
 		    b, "</georss:point>\n<link rel=\"alternate\" type=\"text/html\" "
 		       "href=\"/#");
 		sl_pbuf_puts(b, e->id);
-		sl_pbuf_puts(b, "\"/>\n</entry>\n");
+		sl_pbuf_puts(b, "\"/>\n");
+		if (e->has_photo) {
+			sl_pbuf_puts(b, "<link rel=\"enclosure\" type=\"image/jpeg\" "
+					"href=\"" SL_PUB_PHOTO_PATH);
+			sl_pbuf_puts(b, e->id);
+			sl_pbuf_puts(b, ".jpg\"/>\n");
+		}
+		sl_pbuf_puts(b, "</entry>\n");
 	}
 	sl_pbuf_puts(b, "</feed>\n");
 }
@@ -793,7 +808,7 @@ static int64_t week_of(int64_t t)
 typedef struct week {
 	int64_t start;
 	int64_t events[SL_CAT_COUNT];
-	int64_t moves[SL_TRACK_DIR_COUNT];
+	int64_t moves[SL_DIR_COUNT];
 } week;
 
 static int by_start(const void *a, const void *b)
@@ -877,9 +892,9 @@ static void write_summary(const sl_pub_snapshot *s, const sl_pub_filter *f, sl_p
 		put_int(b, by_cat[c]);
 	}
 	sl_pbuf_puts(b, "},\"directions\":[");
-	for (int d = 1; d < SL_TRACK_DIR_COUNT; d++)
+	for (int d = 1; d < SL_DIR_COUNT; d++)
 		sl_pbuf_putf(b, "%s\"%s\"", d > 1 ? "," : "",
-			     sl_track_direction_name((sl_track_direction)d));
+			     sl_direction_name((sl_direction)d));
 	sl_pbuf_puts(b, ",\"unknown\"],\"weeks\":[");
 	for (size_t i = 0; i < n; i++) {
 		sl_pbuf_puts(b, i ? ",\n{\"week_start\":" : "\n{\"week_start\":");
@@ -893,9 +908,9 @@ static void write_summary(const sl_pub_snapshot *s, const sl_pub_filter *f, sl_p
 			put_int(b, w[i].events[c]);
 		}
 		sl_pbuf_puts(b, "},\"movements\":{");
-		for (int d = 0; d < SL_TRACK_DIR_COUNT; d++) {
+		for (int d = 0; d < SL_DIR_COUNT; d++) {
 			sl_pbuf_putf(b, "%s\"%s\":", d ? "," : "",
-				     sl_track_direction_name((sl_track_direction)d));
+				     sl_direction_name((sl_direction)d));
 			put_int(b, w[i].moves[d]);
 		}
 		sl_pbuf_puts(b, "}}");

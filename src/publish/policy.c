@@ -202,5 +202,6 @@ bool sl_publish_apply(const sl_publish_policy *policy, const uint8_t key[32],
 	out->n_items = src->n_items;
 	out->items = src->items;
 	out->excerpt = src->excerpt && *src->excerpt ? src->excerpt : NULL;
+	out->has_photo = src->has_photo;
 	return true;
 }

@@ -175,14 +175,6 @@ sl_err sl_publish_no_tracks(void *ud, sl_store *s, sl_arena *a, sl_track_input *
 	return SL_OK;
 }
 
-const char *sl_track_direction_name(sl_track_direction d)
-{
-	static const char *const names[SL_TRACK_DIR_COUNT] = {
-	    "unknown", "toward_ukraine", "away_from_ukraine", "toward_russia",
-	    "internal"};
-	return (unsigned)d < SL_TRACK_DIR_COUNT ? names[d] : "unknown";
-}
-
 static sl_err load_key(sl_publish *p)
 {
 	char *hex = NULL;
@@ -519,7 +511,7 @@ static void hash_event(const sl_pub_event *e, uint8_t out[16])
 	struct {
 		int64_t t_start, t_end, published_at;
 		double lat, lon, precision, heading, confidence;
-		int32_t category, sources, has_heading, n_items;
+		int32_t category, sources, has_heading, n_items, has_photo;
 	} f;
 	memset(&f, 0, sizeof(f));
 	f.t_start = e->t_start, f.t_end = e->t_end, f.published_at = e->published_at;
@@ -527,6 +519,7 @@ static void hash_event(const sl_pub_event *e, uint8_t out[16])
 	f.heading = e->has_heading ? e->heading_deg : -1, f.confidence = e->confidence;
 	f.category = (int32_t)e->category, f.sources = e->sources;
 	f.has_heading = e->has_heading, f.n_items = (int32_t)e->n_items;
+	f.has_photo = e->has_photo;
 	crypto_generichash_update(&st, (const uint8_t *)&f, sizeof(f));
 	if (e->n_items)
 		crypto_generichash_update(&st, (const uint8_t *)e->items,

@@ -7,6 +7,7 @@
  */
 #include "store/store_int.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -105,13 +106,13 @@ sl_err store_equipment_parse(const char *json, size_t len, sl_arena *a, sl_repor
 	return err;
 }
 
-/* The equipment estimate column: [{"type":"tank","count":12,"min":10,
- * "max":14}, ...]. *out is malloc'd. */
-sl_err store_items_json(const sl_event *e, char **out)
+/* The equipment estimate column (events and tracks alike):
+ * [{"type":"tank","count":12,"min":10,"max":14}, ...]. *out is malloc'd. */
+sl_err store_items_json(const sl_event_item *items, size_t n, char **out)
 {
 	json_t *arr = json_array();
-	for (size_t i = 0; arr && i < e->n_items; i++) {
-		const sl_event_item *it = &e->items[i];
+	for (size_t i = 0; arr && i < n; i++) {
+		const sl_event_item *it = &items[i];
 		json_t *o = json_pack(
 		    "{s:s,s:i,s:i,s:i}", "type", sl_equipment_type_name(it->type),
 		    "count", (json_int_t)it->count, "min", (json_int_t)it->count_min,
@@ -126,7 +127,8 @@ sl_err store_items_json(const sl_event *e, char **out)
 	return *out ? SL_OK : SL_ENOMEM;
 }
 
-sl_err store_items_parse(const char *json, sl_arena *a, sl_event *e)
+sl_err store_items_parse(const char *json, sl_arena *a, const sl_event_item **out,
+			 size_t *n_out)
 {
 	json_t *arr = json_loads(json, JSON_REJECT_DUPLICATES, NULL);
 	size_t n = json_array_size(arr);
@@ -151,10 +153,53 @@ sl_err store_items_parse(const char *json, sl_arena *a, sl_event *e)
 		}
 	}
 	if (!err) {
-		e->items = items;
-		e->n_items = n;
+		*out = items;
+		*n_out = n;
 	}
 	json_decref(arr);
 	return err;
 }
 
+/* The route column: [[lon, lat], ...], 6 decimals (0.1 m). *out is
+ * malloc'd. */
+sl_err store_route_json(const sl_track *t, char **out)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; arr && i < t->n_route; i++) {
+		json_t *p = json_pack("[f,f]", round(t->route_lon[i] * 1e6) / 1e6,
+				      round(t->route_lat[i] * 1e6) / 1e6);
+		if (!p || json_array_append_new(arr, p)) {
+			json_decref(arr);
+			return SL_ENOMEM;
+		}
+	}
+	*out = arr ? json_dumps(arr, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
+	json_decref(arr);
+	return *out ? SL_OK : SL_ENOMEM;
+}
+
+sl_err store_route_parse(const char *json, sl_arena *a, sl_track *t)
+{
+	json_t *arr = json_loads(json, JSON_REJECT_DUPLICATES, NULL);
+	size_t n = json_array_size(arr);
+	if (!json_is_array(arr) || n > SL_TRACK_ROUTE_MAX) {
+		json_decref(arr);
+		return SL_ESTORE;
+	}
+	double *lat = sl_arena_alloc(a, (n ? n : 1) * sizeof(double));
+	double *lon = sl_arena_alloc(a, (n ? n : 1) * sizeof(double));
+	sl_err err = lat && lon ? SL_OK : SL_ENOMEM;
+	for (size_t i = 0; i < n && !err; i++) {
+		json_t *p = json_array_get(arr, i);
+		if (!json_is_number(json_array_get(p, 0)) ||
+		    !json_is_number(json_array_get(p, 1)))
+			err = SL_ESTORE;
+		else
+			lon[i] = json_number_value(json_array_get(p, 0)),
+			lat[i] = json_number_value(json_array_get(p, 1));
+	}
+	json_decref(arr);
+	if (!err)
+		t->route_lat = lat, t->route_lon = lon, t->n_route = n;
+	return err;
+}

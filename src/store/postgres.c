@@ -243,6 +243,56 @@ static const char *const migrations[] = {
     ");"
     "CREATE INDEX webhook_outbox_due ON webhook_outbox(next_at)"
     " WHERE next_at IS NOT NULL;",
+    /* 1 -> 2: SQLite's 3 -> 4 and 4 -> 5: tracks (docs/TRACKING.md) with
+     * their events in order, the index on events' updated_at the tracker
+     * reads by, and the photos approved for the public. */
+    "CREATE TABLE tracks ("
+    " id BIGSERIAL PRIMARY KEY,"
+    " category TEXT NOT NULL CHECK (category IN"
+    "  ('rail_transport', 'road_convoy', 'aircraft', 'helicopter', 'troops',"
+    "   'air_defence', 'missile_system', 'naval', 'fortification', 'other')),"
+    " t_first BIGINT NOT NULL,"
+    " t_last BIGINT NOT NULL,"
+    " first_lat DOUBLE PRECISION NOT NULL CHECK (first_lat BETWEEN -90 AND 90),"
+    " first_lon DOUBLE PRECISION NOT NULL CHECK (first_lon BETWEEN -180 AND 180),"
+    " last_lat DOUBLE PRECISION NOT NULL CHECK (last_lat BETWEEN -90 AND 90),"
+    " last_lon DOUBLE PRECISION NOT NULL CHECK (last_lon BETWEEN -180 AND 180),"
+    " heading_deg DOUBLE PRECISION CHECK (heading_deg >= 0 AND heading_deg < 360),"
+    " length_m DOUBLE PRECISION NOT NULL CHECK (length_m >= 0),"
+    " confidence DOUBLE PRECISION NOT NULL CHECK (confidence BETWEEN 0 AND 1),"
+    " may_continue INTEGER NOT NULL CHECK (may_continue IN (0, 1)),"
+    " direction TEXT NOT NULL CHECK (direction IN ('unknown', 'toward_ukraine',"
+    "  'away_from_ukraine', 'toward_russia', 'internal')),"
+    " direction_confidence DOUBLE PRECISION NOT NULL"
+    "  CHECK (direction_confidence BETWEEN 0 AND 1),"
+    " ukraine_change_m DOUBLE PRECISION NOT NULL,"
+    " russia_change_m DOUBLE PRECISION NOT NULL,"
+    " toward_russia INTEGER NOT NULL CHECK (toward_russia IN (0, 1)),"
+    " crossing_country INTEGER,"
+    " crossing_lat DOUBLE PRECISION, crossing_lon DOUBLE PRECISION,"
+    " crossing_distance_m DOUBLE PRECISION,"
+    " crossing_name TEXT,"
+    " equipment TEXT NOT NULL,"
+    " route TEXT NOT NULL,"
+    " n_events BIGINT NOT NULL,"
+    " n_reports BIGINT NOT NULL,"
+    " updated_at BIGINT NOT NULL"
+    ");"
+    "CREATE INDEX tracks_time ON tracks(t_last);"
+    "CREATE TABLE track_events ("
+    " track_id BIGINT NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,"
+    " seq BIGINT NOT NULL,"
+    " event_id BIGINT NOT NULL REFERENCES events(id) ON DELETE CASCADE,"
+    " PRIMARY KEY (track_id, seq)"
+    ");"
+    "CREATE INDEX track_events_event ON track_events(event_id);"
+    "CREATE INDEX events_updated ON events(updated_at);"
+    "CREATE TABLE event_photos ("
+    " event_id BIGINT PRIMARY KEY REFERENCES events(id) ON DELETE CASCADE,"
+    " jpeg BYTEA NOT NULL CHECK (length(jpeg) BETWEEN 4 AND 16777216),"
+    " approved_by BIGINT REFERENCES moderators(id),"
+    " approved_at BIGINT NOT NULL"
+    ");",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -1307,9 +1357,8 @@ static sl_err op_each_report(sl_store *base, int64_t after_id, sl_report_visit v
 	return err;
 }
 
-/* Runs a statement that answers one integer; *out gets it (0 for none). */
-static sl_err one_int(pg_store *s, pg_stmt *st, const pg_params *p, const char *what,
-		      int64_t *out)
+sl_err pg_one_int(pg_store *s, pg_stmt *st, const pg_params *p, const char *what,
+		  int64_t *out)
 {
 	pg_conn *c;
 	sl_err err = pg_get(s, &c);
@@ -1329,7 +1378,7 @@ static sl_err op_count_reports(sl_store *base, int64_t *out)
 {
 	if (!out)
 		return SL_EINVAL;
-	return one_int((pg_store *)base, &st_count, NULL, "count reports", out);
+	return pg_one_int((pg_store *)base, &st_count, NULL, "count reports", out);
 }
 
 /* ---- meta ------------------------------------------------------------------- */
@@ -2316,4 +2365,10 @@ static const sl_store_ops postgres_ops = {
     .meta_get = op_meta_get,
     .meta_set = op_meta_set,
     .check = op_check,
+    .photo_set = pg_photo_set,
+    .photo_get = pg_photo_get,
+    .tracks_save = pg_tracks_save,
+    .find_tracks = pg_find_tracks,
+    .each_event = pg_each_event,
+    .count_events = pg_count_events,
 };

@@ -364,11 +364,12 @@ static sl_err decode_event(const PGresult *r, int row, sl_arena *a, sl_event *e)
 		e->heading_deg = pg_f64(r, row, 10);
 	}
 	e->updated_at = pg_i64(r, row, 13);
-	return pg_isnull(r, row, 12) ? SL_OK : store_items_parse(PQgetvalue(r, row, 12), a, e);
+	return pg_isnull(r, row, 12) ? SL_OK : store_items_parse(PQgetvalue(r, row, 12), a, &e->items,
+								    &e->n_items);
 }
 
 /* ids as a PostgreSQL array literal, "{1,2,3}" (malloc'd). */
-static char *id_array(const int64_t *ids, size_t n, size_t stride)
+char *pg_id_array(const int64_t *ids, size_t n, size_t stride)
 {
 	char *s = malloc(n * 21 + 3);
 	if (!s)
@@ -396,7 +397,7 @@ static sl_err read_members(pg_conn *c, sl_event *list, size_t n, bool with_refs,
 {
 	if (n == 0)
 		return SL_OK;
-	char *arr = id_array(&list[0].id, n, sizeof(list[0]));
+	char *arr = pg_id_array(&list[0].id, n, sizeof(list[0]));
 	if (!arr)
 		return SL_ENOMEM;
 	pg_params p = {0};
@@ -793,7 +794,7 @@ static sl_err save_result(void *ud, int tag, const PGresult *r)
 static void send_event(pg_pipe *p, const sl_event *e, int64_t now)
 {
 	char *items = NULL;
-	if ((p->err = store_items_json(e, &items)))
+	if ((p->err = store_items_json(e->items, e->n_items, &items)))
 		return;
 	pg_params u = {0};
 	pp_i64(&u, e->id);
@@ -813,7 +814,7 @@ static void send_event(pg_pipe *p, const sl_event *e, int64_t now)
 	pp_i64(&k, e->id);
 	pg_pipe_send(p, &st_clear_links, &k, -1);
 	if (e->n_reports) {
-		char *arr = id_array(e->report_ids, e->n_reports, sizeof(int64_t));
+		char *arr = pg_id_array(e->report_ids, e->n_reports, sizeof(int64_t));
 		if (!arr) {
 			p->err = SL_ENOMEM;
 			return;
@@ -868,7 +869,7 @@ static sl_err save_batch(pg_store *s, pg_conn *c, save_ctx *x, int engine_pid)
 	for (size_t i = 0; i < sv->n_events && !p.err; i++)
 		send_event(&p, &sv->events[i], sv->now);
 	if (sv->n_deleted && !p.err) {
-		char *arr = id_array(sv->deleted, sv->n_deleted, sizeof(int64_t));
+		char *arr = pg_id_array(sv->deleted, sv->n_deleted, sizeof(int64_t));
 		if (!arr)
 			p.err = SL_ENOMEM;
 		pg_params d = {0};
@@ -1034,4 +1035,87 @@ void pg_engine_release(pg_store *s)
 		PQfinish(s->engine); /* the server drops the session's locks */
 	s->engine = NULL;
 	pthread_mutex_unlock(&s->engine_lock);
+}
+
+sl_err pg_engine_fence(pg_store *s, pg_conn *c)
+{
+	pthread_mutex_lock(&s->engine_lock);
+	int pid = s->engine_pid;
+	bool lost = s->engine_lost;
+	pthread_mutex_unlock(&s->engine_lock);
+	if (lost)
+		return SL_EBUSY;
+	if (!pid)
+		return SL_OK; /* a command's own store, never an engine's leader */
+	pg_params f = {0};
+	pp_i64(&f, PG_LOCK_NS);
+	pp_i64(&f, PG_LOCK_FENCE);
+	pp_i64(&f, PG_LOCK_ENGINE);
+	pp_i64(&f, pid);
+	sl_err err;
+	PGresult *r = pg_run(c, &st_fence, &f, "check the engine's lock", &err);
+	if (r && !pg_bool(r, 0, 1)) {
+		fprintf(stderr, PG_LOG "tracks save refused: this server no longer "
+				       "holds the engine's lock\n");
+		err = SL_EBUSY;
+		pthread_mutex_lock(&s->engine_lock);
+		s->engine_lost = true;
+		pthread_mutex_unlock(&s->engine_lock);
+	}
+	PQclear(r);
+	return err;
+}
+
+/* ---- what the tracker reads ---- */
+
+#define EVENT_PAGE 500
+#define EVENT_ARENA_CAP ((size_t)4 << 20)
+
+/* Since a mark, through the index on updated_at (every event has one:
+ * engine saves and moderators' writes set it). */
+static pg_stmt st_event_page = PG_STMT("SELECT " EVENT_COLUMNS ", n_reports FROM events"
+				       " WHERE id > $1 AND ($3::bigint = 0 OR updated_at >= $3::bigint)"
+				       " ORDER BY id LIMIT $2");
+
+sl_err pg_each_event(sl_store *base, int64_t since, sl_event_visit visit, void *ud)
+{
+	pg_store *s = (pg_store *)base;
+	sl_arena *a = sl_arena_new(EVENT_ARENA_CAP);
+	sl_event *page = calloc(EVENT_PAGE, sizeof(*page));
+	sl_err err = a && page ? SL_OK : SL_ENOMEM;
+	int64_t cursor = 0;
+	while (!err) {
+		sl_arena_reset(a);
+		pg_conn *c;
+		if ((err = pg_get(s, &c)))
+			break;
+		pg_params p = {0};
+		pp_i64(&p, cursor);
+		pp_i64(&p, EVENT_PAGE);
+		pp_i64(&p, since);
+		PGresult *r = pg_run(c, &st_event_page, &p, "read events", &err);
+		pg_put(s, c);
+		size_t n = r ? (size_t)PQntuples(r) : 0;
+		for (size_t i = 0; i < n && !err; i++) {
+			err = decode_event(r, (int)i, a, &page[i]);
+			page[i].n_reports = (size_t)pg_i64(r, (int)i, 14);
+		}
+		PQclear(r);
+		for (size_t i = 0; i < n && !err; i++)
+			err = visit(ud, &page[i]);
+		if (err || n < EVENT_PAGE)
+			break;
+		cursor = page[n - 1].id;
+	}
+	free(page);
+	sl_arena_free(a);
+	return err;
+}
+
+static pg_stmt st_count_events = PG_STMT("SELECT count(*) FROM events");
+
+sl_err pg_count_events(sl_store *base, int64_t *out)
+{
+	*out = 0;
+	return pg_one_int((pg_store *)base, &st_count_events, NULL, "count events", out);
 }

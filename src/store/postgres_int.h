@@ -5,7 +5,8 @@
  *
  * postgres.c holds the connections, the schema, reports, sealed items,
  * moderators, the audit log, the review and meta; postgres_events.c the
- * events and the engine's state and lock; postgres_publish.c publication.
+ * events and the engine's state and lock; postgres_publish.c publication;
+ * postgres_tracks.c the tracker's tracks.
  *
  * Values go to the server as parameters, never in the SQL text: numbers
  * and strings in text format, byte strings in binary format. Results come
@@ -33,7 +34,7 @@
 #define PG_POOL_WAIT_MS 30000
 /* The most distinct prepared statements (each pg_stmt gets a slot). */
 #define PG_MAX_STMTS 160
-#define PG_MAX_PARAMS 20
+#define PG_MAX_PARAMS 32
 
 /* Advisory locks, two-key form: (PG_LOCK_NS, one of these). Advisory
  * locks are per database, so two sightline databases on one server never
@@ -202,6 +203,14 @@ sl_err pg_read_page(pg_store *s, pg_stmt *st, int64_t after, int rows,
 		    pg_row_decoder decode, void *page, size_t elem, sl_arena *a,
 		    const char *what, size_t *n, bool *more);
 
+/* Runs a statement that answers one integer; *out gets it (0 for none). */
+sl_err pg_one_int(pg_store *s, pg_stmt *st, const pg_params *p, const char *what,
+		  int64_t *out);
+
+/* The n ids at ids (each stride bytes from the last) as an array literal
+ * ("{1,2,3}") for a $n::bigint[] parameter; malloc'd, NULL without memory. */
+char *pg_id_array(const int64_t *ids, size_t n, size_t stride);
+
 /* Appends a change row (what the engine must look at again) inside the
  * open transaction. */
 sl_err pg_note_change(pg_conn *c, int64_t report_id, int64_t event_id);
@@ -227,6 +236,12 @@ sl_err pg_changes(sl_store *s, int64_t after, size_t max, sl_change *out, size_t
 sl_err pg_engine_state(sl_store *s, bool engine_links, sl_engine_state *out);
 sl_err pg_engine_save(sl_store *s, sl_engine_save *save);
 sl_err pg_engine_lock(sl_store *s, bool *got);
+sl_err pg_each_event(sl_store *s, int64_t since, sl_event_visit visit, void *ud);
+sl_err pg_count_events(sl_store *s, int64_t *out);
+/* Inside a transaction of the engine's leader (the tracker's save): SL_OK
+ * while this store's session holds the engine's lock, SL_EBUSY once it has
+ * lost it (as pg_engine_save checks). */
+sl_err pg_engine_fence(pg_store *s, pg_conn *c);
 /* Closes the engine's session (releasing its lock), at close. */
 void pg_engine_release(pg_store *s);
 /* Opens a connection of our own settings to s->url (NULL after logging). */
@@ -248,7 +263,15 @@ sl_err pg_pub_record(sl_store *s, const sl_pub_record *recs, size_t n, int64_t n
 sl_err pg_pub_state(sl_store *s, sl_pub_state_visit visit, void *ud);
 sl_err pg_deliveries_due(sl_store *s, int64_t now, size_t max, sl_arena *a,
 			 sl_delivery **out, size_t *n);
+sl_err pg_photo_set(sl_store *s, int64_t event_id, const uint8_t *jpeg, size_t len,
+		    int64_t moderator_id, int64_t now);
+sl_err pg_photo_get(sl_store *s, int64_t event_id, uint8_t **out, size_t *len);
 sl_err pg_delivery_result(sl_store *s, int64_t webhook_id, int64_t seq, bool done,
 			  int attempts, int64_t next_at, int status);
+
+/* postgres_tracks.c: the tracks the tracker saves (store.h). */
+sl_err pg_tracks_save(sl_store *s, sl_tracks_save *save);
+sl_err pg_find_tracks(sl_store *s, const sl_track_filter *f, sl_arena *a, sl_track **out,
+		      size_t *n);
 
 #endif

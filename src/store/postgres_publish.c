@@ -19,7 +19,8 @@
 
 static pg_stmt st_sources = PG_STMT(
     "SELECT e.id, e.category, e.t_start, e.t_end, e.lat, e.lon, e.uncertainty_m,"
-    " e.heading_deg, e.confidence, e.equipment, v.n_verified, v.n_ok, x.text"
+    " e.heading_deg, e.confidence, e.equipment, v.n_verified, v.n_ok, x.text,"
+    " EXISTS (SELECT 1 FROM event_photos p WHERE p.event_id = e.id)"
     " FROM (SELECT er.event_id AS id,"
     "  count(*) FILTER (WHERE r.status = 'verified') AS n_verified,"
     "  count(*) FILTER (WHERE r.status <> 'rejected') AS n_ok"
@@ -66,15 +67,14 @@ sl_err pg_pub_sources(sl_store *base, sl_pub_source_visit visit, void *ud)
 		src.heading_deg = pg_f64(r, i, 7);
 		src.confidence = pg_f64(r, i, 8);
 		if (!pg_isnull(r, i, 9)) {
-			sl_event e = {0};
-			if ((err = store_items_parse(PQgetvalue(r, i, 9), a, &e)))
+			if ((err = store_items_parse(PQgetvalue(r, i, 9), a, &src.items,
+						     &src.n_items)))
 				break;
-			src.items = e.items;
-			src.n_items = e.n_items;
 		}
 		src.n_verified = pg_i64(r, i, 10);
 		src.n_independent = pg_i64(r, i, 11);
 		src.excerpt = pg_isnull(r, i, 12) ? NULL : PQgetvalue(r, i, 12);
+		src.has_photo = pg_bool(r, i, 13);
 		err = visit(ud, &src);
 	}
 	PQclear(r);
@@ -90,7 +90,8 @@ static pg_stmt st_fingerprint = PG_STMT(
     "SELECT greatest(coalesce((SELECT max(seq) FROM changes), 0), m.v),"
     " (SELECT count(*) FROM events),"
     " (SELECT coalesce(max(updated_at), 0) FROM events),"
-    " (SELECT coalesce(max(approved_at), 0) + count(*) FROM event_excerpts),"
+    " (SELECT coalesce(max(approved_at), 0) + count(*) FROM event_excerpts)"
+    " + (SELECT coalesce(max(approved_at), 0) + count(*) FROM event_photos),"
     " m.v"
     " FROM (SELECT coalesce((SELECT value::bigint FROM meta"
     "  WHERE key = 'engine.last_change'), 0) AS v) m");
@@ -187,6 +188,19 @@ static pg_stmt st_excerpt_set = PG_STMT(
     " approved_by = excluded.approved_by, approved_at = excluded.approved_at");
 static pg_stmt st_event_exists = PG_STMT("SELECT 1 FROM events WHERE id = $1");
 
+/* SL_OK when event id is in the store, SL_ENOTFOUND when not. */
+static sl_err event_exists(pg_conn *c, int64_t id)
+{
+	pg_params e = {0};
+	pp_i64(&e, id);
+	sl_err err;
+	PGresult *r = pg_run(c, &st_event_exists, &e, "look up event", &err);
+	if (r && PQntuples(r) == 0)
+		err = SL_ENOTFOUND;
+	PQclear(r);
+	return err;
+}
+
 typedef struct excerpt_args {
 	int64_t event_id;
 	const char *text;
@@ -197,19 +211,13 @@ static sl_err excerpt_body(pg_store *s, pg_conn *c, void *ud)
 {
 	(void)s;
 	excerpt_args *a = ud;
-	pg_params e = {0};
-	pp_i64(&e, a->event_id);
-	sl_err err;
-	PGresult *r = pg_run(c, &st_event_exists, &e, "look up event", &err);
-	if (r && PQntuples(r) == 0)
-		err = SL_ENOTFOUND;
-	PQclear(r);
+	sl_err err = event_exists(c, a->event_id);
 	if (err)
 		return err;
-	if (!a->text)
-		return pg_do(c, &st_excerpt_delete, &e, "write excerpt", NULL);
 	pg_params p = {0};
 	pp_i64(&p, a->event_id);
+	if (!a->text)
+		return pg_do(c, &st_excerpt_delete, &p, "write excerpt", NULL);
 	pp_text(&p, a->text);
 	pp_id(&p, a->by);
 	pp_i64(&p, a->now);
@@ -221,6 +229,78 @@ sl_err pg_excerpt_set(sl_store *base, int64_t event_id, const char *text, int64_
 {
 	excerpt_args a = {event_id, text, moderator_id, now};
 	return pg_in_tx((pg_store *)base, PG_LOCK_WRITE, excerpt_body, &a);
+}
+
+/* ---- photos approved for the public ---- */
+
+static pg_stmt st_photo_delete = PG_STMT("DELETE FROM event_photos WHERE event_id = $1");
+static pg_stmt st_photo_set = PG_STMT(
+    "INSERT INTO event_photos (event_id, jpeg, approved_by, approved_at)"
+    " VALUES ($1, $2, $3, $4) ON CONFLICT (event_id) DO UPDATE SET jpeg = excluded.jpeg,"
+    " approved_by = excluded.approved_by, approved_at = excluded.approved_at");
+static pg_stmt st_photo_get = PG_STMT("SELECT jpeg FROM event_photos WHERE event_id = $1");
+
+typedef struct photo_args {
+	int64_t event_id;
+	const uint8_t *jpeg;
+	size_t len;
+	int64_t by, now;
+} photo_args;
+
+static sl_err photo_body(pg_store *s, pg_conn *c, void *ud)
+{
+	(void)s;
+	photo_args *a = ud;
+	sl_err err = event_exists(c, a->event_id);
+	if (err)
+		return err;
+	pg_params p = {0};
+	pp_i64(&p, a->event_id);
+	if (!a->jpeg)
+		return pg_do(c, &st_photo_delete, &p, "withdraw photo", NULL);
+	pp_bytes(&p, a->jpeg, a->len);
+	pp_id(&p, a->by);
+	pp_i64(&p, a->now);
+	return pg_do(c, &st_photo_set, &p, "write photo", NULL);
+}
+
+sl_err pg_photo_set(sl_store *base, int64_t event_id, const uint8_t *jpeg, size_t len,
+		    int64_t moderator_id, int64_t now)
+{
+	photo_args a = {event_id, jpeg, len, moderator_id, now};
+	return pg_in_tx((pg_store *)base, PG_LOCK_WRITE, photo_body, &a);
+}
+
+sl_err pg_photo_get(sl_store *base, int64_t event_id, uint8_t **out, size_t *len)
+{
+	pg_store *s = (pg_store *)base;
+	*out = NULL;
+	*len = 0;
+	pg_conn *c;
+	sl_err err = pg_get(s, &c);
+	if (err)
+		return err;
+	pg_params p = {0};
+	pp_i64(&p, event_id);
+	PGresult *r = pg_run(c, &st_photo_get, &p, "read photo", &err);
+	pg_put(s, c);
+	if (r && PQntuples(r) == 0)
+		err = SL_ENOTFOUND;
+	else if (r) {
+		size_t n = 0;
+		unsigned char *b = PQunescapeBytea((const unsigned char *)PQgetvalue(r, 0, 0), &n);
+		if (!b)
+			err = SL_ENOMEM;
+		else if (!n || !(*out = malloc(n)))
+			err = n ? SL_ENOMEM : SL_ESTORE;
+		else {
+			memcpy(*out, b, n);
+			*len = n;
+		}
+		PQfreemem(b);
+	}
+	PQclear(r);
+	return err;
 }
 
 /* ---- webhooks ---- */

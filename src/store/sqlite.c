@@ -277,6 +277,59 @@ static const char *const migrations[] = {
     " PRIMARY KEY (webhook_id, seq)"
     ") WITHOUT ROWID;"
     "CREATE INDEX webhook_outbox_due ON webhook_outbox(next_at) WHERE next_at IS NOT NULL;",
+    /* 3 -> 4: tracks (docs/TRACKING.md). The tracker links events into
+     * the tracks of moving units and replaces what changed; track_events
+     * keeps each track's events in order. The tracker reads the events
+     * updated since its last look: hence the index on updated_at. */
+    "CREATE TABLE tracks ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " category TEXT NOT NULL CHECK (category IN"
+    "  ('rail_transport', 'road_convoy', 'aircraft', 'helicopter', 'troops',"
+    "   'air_defence', 'missile_system', 'naval', 'fortification', 'other')),"
+    " t_first INTEGER NOT NULL,"
+    " t_last INTEGER NOT NULL,"
+    " first_lat REAL NOT NULL CHECK (first_lat BETWEEN -90 AND 90),"
+    " first_lon REAL NOT NULL CHECK (first_lon BETWEEN -180 AND 180),"
+    " last_lat REAL NOT NULL CHECK (last_lat BETWEEN -90 AND 90),"
+    " last_lon REAL NOT NULL CHECK (last_lon BETWEEN -180 AND 180),"
+    " heading_deg REAL CHECK (heading_deg >= 0 AND heading_deg < 360),"
+    " length_m REAL NOT NULL CHECK (length_m >= 0),"
+    " confidence REAL NOT NULL CHECK (confidence BETWEEN 0 AND 1),"
+    " may_continue INTEGER NOT NULL CHECK (may_continue IN (0, 1)),"
+    " direction TEXT NOT NULL CHECK (direction IN ('unknown', 'toward_ukraine',"
+    "  'away_from_ukraine', 'toward_russia', 'internal')),"
+    " direction_confidence REAL NOT NULL"
+    "  CHECK (direction_confidence BETWEEN 0 AND 1),"
+    " ukraine_change_m REAL NOT NULL,"
+    " russia_change_m REAL NOT NULL,"
+    " toward_russia INTEGER NOT NULL CHECK (toward_russia IN (0, 1)),"
+    " crossing_country INTEGER,"
+    " crossing_lat REAL, crossing_lon REAL, crossing_distance_m REAL,"
+    " crossing_name TEXT,"
+    " equipment TEXT NOT NULL,"
+    " route TEXT NOT NULL,"
+    " n_events INTEGER NOT NULL,"
+    " n_reports INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX tracks_time ON tracks(t_last);"
+    "CREATE TABLE track_events ("
+    " track_id INTEGER NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,"
+    " seq INTEGER NOT NULL,"
+    " event_id INTEGER NOT NULL REFERENCES events(id) ON DELETE CASCADE,"
+    " PRIMARY KEY (track_id, seq)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX track_events_event ON track_events(event_id);"
+    "CREATE INDEX events_updated ON events(updated_at);",
+    /* 4 -> 5: a photo an admin approved for the public with an event
+     * (docs/PUBLISH.md): a report's cleaned photo, opened with the admin's
+     * key and kept here in clear because it is meant to be public. */
+    "CREATE TABLE event_photos ("
+    " event_id INTEGER PRIMARY KEY REFERENCES events(id) ON DELETE CASCADE,"
+    " jpeg BLOB NOT NULL CHECK (length(jpeg) BETWEEN 4 AND 16777216),"
+    " approved_by INTEGER REFERENCES moderators(id),"
+    " approved_at INTEGER NOT NULL"
+    ");",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -2028,6 +2081,8 @@ static const sl_store_ops sqlite_ops = {
     .pub_setting_get = sq_pub_setting_get,
     .pub_setting_set = sq_pub_setting_set,
     .excerpt_set = sq_excerpt_set,
+    .photo_set = sq_photo_set,
+    .photo_get = sq_photo_get,
     .webhook_add = sq_webhook_add,
     .webhooks = sq_webhooks,
     .webhook_remove = sq_webhook_remove,
@@ -2038,4 +2093,8 @@ static const sl_store_ops sqlite_ops = {
     .meta_get = op_meta_get,
     .meta_set = op_meta_set,
     .check = op_check,
+    .tracks_save = sq_tracks_save,
+    .find_tracks = sq_find_tracks,
+    .each_event = sq_each_event,
+    .count_events = sq_count_events,
 };

@@ -402,7 +402,7 @@ static sl_err decode_event(sqlite3_stmt *st, sl_arena *a, sl_event *e)
 	}
 	e->updated_at = sqlite3_column_int64(st, 13);
 	const char *eq = (const char *)sqlite3_column_text(st, 12);
-	return eq ? store_items_parse(eq, a, e) : SL_OK;
+	return eq ? store_items_parse(eq, a, &e->items, &e->n_items) : SL_OK;
 }
 
 /* Reads the reports (and, when with_refs, their refs) of e. The caller
@@ -800,7 +800,7 @@ static sl_err save_event(sqlite_store *s, save_ctx *c, sl_event *e)
 			return err;
 	}
 	char *items = NULL;
-	if ((err = store_items_json(e, &items)))
+	if ((err = store_items_json(e->items, e->n_items, &items)))
 		return err;
 	sqlite3_stmt *st = c->update;
 	sqlite3_bind_int64(st, 1, e->id);
@@ -938,4 +938,84 @@ sl_err sq_engine_lock(sl_store *base, bool *got)
 	s->engine_lock_fd = fd;
 	*got = true;
 	return SL_OK;
+}
+
+/* ---- what the tracker reads ---- */
+
+#define EVENT_PAGE 500
+#define EVENT_ARENA_CAP ((size_t)4 << 20)
+
+sl_err sq_each_event(sl_store *base, int64_t since, sl_event_visit visit, void *ud)
+{
+	sqlite_store *s = (sqlite_store *)base;
+	sl_arena *a = sl_arena_new(EVENT_ARENA_CAP);
+	sl_event *page = calloc(EVENT_PAGE, sizeof(*page));
+	sqlite3_stmt *st = NULL;
+	sl_err err = a && page ? SL_OK : SL_ENOMEM;
+	pthread_mutex_lock(&s->rlock);
+	/* Since a mark: few rows, found through the index on updated_at
+	 * (every event has one: engine saves and moderators' writes set it)
+	 * and sorted, where the planner would rather walk every id. */
+	if (!err)
+		err = sq_prepare(s->rdb,
+				 since > 0
+				     ? "SELECT " EVENT_COLUMNS ", n_reports FROM events"
+				       " INDEXED BY events_updated"
+				       " WHERE updated_at >= ?2 AND id > ?1"
+				       " ORDER BY id LIMIT ?3"
+				     : "SELECT " EVENT_COLUMNS ", n_reports FROM events"
+				       " WHERE id > ?1 AND ?2 = 0 ORDER BY id LIMIT ?3",
+				 &st);
+	pthread_mutex_unlock(&s->rlock);
+	int64_t cursor = 0;
+	while (!err) {
+		size_t n = 0;
+		sl_arena_reset(a);
+		pthread_mutex_lock(&s->rlock);
+		sqlite3_bind_int64(st, 1, cursor);
+		sqlite3_bind_int64(st, 2, since);
+		sqlite3_bind_int(st, 3, EVENT_PAGE);
+		int rc;
+		while (n < EVENT_PAGE && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+			if ((err = decode_event(st, a, &page[n])))
+				break;
+			page[n].n_reports = (size_t)sqlite3_column_int64(st, 14);
+			n++;
+		}
+		if (!err && rc != SQLITE_DONE && rc != SQLITE_ROW)
+			err = sq_fail(s->rdb, "read events");
+		sq_done_with(st);
+		pthread_mutex_unlock(&s->rlock);
+		for (size_t i = 0; i < n && !err; i++)
+			err = visit(ud, &page[i]);
+		if (err || n < EVENT_PAGE)
+			break;
+		cursor = page[n - 1].id;
+	}
+	if (st) {
+		pthread_mutex_lock(&s->rlock);
+		sqlite3_finalize(st);
+		pthread_mutex_unlock(&s->rlock);
+	}
+	free(page);
+	sl_arena_free(a);
+	return err;
+}
+
+sl_err sq_count_events(sl_store *base, int64_t *out)
+{
+	sqlite_store *s = (sqlite_store *)base;
+	sqlite3_stmt *st;
+	*out = 0;
+	pthread_mutex_lock(&s->rlock);
+	sl_err err = sq_prepare_once(s->rdb, "SELECT count(*) FROM events", &st);
+	if (!err) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			*out = sqlite3_column_int64(st, 0);
+		else
+			err = sq_fail(s->rdb, "count events");
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->rlock);
+	return err;
 }

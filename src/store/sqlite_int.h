@@ -78,6 +78,13 @@ sl_err sq_changes(sl_store *s, int64_t after, size_t max, sl_change *out, size_t
 sl_err sq_engine_state(sl_store *s, bool engine_links, sl_engine_state *out);
 sl_err sq_engine_save(sl_store *s, sl_engine_save *save);
 sl_err sq_engine_lock(sl_store *s, bool *got);
+sl_err sq_each_event(sl_store *s, int64_t since, sl_event_visit visit, void *ud);
+sl_err sq_count_events(sl_store *s, int64_t *out);
+
+/* sqlite_tracks.c: the tracks the tracker saves (store.h). */
+sl_err sq_tracks_save(sl_store *s, sl_tracks_save *save);
+sl_err sq_find_tracks(sl_store *s, const sl_track_filter *f, sl_arena *a, sl_track **out,
+		      size_t *n);
 
 /* sqlite_publish.c: publication's reads, settings, excerpts, webhooks, log
  * and outbox (contracts in store.h). */
@@ -86,6 +93,9 @@ sl_err sq_pub_fingerprint(sl_store *s, sl_pub_fingerprint *out);
 sl_err sq_pub_setting_get(sl_store *s, const char *key, char **out);
 sl_err sq_pub_setting_set(sl_store *s, const char *key, const char *value,
 			  int64_t moderator_id, int64_t now);
+sl_err sq_photo_set(sl_store *s, int64_t event_id, const uint8_t *jpeg, size_t len,
+		    int64_t moderator_id, int64_t now);
+sl_err sq_photo_get(sl_store *s, int64_t event_id, uint8_t **out, size_t *len);
 sl_err sq_excerpt_set(sl_store *s, int64_t event_id, const char *text, int64_t moderator_id,
 		      int64_t now);
 sl_err sq_webhook_add(sl_store *s, sl_webhook *w);

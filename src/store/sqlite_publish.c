@@ -6,7 +6,7 @@
  * of its reports a moderator verified and how many are not rejected: one
  * pass over event_reports joined to reports, grouped by event, in one read
  * transaction. It writes only its own tables: publish_settings,
- * event_excerpts, webhooks, published_events, publications and
+ * event_excerpts, event_photos, webhooks, published_events, publications and
  * webhook_outbox. Nothing here reads a sealed item, and the only text
  * publication ever gets from reports is their status.
  */
@@ -20,7 +20,8 @@
 
 static const char sql_sources[] =
     "SELECT e.id, e.category, e.t_start, e.t_end, e.lat, e.lon, e.uncertainty_m,"
-    " e.heading_deg, e.confidence, e.equipment, v.n_verified, v.n_ok, x.text"
+    " e.heading_deg, e.confidence, e.equipment, v.n_verified, v.n_ok, x.text,"
+    " EXISTS (SELECT 1 FROM event_photos p WHERE p.event_id = e.id)"
     " FROM (SELECT er.event_id AS id,"
     "  sum(r.status = 'verified') AS n_verified,"
     "  sum(r.status != 'rejected') AS n_ok"
@@ -64,15 +65,13 @@ sl_err sq_pub_sources(sl_store *base, sl_pub_source_visit visit, void *ud)
 		src.confidence = sqlite3_column_double(st, 8);
 		const char *eq = (const char *)sqlite3_column_text(st, 9);
 		if (eq) {
-			sl_event e = {0};
-			if ((err = store_items_parse(eq, a, &e)))
+			if ((err = store_items_parse(eq, a, &src.items, &src.n_items)))
 				break;
-			src.items = e.items;
-			src.n_items = e.n_items;
 		}
 		src.n_verified = sqlite3_column_int64(st, 10);
 		src.n_independent = sqlite3_column_int64(st, 11);
 		src.excerpt = (const char *)sqlite3_column_text(st, 12);
+		src.has_photo = sqlite3_column_int(st, 13) != 0;
 		if ((err = visit(ud, &src)))
 			break;
 	}
@@ -100,7 +99,8 @@ sl_err sq_pub_fingerprint(sl_store *base, sl_pub_fingerprint *out)
 	    "0),"
 	    " (SELECT count(*) FROM events),"
 	    " (SELECT coalesce(max(updated_at), 0) FROM events),"
-	    " (SELECT coalesce(max(approved_at), 0) + count(*) FROM event_excerpts),"
+	    " (SELECT coalesce(max(approved_at), 0) + count(*) FROM event_excerpts)"
+	    " + (SELECT coalesce(max(approved_at), 0) + count(*) FROM event_photos),"
 	    " coalesce((SELECT CAST(value AS INTEGER) FROM meta"
 	    "  WHERE key = 'engine.last_change'), 0)",
 	    &st);
@@ -183,6 +183,21 @@ sl_err sq_pub_setting_set(sl_store *base, const char *key, const char *value,
 	return sq_in_write_tx((sqlite_store *)base, setting_body, &a);
 }
 
+/* SL_OK when event id is in the store, SL_ENOTFOUND when not. */
+static sl_err event_exists(sqlite_store *s, int64_t id)
+{
+	sqlite3_stmt *st;
+	sl_err err = sq_prepare_once(s->wdb, "SELECT 1 FROM events WHERE id = ?1", &st);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, id);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE)
+		return SL_ENOTFOUND;
+	return rc == SQLITE_ROW ? SL_OK : sq_fail(s->wdb, "look up event");
+}
+
 typedef struct excerpt_args {
 	int64_t event_id;
 	const char *text;
@@ -193,16 +208,9 @@ static sl_err excerpt_body(sqlite_store *s, void *ud)
 {
 	excerpt_args *a = ud;
 	sqlite3_stmt *st;
-	sl_err err = sq_prepare_once(s->wdb, "SELECT 1 FROM events WHERE id = ?1", &st);
+	sl_err err = event_exists(s, a->event_id);
 	if (err)
 		return err;
-	sqlite3_bind_int64(st, 1, a->event_id);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc == SQLITE_DONE)
-		return SL_ENOTFOUND;
-	if (rc != SQLITE_ROW)
-		return sq_fail(s->wdb, "look up event");
 	if (!a->text) {
 		err = sq_prepare_once(
 		    s->wdb, "DELETE FROM event_excerpts WHERE event_id = ?1", &st);
@@ -237,6 +245,84 @@ sl_err sq_excerpt_set(sl_store *base, int64_t event_id, const char *text,
 {
 	excerpt_args a = {event_id, text, moderator_id, now};
 	return sq_in_write_tx((sqlite_store *)base, excerpt_body, &a);
+}
+
+typedef struct photo_args {
+	int64_t event_id;
+	const uint8_t *jpeg;
+	size_t len;
+	int64_t by, now;
+} photo_args;
+
+static sl_err photo_body(sqlite_store *s, void *ud)
+{
+	photo_args *a = ud;
+	sqlite3_stmt *st;
+	sl_err err = event_exists(s, a->event_id);
+	if (err)
+		return err;
+	err = sq_prepare_once(
+	    s->wdb,
+	    a->jpeg ? "INSERT INTO event_photos (event_id, jpeg, approved_by,"
+		      " approved_at) VALUES (?1, ?2, ?3, ?4)"
+		      " ON CONFLICT (event_id) DO UPDATE SET jpeg = excluded.jpeg,"
+		      " approved_by = excluded.approved_by,"
+		      " approved_at = excluded.approved_at"
+		    : "DELETE FROM event_photos WHERE event_id = ?1",
+	    &st);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, a->event_id);
+	if (a->jpeg) {
+		sqlite3_bind_blob(st, 2, a->jpeg, (int)a->len, SQLITE_STATIC);
+		if (a->by)
+			sqlite3_bind_int64(st, 3, a->by);
+		sqlite3_bind_int64(st, 4, a->now);
+	}
+	if (sqlite3_step(st) != SQLITE_DONE)
+		err = sq_fail(s->wdb, "write photo");
+	sqlite3_finalize(st);
+	return err;
+}
+
+sl_err sq_photo_set(sl_store *base, int64_t event_id, const uint8_t *jpeg, size_t len,
+		    int64_t moderator_id, int64_t now)
+{
+	photo_args a = {event_id, jpeg, len, moderator_id, now};
+	return sq_in_write_tx((sqlite_store *)base, photo_body, &a);
+}
+
+sl_err sq_photo_get(sl_store *base, int64_t event_id, uint8_t **out, size_t *len)
+{
+	sqlite_store *s = (sqlite_store *)base;
+	*out = NULL;
+	*len = 0;
+	sqlite3_stmt *st;
+	pthread_mutex_lock(&s->rlock);
+	sl_err err = sq_prepare_once(
+	    s->rdb, "SELECT jpeg FROM event_photos WHERE event_id = ?1", &st);
+	if (!err) {
+		sqlite3_bind_int64(st, 1, event_id);
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			size_t n = (size_t)sqlite3_column_bytes(st, 0);
+			const void *b = sqlite3_column_blob(st, 0);
+			*out = n ? malloc(n) : NULL;
+			if (!*out)
+				err = SL_ENOMEM;
+			else {
+				memcpy(*out, b, n);
+				*len = n;
+			}
+		} else if (rc == SQLITE_DONE) {
+			err = SL_ENOTFOUND;
+		} else {
+			err = sq_fail(s->rdb, "read photo");
+		}
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->rlock);
+	return err;
 }
 
 /* ---- webhooks ---- */

@@ -98,8 +98,8 @@ sl_err sl_store_report_status(sl_store *s, const uint8_t hash[32], int64_t *id,
 	return s->ops->report_status(s, hash, id, out);
 }
 
-sl_err sl_store_get_report(sl_store *s, int64_t id, int64_t moderator_id,
-			   sl_arena *a, sl_report *out)
+sl_err sl_store_get_report(sl_store *s, int64_t id, int64_t moderator_id, sl_arena *a,
+			   sl_report *out)
 {
 	return s->ops->get_report(s, id, moderator_id, a, out);
 }
@@ -109,8 +109,8 @@ sl_err sl_store_put_sealed(sl_store *s, int64_t report_id, sl_sealed *item)
 	return s->ops->put_sealed(s, report_id, item);
 }
 
-sl_err sl_store_keys_since(sl_store *s, int64_t since, int64_t holder_id,
-			   size_t *n, int64_t **sealed_ids, uint8_t **wrapped)
+sl_err sl_store_keys_since(sl_store *s, int64_t since, int64_t holder_id, size_t *n,
+			   int64_t **sealed_ids, uint8_t **wrapped)
 {
 	return s->ops->keys_since(s, since, holder_id, n, sealed_ids, wrapped);
 }
@@ -148,8 +148,8 @@ sl_err sl_store_remove_moderator(sl_store *s, const char *name, int64_t now)
 	return s->ops->remove_moderator(s, name, now);
 }
 
-sl_err sl_store_each_report(sl_store *s, int64_t after_id,
-			    sl_report_visit visit, void *ud)
+sl_err sl_store_each_report(sl_store *s, int64_t after_id, sl_report_visit visit,
+			    void *ud)
 {
 	return s->ops->each_report(s, after_id, visit, ud);
 }
@@ -169,8 +169,7 @@ sl_err sl_store_audit_last(sl_store *s, sl_audit_entry *out, sl_arena *a)
 	return s->ops->audit_last(s, out, a);
 }
 
-sl_err sl_store_each_audit(sl_store *s, int64_t after_seq, sl_audit_visit visit,
-			   void *ud)
+sl_err sl_store_each_audit(sl_store *s, int64_t after_seq, sl_audit_visit visit, void *ud)
 {
 	return s->ops->each_audit(s, after_seq, visit, ud);
 }
@@ -380,6 +379,21 @@ sl_err sl_store_pub_setting_set(sl_store *s, const char *key, const char *value,
 	return s->ops->pub_setting_set(s, key, value, moderator_id, now);
 }
 
+sl_err sl_store_photo_set(sl_store *s, int64_t event_id, const uint8_t *jpeg, size_t len,
+			  int64_t moderator_id, int64_t now)
+{
+	if (jpeg && (len < 4 || len > SL_PUB_PHOTO_MAX))
+		return SL_EINVAL;
+	return s->ops->photo_set(s, event_id, jpeg, len, moderator_id, now);
+}
+
+sl_err sl_store_photo_get(sl_store *s, int64_t event_id, uint8_t **out, size_t *len)
+{
+	if (!out || !len)
+		return SL_EINVAL;
+	return s->ops->photo_get(s, event_id, out, len);
+}
+
 sl_err sl_store_excerpt_set(sl_store *s, int64_t event_id, const char *text,
 			    int64_t moderator_id, int64_t now)
 {
@@ -422,7 +436,68 @@ sl_err sl_store_deliveries_due(sl_store *s, int64_t now, size_t max, sl_arena *a
 sl_err sl_store_delivery_result(sl_store *s, int64_t webhook_id, int64_t seq, bool done,
 				int attempts, int64_t next_at, int status)
 {
-	return s->ops->delivery_result(s, webhook_id, seq, done, attempts, next_at, status);
+	return s->ops->delivery_result(s, webhook_id, seq, done, attempts, next_at,
+				       status);
+}
+
+sl_err sl_store_tracks_save(sl_store *s, sl_tracks_save *save)
+{
+	if (!save || (save->n_tracks && !save->tracks) ||
+	    (save->n_deleted && !save->deleted))
+		return SL_EINVAL;
+	for (size_t i = 0; i < save->n_tracks; i++) {
+		const sl_track *t = &save->tracks[i];
+		if ((unsigned)t->category >= SL_CAT_COUNT ||
+		    (unsigned)t->direction >= SL_DIR_COUNT ||
+		    (t->n_events && !t->event_ids) || (t->n_items && !t->items) ||
+		    t->n_route > SL_TRACK_ROUTE_MAX ||
+		    (t->n_route && (!t->route_lat || !t->route_lon)))
+			return SL_EINVAL;
+	}
+	return s->ops->tracks_save(s, save);
+}
+
+sl_err sl_store_find_tracks(sl_store *s, const sl_track_filter *f, sl_arena *a,
+			    sl_track **out, size_t *n)
+{
+	if (!f || !a || !out || !n || f->limit == 0 || f->limit > SL_TRACKS_MAX ||
+	    (f->has_category && (unsigned)f->category >= SL_CAT_COUNT) ||
+	    (f->has_direction && (unsigned)f->direction >= SL_DIR_COUNT))
+		return SL_EINVAL;
+	return s->ops->find_tracks(s, f, a, out, n);
+}
+
+sl_err sl_store_each_event(sl_store *s, int64_t since, sl_event_visit visit, void *ud)
+{
+	if (!visit)
+		return SL_EINVAL;
+	return s->ops->each_event(s, since, visit, ud);
+}
+
+sl_err sl_store_count_events(sl_store *s, int64_t *out)
+{
+	if (!out)
+		return SL_EINVAL;
+	return s->ops->count_events(s, out);
+}
+
+static const char *const direction_names[SL_DIR_COUNT] = {
+    "unknown", "toward_ukraine", "away_from_ukraine", "toward_russia", "internal",
+};
+
+const char *sl_direction_name(sl_direction d)
+{
+	return (unsigned)d < SL_DIR_COUNT ? direction_names[d] : "unknown";
+}
+
+bool sl_direction_from_name(const char *name, sl_direction *out)
+{
+	for (int d = 0; name && d < SL_DIR_COUNT; d++)
+		if (strcmp(name, direction_names[d]) == 0) {
+			*out = (sl_direction)d;
+			return true;
+		}
+	return false;
 }
 
 const char *sl_store_backend(const sl_store *s)

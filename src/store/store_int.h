@@ -74,6 +74,9 @@ typedef struct sl_store_ops {
 	sl_err (*pub_setting_get)(sl_store *s, const char *key, char **out);
 	sl_err (*pub_setting_set)(sl_store *s, const char *key, const char *value,
 				  int64_t moderator_id, int64_t now);
+	sl_err (*photo_set)(sl_store *s, int64_t event_id, const uint8_t *jpeg, size_t len,
+			    int64_t moderator_id, int64_t now);
+	sl_err (*photo_get)(sl_store *s, int64_t event_id, uint8_t **out, size_t *len);
 	sl_err (*excerpt_set)(sl_store *s, int64_t event_id, const char *text,
 			      int64_t moderator_id, int64_t now);
 	sl_err (*webhook_add)(sl_store *s, sl_webhook *w);
@@ -88,6 +91,12 @@ typedef struct sl_store_ops {
 	sl_err (*meta_get)(sl_store *s, const char *key, char **out);
 	sl_err (*meta_set)(sl_store *s, const char *key, const char *value);
 	sl_err (*check)(sl_store *s);
+	/* Tracks (sqlite_tracks.c) and what the tracker reads. */
+	sl_err (*tracks_save)(sl_store *s, sl_tracks_save *save);
+	sl_err (*find_tracks)(sl_store *s, const sl_track_filter *f, sl_arena *a,
+			      sl_track **out, size_t *n);
+	sl_err (*each_event)(sl_store *s, int64_t since, sl_event_visit visit, void *ud);
+	sl_err (*count_events)(sl_store *s, int64_t *out);
 } sl_store_ops;
 
 
@@ -145,11 +154,26 @@ enum {
  * count_max left out when absent); json is len bytes. *out is malloc'd. */
 sl_err store_equipment_json(const sl_report *r, char **out);
 sl_err store_equipment_parse(const char *json, size_t len, sl_arena *a, sl_report *r);
-/* An event's equipment estimate to and from its JSON column
+/* An equipment estimate (events, tracks) to and from its JSON column
  * ([{"type":"tank","count":12,"min":10,"max":14}, ...]); items in a.
  * SL_ESTORE for a malformed one. */
-sl_err store_items_json(const sl_event *e, char **out);
-sl_err store_items_parse(const char *json, sl_arena *a, sl_event *e);
+sl_err store_items_json(const sl_event_item *items, size_t n, char **out);
+sl_err store_items_parse(const char *json, sl_arena *a, const sl_event_item **items,
+			 size_t *n);
+
+/* A track's route to and from its JSON column ([[lon, lat], ...], 6
+ * decimals); the points in a. SL_ESTORE for a malformed one. */
+sl_err store_route_json(const sl_track *t, char **out);
+sl_err store_route_parse(const char *json, sl_arena *a, sl_track *t);
+
+/* The columns tracks are read with, in this order (decode_track of each
+ * backend). */
+#define TRACK_COLUMNS                                                                    \
+	"id, category, t_first, t_last, first_lat, first_lon, last_lat, last_lon, "      \
+	"heading_deg, length_m, confidence, may_continue, direction, "                   \
+	"direction_confidence, ukraine_change_m, russia_change_m, crossing_country, "    \
+	"crossing_lat, crossing_lon, crossing_distance_m, crossing_name, equipment, "    \
+	"n_events, n_reports, updated_at, route, toward_russia"
 
 struct sl_store {
 	const sl_store_ops *ops;

@@ -16,6 +16,9 @@
 # Simulate: its reports import with no reject, the same seed gives the
 # same bytes, the truth has every ref once, and bad options are refused.
 #
+# Tracking: export --what tracks, evaluate --tracks on a simulated day, the
+# train from Baranavichy to Orsha, summary and its bad options.
+#
 # Needs SIGHTLINE_BIN (meson sets it, with TEST_DATA and SHARED_DATA).
 # Prints "N passed, M failed" last and exits non-zero if any failed.
 
@@ -630,7 +633,82 @@ expect_status "evaluate without --truth exits 2" 2 $?
 expect_in "and says so" "$tmp/err" "--truth FILE is required"
 "$BIN" export --data "$tmp/ev" --what tanks >"$tmp/out" 2>"$tmp/err"
 expect_status "export --what tanks exits 2" 2 $?
-expect_in "and names what it knows" "$tmp/err" "(reports, events)"
+expect_in "and names what it knows" "$tmp/err" "(reports, events, tracks)"
+
+# 18. Tracking: import linked the simulated day's events into tracks too;
+# export --what tracks writes one track per line with its events, the refs
+# of its reports, its route and direction; evaluate --tracks scores them
+# against the truth; the train from Baranavichy to Orsha is one track away
+# from Ukraine toward Russia; summary counts movements; bad options are
+# refused naming them.
+ATLAS=${WORLD_ATLAS:-}
+"$BIN" simulate --seed 5 --hours 24 --out "$tmp/sim5.jsonl" --truth "$tmp/sim5-truth.jsonl" \
+	--quiet 2>"$tmp/err"
+"$BIN" export --data "$tmp/s" --what tracks --out "$tmp/tracks.jsonl" 2>"$tmp/err"
+expect_status "export --what tracks exits 0" 0 $?
+expect_in "export counts the tracks" "$tmp/err" "sightline: exported"
+for field in '"events":[' '"reports":["sim-5-' '"event_reports":[[' '"route":[[' \
+	'"direction":{"class":' '"first":{"time":'; do
+	expect_in "a track line has $field" "$tmp/tracks.jsonl" "$field"
+done
+"$BIN" evaluate --truth "$tmp/sim5-truth.jsonl" --tracks "$tmp/tracks.jsonl" >"$tmp/out" 2>"$tmp/err"
+expect_status "evaluate --tracks exits 0" 0 $?
+expect_in "evaluate --tracks prints purity and completeness" "$tmp/out" "tracks    purity"
+if awk '/^tracks    purity/ { exit !($3 >= 0.85 && $5 >= 0.85) }' "$tmp/out"; then
+	ok "a simulated day's tracks are at least 0.85 pure and complete"
+else
+	not_ok "a simulated day's tracks are at least 0.85 pure and complete" "$(cat "$tmp/out")"
+fi
+"$BIN" evaluate --truth "$tmp/sim5-truth.jsonl" --tracks "$tmp/bad.jsonl" >"$tmp/out" 2>"$tmp/err"
+expect_status "evaluate --tracks of a broken file exits 2" 2 $?
+expect_in "and names the file and line" "$tmp/err" "tracks:1:"
+cat >"$tmp/echelon.jsonl" <<'JSONL'
+{"id":"echelon","kind":"rail","route":["Барановичи","Орша"],"start":"2022-10-10T04:00:00Z","destination":"Орша","equipment":[{"type":"tank","model":"T-72B3","count":24},{"type":"truck","count":6}]}
+JSONL
+"$BIN" simulate --seed 2 --objects "$tmp/echelon.jsonl" --out "$tmp/ech.jsonl" \
+	--truth "$tmp/ech-truth.jsonl" --quiet 2>"$tmp/err"
+if [ -n "$ATLAS" ] && [ -f "$ATLAS" ]; then
+	"$BIN" import --data "$tmp/bo" --format jsonl --borders "$ATLAS" "$tmp/ech.jsonl" 2>"$tmp/err"
+	expect_status "import with --borders exits 0" 0 $?
+	"$BIN" export --data "$tmp/bo" --what tracks --borders "$ATLAS" --out "$tmp/ech-tracks.jsonl" \
+		2>"$tmp/err"
+	if grep '"class":"away_from_ukraine"' "$tmp/ech-tracks.jsonl" | grep -q '"toward_russia":true'; then
+		ok "the train from Baranavichy to Orsha moves away from Ukraine toward Russia"
+	else
+		not_ok "the train from Baranavichy to Orsha moves away from Ukraine toward Russia" \
+			"$(head -c 600 "$tmp/ech-tracks.jsonl")"
+	fi
+	"$BIN" evaluate --truth "$tmp/ech-truth.jsonl" --tracks "$tmp/ech-tracks.jsonl" >"$tmp/out"
+	expect_in "and it is one track" "$tmp/out" "rail    purity 1.0000  completeness 1.0000"
+	"$BIN" summary --data "$tmp/bo" --borders "$ATLAS" >"$tmp/out" 2>"$tmp/err"
+	expect_status "summary exits 0" 0 $?
+	expect_in "summary counts rail movements by day" "$tmp/out" "rail_transport movements by day"
+	expect_in "and by direction" "$tmp/out" "away_from_ukraine"
+else
+	echo "skip - tracks' directions: WORLD_ATLAS (node_modules/world-atlas) is missing"
+fi
+"$BIN" summary --data "$tmp/s" --period week --format json >"$tmp/out" 2>"$tmp/err"
+expect_status "summary --format json exits 0" 0 $?
+expect_in "summary answers the API's JSON" "$tmp/out" '"period":"week","category":"rail_transport"'
+for bad in "--period fortnight|--period: \"fortnight\" is not day, week or month" \
+	"--from yesterday|--from: \"yesterday\" is not an RFC 3339 time" \
+	"--category tanks|--category: \"tanks\" is not a category" \
+	"--from 2022-10-11T00:00:00Z --to 2022-10-10T00:00:00Z|--to: is not after --from" \
+	"--from 1990-01-01T00:00:00Z --to 2022-01-01T00:00:00Z|the range holds more than 1000 days"; do
+	# shellcheck disable=SC2086 # the option and its value are two words
+	"$BIN" summary --data "$tmp/s" ${bad%%|*} >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	expect_status "summary ${bad%%|*} fails" 2 $rc
+	expect_in "summary ${bad%%|*} says why" "$tmp/err" "${bad#*|}"
+done
+"$BIN" import --data "$tmp/s" --format jsonl --network "$tmp/none.geojson" "$tmp/train.jsonl" 2>"$tmp/err"
+expect_status "import with a missing --network fails" 2 $?
+expect_in "and names the file" "$tmp/err" "--network $tmp/none.geojson: cannot read"
+printf '{"borders": "none"}\n' >"$tmp/track.json"
+"$BIN" export --data "$tmp/s" --config "$tmp/track.json" --what tracks --out "$tmp/t2.jsonl" 2>"$tmp/err"
+expect_status "tracking options come from a config file" 0 $?
+"$BIN" summary --help >"$tmp/out" 2>"$tmp/err"
+expect_in "summary --help shows its usage" "$tmp/out" "usage: sightline summary"
 
 # 18. Accuracy on the default scenario: a simulated day (seed 1) imported,
 # corroborated and scored against its truth keeps pairwise F1 >= 0.9, the

@@ -260,7 +260,7 @@ static void test_nothing_leaks(void **state)
 		{
 			static const char *const allowed =
 			    " category start end published precision_m coarse sources "
-			    "confidence heading_deg equipment summary excerpt ";
+			    "confidence heading_deg equipment summary excerpt photo ";
 			char pad[64];
 			snprintf(pad, sizeof(pad), " %s ", k);
 			if (!strstr(allowed, pad))
@@ -663,6 +663,209 @@ static void cot_drain(int fd, unsigned ms)
  * as it is published; a webhook registered by an admin gets it too,
  * signed, again after a failure. Neither carries anything that must stay
  * back. */
+/* A train seen twice, 30 km and 30 minutes apart, both verified: the
+ * tracker links the two events and tracks.geojson shows the track through
+ * their published points only — its events are published events. */
+static bool track_published(void *ud)
+{
+	(void)ud;
+	harness_response r;
+	get_public(PUB "tracks.geojson", &r);
+	json_t *doc = harness_body_json(&r, "tracks");
+	harness_response_free(&r);
+	json_t *f;
+	size_t i;
+	bool found = false;
+	json_array_foreach(json_object_get(doc, "features"), i, f)
+	{
+		json_t *ev = json_object_get(json_object_get(f, "properties"), "events");
+		found |= json_array_size(ev) >= 2;
+	}
+	json_decref(doc);
+	return found;
+}
+
+static void test_tracks_published(void **state)
+{
+	(void)state;
+	long long a = post("rail_transport", 53.90000, 27.56000, 150, false);
+	long long b = post("rail_transport", 54.05000, 27.95000, 120, false);
+	for (int i = 0; i < 300 && !(event_of(a) && event_of(b)); i++)
+		usleep(50 * 1000);
+	decide(a, "verify");
+	decide(b, "verify");
+	if (!harness_eventually(track_published, NULL))
+		fail_msg("no track of two published events within 15 s");
+	harness_response r, e;
+	get_public(PUB "tracks.geojson", &r);
+	get_public(PUB "events.geojson", &e);
+	json_t *tracks = harness_body_json(&r, "tracks"),
+	       *events = harness_body_json(&e, "events");
+	assert_clean("tracks.geojson", r.body, r.body_len);
+	json_t *f;
+	size_t i;
+	json_array_foreach(json_object_get(tracks, "features"), i, f)
+	{
+		json_t *ids = json_object_get(json_object_get(f, "properties"), "events");
+		json_t *id;
+		size_t k;
+		json_array_foreach(ids, k, id)
+		{
+			bool published = false;
+			json_t *g;
+			size_t j;
+			json_array_foreach(json_object_get(events, "features"), j, g)
+			    published |=
+			    json_equal(json_object_get(g, "id"), id) ||
+			    json_equal(
+				json_object_get(json_object_get(g, "properties"), "id"),
+				id);
+			if (!published)
+				fail_msg("track point %s is not a published event",
+					 json_string_value(id));
+		}
+	}
+	json_decref(tracks);
+	json_decref(events);
+	harness_response_free(&r);
+	harness_response_free(&e);
+}
+
+/* The photo property of the published event with store id ev (NULL when
+ * none or not published); caller frees. */
+static char *photo_of(long long ev)
+{
+	(void)ev;
+	harness_response r;
+	get_public(PUB "events.geojson", &r);
+	json_t *doc = harness_body_json(&r, "events");
+	harness_response_free(&r);
+	char *url = NULL;
+	json_t *f;
+	size_t i;
+	json_array_foreach(json_object_get(doc, "features"), i, f)
+	{
+		const char *u = json_string_value(
+		    json_object_get(json_object_get(f, "properties"), "photo"));
+		if (u && !url)
+			url = strdup(u);
+	}
+	json_decref(doc);
+	return url;
+}
+
+static bool has_photo(void *ud)
+{
+	char *u = photo_of(*(long long *)ud);
+	bool yes = u != NULL;
+	free(u);
+	return yes;
+}
+
+static bool no_photo(void *ud)
+{
+	return !has_photo(ud);
+}
+
+/* An admin publishes a cleaned photo of one of a published event's
+ * reports: the feeds link it, the public side serves exactly the cleaned
+ * JPEG (no metadata), a moderator cannot, a photo of another event's
+ * report is refused by name, and withdrawing it takes it off the feeds
+ * and the URL. */
+static void test_photo_published(void **state)
+{
+	(void)state;
+	const char *shared = getenv("SHARED_DATA");
+	char path[2048];
+	snprintf(path, sizeof(path), "%s/exif-samples/jpg_gps_DSCN0010.jpg",
+		 shared ? shared : "");
+	if (!shared || access(path, R_OK) != 0)
+		skip();
+	size_t plen;
+	char *jpeg = harness_read_file(path, &plen);
+	char when[32], report[512];
+	time_t t = time(NULL) - 150 * 60;
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	snprintf(report, sizeof(report),
+		 "{\"category\":\"air_defence\",\"observed_at\":\"%s\",\"location\":{"
+		 "\"lat\":52.10000,\"lon\":30.90000,\"uncertainty_m\":300},"
+		 "\"equipment\":[{\"type\":\"air_defence\",\"count\":3}]}",
+		 when);
+	harness_multipart m;
+	harness_multipart_init(&m);
+	harness_multipart_part(&m, "report", NULL, "application/json", report,
+			       strlen(report));
+	harness_multipart_part(&m, "photo", "CANARY-FILE-7f3.jpg", "image/jpeg", jpeg,
+			       plen);
+	harness_multipart_end(&m);
+	harness_response r;
+	harness_post_multipart(&srv, "/api/v1/reports", &m, NULL, &r);
+	harness_multipart_free(&m);
+	free(jpeg);
+	harness_expect_status(&r, 201, "report with a photo");
+	json_t *doc = harness_body_json(&r, "report");
+	long long rid = json_integer_value(json_object_get(doc, "id"));
+	json_decref(doc);
+	harness_response_free(&r);
+	for (int i = 0; i < 300 && !event_of(rid); i++)
+		usleep(50 * 1000);
+	long long ev = event_of(rid);
+	assert_true(ev > 0);
+	decide(rid, "verify");
+
+	char p[128], body[96];
+	snprintf(p, sizeof(p), "/api/v1/mod/admin/events/%lld/photo", ev);
+	snprintf(body, sizeof(body), "{\"report_id\":%lld,\"photo\":1}", rid);
+	long long approvals = harness_count_audit(&srv, "photo_approve");
+	json_decref(harness_mod_call(&srv, &mia, "PUT", p, body, 403));
+	json_t *bad = harness_mod_call(&srv, &ada, "PUT", p, "{\"photo\":0}", 422);
+	json_decref(bad);
+	snprintf(body, sizeof(body), "{\"report_id\":%lld,\"photo\":1}", single_id);
+	bad = harness_mod_call(&srv, &ada, "PUT", p, body, 422);
+	const char *fld = json_string_value(
+	    json_object_get(json_array_get(json_object_get(bad, "errors"), 0), "field"));
+	if (!fld || strcmp(fld, "report_id") != 0)
+		fail_msg("another event's report: errors name %s", fld ? fld : "nothing");
+	json_decref(bad);
+	assert_int_equal(harness_count_audit(&srv, "photo_approve"), approvals);
+	snprintf(body, sizeof(body), "{\"report_id\":%lld,\"photo\":1}", rid);
+	json_decref(harness_mod_call(&srv, &ada, "PUT", p, body, 200));
+	assert_int_equal(harness_count_audit(&srv, "photo_approve"), approvals + 1);
+
+	if (!harness_eventually(has_photo, &ev)) {
+		get_public(PUB "events.geojson", &r);
+		fail_msg("no photo in events.geojson within 15 s (event %lld):\n%.*s", ev,
+			 (int)(r.body_len > 3000 ? 3000 : r.body_len), r.body);
+	}
+	char *url = photo_of(ev);
+	get_public(url, &r);
+	const char *ct = harness_response_header(&r, "Content-Type");
+	if (!ct || strcmp(ct, "image/jpeg") != 0 || r.body_len < 4 ||
+	    (unsigned char)r.body[0] != 0xFF || (unsigned char)r.body[1] != 0xD8)
+		fail_msg("%s: not a JPEG (%s)", url, ct ? ct : "no type");
+	char tmp[] = "/tmp/sl-public-photo-XXXXXX";
+	int fd = mkstemp(tmp);
+	assert_true(fd >= 0);
+	close(fd);
+	harness_write_file(tmp, r.body, r.body_len);
+	char why[512];
+	if (!harness_photo_is_clean(tmp, why, sizeof(why)))
+		fail_msg("the public photo keeps metadata: %s", why);
+	unlink(tmp);
+	assert_clean("the public photo", r.body, r.body_len);
+	harness_response_free(&r);
+	harness_get(&srv, PUB "photos/e0000000000000000000.jpg", &r);
+	harness_expect_status(&r, 404, "an unknown photo");
+	harness_response_free(&r);
+	json_decref(harness_mod_call(&srv, &ada, "DELETE", p, NULL, 200));
+	if (!harness_eventually(no_photo, &ev))
+		fail_msg("the photo still in events.geojson 15 s after withdrawing it");
+	harness_get(&srv, url, &r);
+	harness_expect_status(&r, 404, "a withdrawn photo");
+	harness_response_free(&r);
+	free(url);
+}
+
 static void test_stream_and_webhook(void **state)
 {
 	(void)state;
@@ -803,6 +1006,8 @@ int main(void)
 	    cmocka_unit_test(test_headers_everywhere),
 	    cmocka_unit_test(test_policy),
 	    cmocka_unit_test(test_excerpt),
+	    cmocka_unit_test(test_tracks_published),
+	    cmocka_unit_test(test_photo_published),
 	    cmocka_unit_test(test_stream_and_webhook),
 	};
 	int rc =

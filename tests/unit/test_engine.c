@@ -683,6 +683,38 @@ static void test_estimate_robust(void **state)
 	sl_engine_free(e);
 }
 
+/* Grading and verifying change how sure an event is, not which event a
+ * report is in: the event keeps its id (the public side names events by
+ * it) and gains confidence. */
+static void test_grade_keeps_event(void **state)
+{
+	fixture *f = *state;
+	int64_t a = store_report(f, rail(0, 0, 0, 0, 12));
+	int64_t b = store_report(f, rail(0, 100, 50, 60, 12));
+	sl_engine *e = attached(f);
+	int64_t ev = stored_event(f, a);
+	assert_int_equal(stored_event(f, b), ev);
+	sl_arena *ar = sl_arena_new(1 << 16);
+	sl_event *evs;
+	size_t n;
+	assert_int_equal(sl_store_events(f->s, ev, 1, ar, &evs, &n), SL_OK);
+	double before = evs[0].confidence;
+	assert_int_equal(sl_store_set_grade(f->s, a, 'B', 2), SL_OK);
+	assert_int_equal(
+	    sl_store_set_status(f->s, b, SL_STATUS_VERIFIED, NULL, f->mod, T0), SL_OK);
+	assert_int_equal(sl_engine_sync(e, T0, NULL), SL_OK);
+	assert_int_equal(stored_event(f, a), ev);
+	assert_int_equal(stored_event(f, b), ev);
+	sl_arena_reset(ar);
+	assert_int_equal(sl_store_events(f->s, ev, 1, ar, &evs, &n), SL_OK);
+	assert_int_equal(n, 1);
+	if (evs[0].confidence <= before || evs[0].confidence < 0.9)
+		fail_msg("confidence %.3f after a grade and a verification (was %.3f)",
+			 evs[0].confidence, before);
+	sl_arena_free(ar);
+	sl_engine_free(e);
+}
+
 /* An edit moves a report: the engine follows, in this process or after a
  * reload that finds the change unread. */
 static void test_edit_moves(void **state)
@@ -718,6 +750,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_moderators_bind, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_edit_moves, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_estimate_robust, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_grade_keeps_event, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

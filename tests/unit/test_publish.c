@@ -319,7 +319,7 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 }
 
 static int64_t ids[3]; /* store ids of the three events */
-static sl_track_direction dir = SL_TRACK_TOWARD_UKRAINE;
+static sl_direction dir = SL_DIR_TOWARD_UKRAINE;
 
 /* One track through all three events, one through the unverified event
  * and one other (so with one published point: not shown). */

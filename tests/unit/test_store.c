@@ -39,9 +39,9 @@
 #include "teststore.h"
 
 /* The newest schema version sqlite.c knows; bump with each migration. */
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 5
 /* The same for postgres.c, whose own steps began at its version 1. */
-#define PG_SCHEMA_VERSION 1
+#define PG_SCHEMA_VERSION 2
 
 typedef struct fixture {
 	char root[64]; /* mkdtemp'd */
