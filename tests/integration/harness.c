@@ -231,6 +231,36 @@ void harness_server_init(harness_server *srv, const char *const *args)
 	}
 }
 
+void harness_server_init_shared(harness_server *srv, const harness_server *other,
+				const char *const *args)
+{
+	memset(srv, 0, sizeof(*srv));
+	const char *tmp = getenv("TMPDIR");
+	snprintf(srv->root, sizeof(srv->root), "%s/sightline-it-XXXXXX",
+		 tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(srv->root))
+		fail_msg("mkdtemp %s: %s", srv->root, strerror(errno));
+	snprintf(srv->dir, sizeof(srv->dir), "%s", other->dir);
+	snprintf(srv->log, sizeof(srv->log), "%s/server.log", srv->root);
+	srv->shared = true;
+	for (size_t i = 0; args && args[i]; i++) {
+		if (srv->n_args == sizeof(srv->args) / sizeof(srv->args[0]))
+			fail_msg("too many server flags");
+		srv->args[srv->n_args++] = strdup(args[i]);
+	}
+}
+
+void harness_server_kill(harness_server *srv)
+{
+	if (!srv->pid)
+		fail_msg("kill of a server that is not running");
+	kill(srv->pid, SIGKILL);
+	int status;
+	while (waitpid(srv->pid, &status, 0) < 0 && errno == EINTR)
+		;
+	srv->pid = 0;
+}
+
 void harness_server_launch(harness_server *srv)
 {
 	if (srv->pid)
@@ -337,7 +367,7 @@ void harness_server_cleanup(harness_server *srv)
 {
 	if (srv->pid)
 		harness_server_stop(srv);
-	if (srv->dir[0] && !getenv("HARNESS_KEEP"))
+	if (srv->dir[0] && !srv->shared && !getenv("HARNESS_KEEP"))
 		teststore_drop(srv->dir);
 	if (srv->root[0] && !getenv("HARNESS_KEEP"))
 		remove_tree(srv->root);

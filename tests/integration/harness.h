@@ -45,6 +45,7 @@ typedef struct harness_server {
 	char base[64];	 /* "http://127.0.0.1:PORT" */
 	char *args[32];	 /* extra flags of the last start, owned */
 	size_t n_args;
+	bool shared; /* dir belongs to another server (harness_server_init_shared) */
 } harness_server;
 
 /* Creates a fresh root directory (mkdtemp) for srv with an empty data
@@ -53,6 +54,16 @@ typedef struct harness_server {
  * add moderators, or point srv->log elsewhere (into the data directory, to
  * have it scanned with the rest), before harness_server_launch. */
 void harness_server_init(harness_server *srv, const char *const *args);
+
+/* harness_server_init for a second server on other's data directory (its
+ * keys, and its database: several servers sharing one store), with a
+ * root and log of its own. Cleaning srv up leaves the shared directory and
+ * database to other. */
+void harness_server_init_shared(harness_server *srv, const harness_server *other,
+				const char *const *args);
+
+/* Kills the server with SIGKILL (no shutdown at all: a crash) and reaps it. */
+void harness_server_kill(harness_server *srv);
 
 /* Starts the server on srv's directory with its flags. srv must be
  * stopped. Fails the test when the server does not announce its port
