@@ -1610,6 +1610,74 @@ static void test_purge_sealed(void **state)
 	free(big);
 }
 
+/* Events found by bounding box: the same rows from a store whose database
+ * has PostGIS (its GiST index used) and from one without (PostgreSQL from
+ * template0, B-tree on lat and lon), points on the box's edges included;
+ * on SQLite, the same answers from its file. */
+static const double box_points[][2] = {
+    {54.5, 30.4},	 /* inside */
+    {54.0, 30.0},	 /* the south-west corner, exactly */
+    {55.0, 31.0},	 /* the north-east corner */
+    {54.5, 31.0000001}, /* just east */
+    {53.9999999, 30.5}, /* just south */
+    {52.1, 26.1},	 /* far away */
+};
+
+/* Makes the events in the store of dir (a moderator's event has no place
+ * until the engine estimates one: set here) and finds those in the box. */
+static void boxed_ids(sl_store *s, const char *dir, int64_t *ids, size_t *n)
+{
+	for (size_t i = 0; i < sizeof(box_points) / sizeof(box_points[0]); i++) {
+		sl_event e = {.created_at = T0, .has_category = true,
+			      .category = SL_CAT_RAIL_TRANSPORT};
+		assert_int_equal(sl_store_event_create(s, &e), SL_OK);
+		char sql[160];
+		snprintf(sql, sizeof(sql),
+			 "UPDATE events SET lat = %.7f, lon = %.7f, uncertainty_m = 100"
+			 " WHERE id = %lld",
+			 box_points[i][0], box_points[i][1], (long long)e.id);
+		teststore_exec(dir, sql);
+	}
+	sl_event_filter f = {.has_bbox = true, .min_lat = 54, .max_lat = 55, .min_lon = 30,
+			     .max_lon = 31, .ascending = true, .limit = 10};
+	sl_arena *a = sl_arena_new(1 << 16);
+	sl_event *out;
+	assert_int_equal(sl_store_find_events(s, &f, a, &out, n), SL_OK);
+	for (size_t i = 0; i < *n; i++)
+		ids[i] = out[i].id;
+	sl_arena_free(a);
+}
+
+static void test_bbox_with_and_without_postgis(void **state)
+{
+	fixture *f = *state;
+	char plain[160], buf[64];
+	snprintf(plain, sizeof(plain), "%s/plain", f->root);
+	sl_store *other;
+	assert_int_equal(sl_store_open_url(plain, teststore_url_from(plain, "template0"), &other),
+			 SL_OK);
+	if (teststore_pg()) {
+		const char *geom = "SELECT count(*) FROM information_schema.columns"
+				   " WHERE table_name = 'events' AND column_name = 'geom'";
+		query_file(f, geom, buf, sizeof(buf));
+		assert_string_equal(buf, "1");
+		assert_true(teststore_query(plain, geom, buf, sizeof(buf)));
+		assert_string_equal(buf, "0");
+	}
+	int64_t with[10], without[10];
+	size_t n_with, n_without;
+	boxed_ids(f->s, f->dir, with, &n_with);
+	boxed_ids(other, plain, without, &n_without);
+	assert_int_equal(n_with, 3);
+	assert_int_equal(n_without, 3);
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(with[i], without[i]);
+		assert_true(with[i] >= 1 && with[i] <= 3); /* the first three made */
+	}
+	sl_store_close(other);
+	teststore_drop(plain);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -1641,6 +1709,7 @@ int main(void)
 		T(test_keys_since_and_add_keys),
 		T(test_remove_moderator_deletes_keys),
 		T(test_purge_sealed),
+		T(test_bbox_with_and_without_postgis),
 	};
 	/* clang-format on */
 #undef T
