@@ -7,6 +7,13 @@
  * takes). The data directory's path is the key: a test that reopens a
  * store in the same directory finds the same database, as it would the
  * same SQLite file.
+ *
+ * Making a database from the template takes about a second on a busy
+ * machine, and the store tests make one per test: so a database given up
+ * by teststore_drop is emptied (every table and function that is not
+ * PostGIS's dropped) and kept for the process's next teststore_url,
+ * which then finds what a new copy of the template would hold. They are
+ * dropped when the process exits.
  */
 #define _GNU_SOURCE /* memmem */
 #include "teststore.h"
@@ -33,11 +40,16 @@
 
 typedef struct entry {
 	char *dir, *db, *url;
+	bool reusable; /* a copy of TEMPLATE */
 } entry;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static entry entries[MAX_DIRS];
 static unsigned counter;
+/* Emptied copies of TEMPLATE, for the next teststore_url. */
+static char *spare[MAX_DIRS];
+static int n_spare;
+static pid_t spare_pid;
 
 bool teststore_pg(void)
 {
@@ -111,6 +123,59 @@ static void make_template(PGconn *admin)
 		fail_msg("teststore: rename template: %s", why);
 }
 
+static void drop_database(PGconn *admin, const char *db)
+{
+	char sql[160], why[512];
+	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", db);
+	if (!run(admin, sql, why, sizeof(why)))
+		fprintf(stderr, "teststore: %s: %s\n", sql, why);
+}
+
+static void drop_spares(void)
+{
+	if (getpid() != spare_pid || !n_spare)
+		return;
+	PGconn *admin = connect_to(NULL);
+	for (int i = 0; i < n_spare; i++) {
+		drop_database(admin, spare[i]);
+		free(spare[i]);
+	}
+	n_spare = 0;
+	PQfinish(admin);
+}
+
+/* Everything a store or a test made in db, dropped: what is left is the
+ * template's (PostGIS, a member of its extension). Other sessions (a
+ * server that was killed) are ended first. False when it did not work. */
+static const char sql_empty[] =
+    "DO $$ DECLARE r record; BEGIN"
+    " PERFORM pg_terminate_backend(pid) FROM pg_stat_activity"
+    "  WHERE datname = current_database() AND pid <> pg_backend_pid();"
+    " FOR r IN SELECT c.relname, CASE c.relkind WHEN 'v' THEN 'VIEW'"
+    "  WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END AS kind"
+    "  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+    "  WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S')"
+    "  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')"
+    "  ORDER BY c.relkind DESC" /* views, then tables, then what is left */
+    " LOOP EXECUTE 'DROP ' || r.kind || ' IF EXISTS ' || quote_ident(r.relname)"
+    "  || ' CASCADE'; END LOOP;"
+    " FOR r IN SELECT p.oid::regprocedure::text AS f FROM pg_proc p"
+    "  JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public'"
+    "  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')"
+    " LOOP EXECUTE 'DROP FUNCTION IF EXISTS ' || r.f || ' CASCADE'; END LOOP;"
+    " END $$";
+
+static bool empty_database(const char *db)
+{
+	char why[512];
+	PGconn *c = connect_to(db);
+	bool ok = run(c, sql_empty, why, sizeof(why));
+	if (!ok)
+		fprintf(stderr, "teststore: cannot empty %s: %s\n", db, why);
+	PQfinish(c);
+	return ok;
+}
+
 static entry *find(const char *dir)
 {
 	for (int i = 0; i < MAX_DIRS; i++)
@@ -137,6 +202,17 @@ const char *teststore_url_from(const char *dir, const char *template_name)
 		fail_msg("teststore: more than %d databases at once", MAX_DIRS);
 	}
 	char db[64], sql[160], why[512];
+	if (!template_name && n_spare) {
+		char url[1024];
+		char *name = spare[--n_spare];
+		snprintf(url, sizeof(url), "%s/%s", getenv("SIGHTLINE_TEST_PG"), name);
+		e->dir = strdup(dir);
+		e->db = name;
+		e->url = strdup(url);
+		e->reusable = true;
+		pthread_mutex_unlock(&lock);
+		return e->url;
+	}
 	snprintf(db, sizeof(db), "sl_t_%ld_%u", (long)getpid(), ++counter);
 	PGconn *admin = connect_to(NULL);
 	const char *tmpl = template_name ? template_name : TEMPLATE;
@@ -164,6 +240,7 @@ const char *teststore_url_from(const char *dir, const char *template_name)
 	e->dir = strdup(dir);
 	e->db = strdup(db);
 	e->url = strdup(url);
+	e->reusable = !template_name;
 	pthread_mutex_unlock(&lock);
 	return e->url;
 }
@@ -184,13 +261,19 @@ void teststore_drop(const char *dir)
 		return;
 	pthread_mutex_lock(&lock);
 	entry *e = find(dir);
-	if (e) {
-		char sql[160], why[512];
-		snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", e->db);
+	if (e && e->reusable && n_spare < MAX_DIRS && empty_database(e->db)) {
+		if (spare_pid != getpid()) {
+			spare_pid = getpid();
+			atexit(drop_spares);
+		}
+		spare[n_spare++] = e->db;
+		e->db = NULL;
+	} else if (e) {
 		PGconn *admin = connect_to(NULL);
-		if (!run(admin, sql, why, sizeof(why)))
-			fprintf(stderr, "teststore: %s: %s\n", sql, why);
+		drop_database(admin, e->db);
 		PQfinish(admin);
+	}
+	if (e) {
 		free(e->dir);
 		free(e->db);
 		free(e->url);
