@@ -728,5 +728,23 @@ else
 	not_ok "pairwise F1 on the default scenario is ${f1:-missing}, want >= 0.9" "$(cat "$tmp/out")"
 fi
 
+# 19. A --store that is neither sqlite nor a postgresql:// URL, or a
+# database that cannot be reached, is refused with the reason, and nothing
+# is made in its place.
+"$BIN" import --data "$tmp/badstore" --store mysql://x --format jsonl "$tmp/day.jsonl" \
+	2>"$tmp/err"
+expect_status "import --store mysql:// exits non-zero" nonzero $?
+expect_in "--store mysql:// says what it takes" "$tmp/err" 'postgresql://'
+if [ -e "$tmp/badstore/sightline.db" ]; then
+	not_ok "--store mysql:// made no SQLite file instead"
+else
+	ok "--store mysql:// made no SQLite file instead"
+fi
+"$BIN" moderator list --data "$tmp/badstore" \
+	--store "postgresql://sightline@127.0.0.1:1/none?connect_timeout=2" 2>"$tmp/err"
+expect_status "a database that cannot be reached exits non-zero" nonzero $?
+expect_in "an unreachable database is named as the store" "$tmp/err" \
+	"cannot open the store given by --store"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
