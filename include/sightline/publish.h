@@ -38,7 +38,9 @@
 #include <stdint.h>
 
 #include "sightline/arena.h"
+#include "sightline/borders.h"
 #include "sightline/err.h"
+#include "sightline/network.h"
 #include "sightline/report.h"
 #include "sightline/store.h"
 
@@ -128,6 +130,13 @@ typedef struct sl_pub_event {
 	const char *excerpt; /* approved by a moderator, or NULL */
 	bool has_photo;	     /* an admin approved a photo: served at
 				SL_PUB_PHOTO_PATH ID ".jpg" */
+	/* Names of the published (rounded) point, for the CSV's ACLED
+	 * columns, borrowed from the places given with
+	 * sl_publish_set_places; NULL when unknown. */
+	const char *country;  /* "Belarus" */
+	const char *admin1;   /* "Gomel" */
+	const char *location; /* the nearest station within
+				 SL_PUB_LOCATION_M: "Речица" */
 	int64_t event_id;    /* the store's id: never written out */
 	/* Its GeoJSON Feature, written once when the snapshot is made (the
 	 * feeds are assembled from these); NULL outside a snapshot. */
@@ -162,6 +171,20 @@ typedef struct sl_publish sl_publish;
  * with sl_publish_free. */
 sl_err sl_publish_new(sl_store *s, sl_publish **out);
 void sl_publish_free(sl_publish *p);
+
+/* The nearest station within this of a published point names it. */
+#define SL_PUB_LOCATION_M 10000.0
+
+/* Names e's published point from borders and stations (either may be
+ * NULL): country, admin1 and location, never from anything but e->lat and
+ * e->lon, which the policy has already rounded. */
+void sl_publish_name_place(const sl_borders *borders, const sl_stations *stations,
+			   sl_pub_event *e);
+
+/* The borders and stations that name published points (borrowed: they
+ * must outlive p; NULL: not named). */
+void sl_publish_set_places(sl_publish *p, const sl_borders *borders,
+			   const sl_stations *stations);
 
 /* Replaces the track source (NULL: sl_publish_no_tracks). */
 void sl_publish_set_track_source(sl_publish *p, sl_publish_track_source fn, void *ud);

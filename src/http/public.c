@@ -661,6 +661,7 @@ sl_err sl_public_start(sl_server *srv)
 	if (!e) {
 		sl_publish_wait_for_engine(srv->publish, srv->cfg.engine_interval_ms > 0);
 		sl_publish_set_track_source(srv->publish, stored_tracks, NULL);
+		sl_publish_set_places(srv->publish, srv->cfg.borders, srv->cfg.stations);
 	}
 	if (!e && srv->cfg.network_path)
 		e = load_network(p, srv->cfg.network_path);

@@ -146,6 +146,8 @@ struct sl_publish {
 	sl_publish_policy policy;
 	sl_publish_track_source tracks;
 	void *tracks_ud;
+	const sl_borders *borders;
+	const sl_stations *stations;
 	bool dirty;
 
 	pthread_mutex_t refresh_lock; /* one refresh at a time; what follows */
@@ -167,8 +169,8 @@ static const uint8_t zero_hash[16];
 sl_err sl_publish_no_tracks(void *ud, sl_store *s, sl_arena *a, sl_track_input **out,
 			    size_t *n)
 {
-	/* Tracking is built apart (the tracks branch); until it is wired in
-	 * here with sl_publish_set_track_source, there are no tracks. */
+	/* A publisher given no track source (the feeds' own tests) has no
+	 * tracks. */
 	(void)ud, (void)s, (void)a;
 	*out = NULL;
 	*n = 0;
@@ -266,6 +268,16 @@ void sl_publish_free(sl_publish *p)
 	free(p);
 }
 
+void sl_publish_set_places(sl_publish *p, const sl_borders *borders,
+			   const sl_stations *stations)
+{
+	pthread_mutex_lock(&p->lock);
+	p->borders = borders;
+	p->stations = stations;
+	p->dirty = true;
+	pthread_mutex_unlock(&p->lock);
+}
+
 void sl_publish_set_track_source(sl_publish *p, sl_publish_track_source fn, void *ud)
 {
 	pthread_mutex_lock(&p->lock);
@@ -340,6 +352,8 @@ void sl_publish_release(sl_publish *p, const sl_pub_snapshot *pub)
 typedef struct build {
 	const sl_publish_policy *policy;
 	const uint8_t *key;
+	const sl_borders *borders;
+	const sl_stations *stations;
 	int64_t now;
 	snap *s;
 	size_t cap;
@@ -356,6 +370,7 @@ static sl_err take_source(void *ud, const sl_pub_source *src)
 			b->next_due = due;
 		return SL_OK;
 	}
+	sl_publish_name_place(b->borders, b->stations, &ev);
 	snap *s = b->s;
 	if (!sl_grow((void **)&s->events, &b->cap, s->pub.n + 1, sizeof(*s->events)))
 		return SL_ENOMEM;
@@ -469,6 +484,8 @@ static sl_err build_snap(sl_publish *p, int64_t now, uint64_t gen, snap **out,
 	sl_publish_policy policy = p->policy;
 	sl_publish_track_source fn = p->tracks;
 	void *ud = p->tracks_ud;
+	const sl_borders *borders = p->borders;
+	const sl_stations *stations = p->stations;
 	pthread_mutex_unlock(&p->lock);
 
 	snap *s = empty_snap();
@@ -476,7 +493,12 @@ static sl_err build_snap(sl_publish *p, int64_t now, uint64_t gen, snap **out,
 		snap_free(s);
 		return SL_ENOMEM;
 	}
-	build b = {.policy = &policy, .key = p->key, .now = now, .s = s};
+	build b = {.policy = &policy,
+		   .key = p->key,
+		   .borders = borders,
+		   .stations = stations,
+		   .now = now,
+		   .s = s};
 	sl_err e = sl_store_pub_sources(p->store, take_source, &b);
 	if (!e && s->pub.n > 1)
 		qsort(s->events, s->pub.n, sizeof(*s->events), newest_first);

@@ -41,6 +41,8 @@ const BIN = process.env.SIGHTLINE_BIN;
 const ARTIFACTS = process.env.ARTIFACT_DIR || path.join(tmpdir(), 'sightline-browser');
 const WEB = process.env.WEB_ROOT || path.join(root, 'web');
 const NETWORK = path.resolve(root, '..', 'shared', 'data', 'geo', 'belarus-rail.geojson');
+const STATIONS = path.resolve(root, '..', 'shared', 'data', 'geo', 'belarus-stations.tsv');
+const BORDERS = path.join(root, 'node_modules', 'world-atlas', 'countries-50m.json');
 const PASS = 'a long admin passphrase, for the feeds';
 
 function skip(why) {
@@ -93,6 +95,9 @@ async function serve(dataDir) {
 	const args = ['--rate-per-client', '0', '--engine-interval', '100', '--publish-interval', '100'];
 	if (existsSync(NETWORK))
 		args.push('--network', NETWORK);
+	if (existsSync(STATIONS))
+		args.push('--stations', STATIONS);
+	args.push('--borders', BORDERS);
 	ctx.server = await lib.serve(dataDir, args);
 	return ctx.server.base;
 }
@@ -256,6 +261,16 @@ describe('public feeds and map', { timeout: 280000 }, () => {
 		for (const r of rows) {
 			assert.match(r.event_date, /^\d{4}-\d{2}-\d{2}$/);
 			assert.ok(Number.isFinite(Number(r.latitude)) && Number.isFinite(Number(r.longitude)));
+			// Every sighting here is in Belarus: the borders name it.
+			assert.equal(r.country, 'Belarus', JSON.stringify(r));
+		}
+		// The four Orsha reports are published at full precision, and the
+		// station list names the point and its region.
+		const orsha = rows.find((r) => r.sub_event_type && Number(r.latitude) > 54.4 && Number(r.latitude) < 54.6);
+		assert.ok(orsha, 'the Orsha event is in the CSV');
+		if (existsSync(STATIONS)) {
+			assert.equal(orsha.admin1, 'Vitebsk');
+			assert.match(orsha.location, /Орша/);
 		}
 	});
 

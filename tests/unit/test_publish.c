@@ -463,6 +463,59 @@ static void test_snapshot(void **state)
 	nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* The CSV's country, admin1 and location name the published point, from
+ * the borders and stations the server was given. */
+static void test_name_place(void **state)
+{
+	(void)state;
+	static const char borders_json[] =
+	    "{\"type\":\"FeatureCollection\",\"features\":[{\"type\":\"Feature\","
+	    "\"id\":\"112\",\"properties\":{\"name\":\"Belarus\"},\"geometry\":{"
+	    "\"type\":\"Polygon\",\"coordinates\":[[[23,51],[33,51],[33,56],[23,56],"
+	    "[23,51]]]}}]}";
+	static const char stations_tsv[] = "name_ru\tadmin1\tlat\tlon\n"
+					   "Орша-Центральная\tВитебск\t54.5081\t30.4172\n"
+					   "Речица\tГомель\t52.3617\t30.3916\n"
+					   "Безрегионная\t\t53.0\t28.0\n"
+					   "Где-то\tНовая область\t53.5\t29.0\n";
+	sl_borders *b = NULL;
+	sl_stations *st = NULL;
+	sl_problems why = {0};
+	assert_int_equal(sl_borders_load_buffer(borders_json, strlen(borders_json), &b, &why),
+			 SL_OK);
+	assert_int_equal(
+	    sl_stations_load_buffer(stations_tsv, strlen(stations_tsv), &st, &why), SL_OK);
+	sl_pub_event e = {.lat = 54.51, .lon = 30.42};
+	sl_publish_name_place(b, st, &e);
+	assert_string_equal(e.country, "Belarus");
+	assert_string_equal(e.admin1, "Vitebsk");
+	assert_string_equal(e.location, "Орша-Центральная");
+	/* Farther than SL_PUB_LOCATION_M from any station: only the country. */
+	e = (sl_pub_event){.lat = 55.5, .lon = 25.0};
+	sl_publish_name_place(b, st, &e);
+	assert_string_equal(e.country, "Belarus");
+	assert_null(e.admin1);
+	assert_null(e.location);
+	/* A station without a region, and one ACLED has no spelling for. */
+	e = (sl_pub_event){.lat = 53.0, .lon = 28.01};
+	sl_publish_name_place(b, st, &e);
+	assert_string_equal(e.location, "Безрегионная");
+	assert_null(e.admin1);
+	e = (sl_pub_event){.lat = 53.5, .lon = 29.0};
+	sl_publish_name_place(b, st, &e);
+	assert_string_equal(e.admin1, "Новая область");
+	/* Outside every country, and with nothing to name it by. */
+	e = (sl_pub_event){.lat = 60.0, .lon = 10.0};
+	sl_publish_name_place(b, st, &e);
+	assert_null(e.country);
+	e = (sl_pub_event){.lat = 54.51, .lon = 30.42};
+	sl_publish_name_place(NULL, NULL, &e);
+	assert_null(e.country);
+	assert_null(e.location);
+	sl_stations_free(st);
+	sl_borders_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -472,6 +525,7 @@ int main(void)
 	    cmocka_unit_test(test_ids),
 	    cmocka_unit_test(test_policy_json),
 	    cmocka_unit_test(test_escaping),
+	    cmocka_unit_test(test_name_place),
 	    cmocka_unit_test(test_filters),
 	    cmocka_unit_test(test_snapshot),
 	};
