@@ -205,6 +205,12 @@ static int set_option(options *o, const char *name, const char *value)
 		o->tracks_file = value;
 	else if (strcmp(name, "borders") == 0)
 		o->borders = value;
+	else if (strcmp(name, "train-speed") == 0) {
+		if (!parse_double(value, &d) || d < 10 || d > 400)
+			return fail("--train-speed: \"%s\" is not a speed in 10..400 km/h",
+				    value);
+		o->train_speed_kmh = d;
+	}
 	else if (strcmp(name, "period") == 0)
 		o->period = value;
 	else if (strcmp(name, "from") == 0)
@@ -255,7 +261,8 @@ static int set_option(options *o, const char *name, const char *value)
 #define TRACK_OPTS                                                                       \
 	{"network", true, "FILE    rail lines the tracker routes trains on, GeoJSON (default: none, straight lines)"}, \
 	{"stations", true, "FILE   stations, TSV: places by name (form, bot) and border crossings"}, \
-	{"borders", true, "FILE    country borders, TopoJSON or GeoJSON (default: " SL_BORDERS_DEFAULT_PATH " when present; none)"}
+	{"borders", true, "FILE    country borders, TopoJSON or GeoJSON (default: " SL_BORDERS_DEFAULT_PATH " when present; none)"}, \
+	{"train-speed", true, "KMH  the fastest a train is linked at, 10..400 (default: 90)"}
 
 static const option_doc serve_opts[] = {
 	{"data", true, "DIR             where everything the server writes lives (default: var/data)"},
@@ -587,6 +594,7 @@ static int cmd_serve(options *o, int argc, char **argv)
 	o->server.network = trk.network;
 	o->server.stations = trk.stations;
 	o->server.borders = trk.borders;
+	o->server.track_params = &trk.params;
 	sl_server *srv;
 	e = sl_server_start(&o->server, store, key, audit, &srv);
 	if (e != SL_OK) {

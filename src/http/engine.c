@@ -41,7 +41,7 @@ static void *engine_main(void *arg)
 	}
 	/* Tracks after events; without a tracker the events still follow. */
 	sl_tracker *t = NULL;
-	if ((err = sl_tracker_new(NULL, srv->cfg.network, srv->cfg.stations,
+	if ((err = sl_tracker_new(srv->cfg.track_params, srv->cfg.network, srv->cfg.stations,
 				  srv->cfg.borders, &t)) ||
 	    (err = sl_tracker_load(t, srv->store, sl_time_now()))) {
 		fprintf(stderr, "sightline: tracker: cannot load: %s; no tracks here\n",
