@@ -12,10 +12,11 @@
  * passphrases.
  *
  * What cannot be seen from outside: that an expired or ended session's
- * secret key is wiped. The tests show the session is gone (401 from then
- * on); that its key is freed with it is session.c's contract (one
- * reference count for both), and ASan's leak check at the server's exit
- * would catch a key that was never freed.
+ * secret key is wiped. The tests here show the session is gone (401 from
+ * then on); tests/unit/test_session.c shows its key wiped with it (by
+ * sign-out, idle expiry, the lifetime, a full table, a sweep), watching the
+ * count of unlocked keys, and ASan's leak check at the server's exit would
+ * catch a key that was never freed.
  *
  * Each sign-in runs Argon2id (64 MiB, ~0.2 s) in the server, so the suite
  * signs in sparingly; it takes about 20 s.
