@@ -242,6 +242,7 @@ static int set_option(options *o, const char *name, const char *value)
 		UINT_OPT("publish-interval", s->publish_interval_ms, 3600000)
 		UINT_OPT("cot-buffer", s->cot_client_buffer, 64u << 20)
 		UINT_OPT("webhook-backoff", s->webhook_backoff_ms, 3600000)
+		UINT_OPT("webhook-timeout", s->webhook_timeout_s, 300)
 		UINT_OPT("telegram-conversations", s->telegram_conversations, 1000000)
 		UINT_OPT("telegram-timeout", s->telegram_timeout_s, 86400)
 		UINT_OPT("telegram-workers", s->telegram_workers, 64)
@@ -289,6 +290,7 @@ static const option_doc serve_opts[] = {
 	{"cot-listen", true, "HOST:PORT  stream published events as CoT to TAK clients over TCP (e.g. 0.0.0.0:8087)"},
 	{"cot-buffer", true, "BYTES     queued for one TAK client before it is dropped as too slow (default: 262144)"},
 	{"webhook-backoff", true, "MS   first retry of a failed webhook delivery, doubled each time (default: 5000)"},
+	{"webhook-timeout", true, "SECONDS a webhook receiver has to answer, 0 = the default (default: 10)"},
 	{"telegram-token-file", true, "FILE  the Telegram bot's token (first line); with the secret, the bot is on"},
 	{"telegram-secret-file", true, "FILE the webhook's secret token (first line), as given to setWebhook"},
 	{"telegram-api-base", true, "URL    the Bot API (default: https://api.telegram.org)"},
