@@ -83,17 +83,17 @@ sl_err sl_publish_policy_apply(sl_publish_policy *p, const char *text, size_t le
  * a snapshot and publishes a track only through its events: each point of
  * a public track is the published form of one of its events, events that
  * are not published are left out, and a track with fewer than two
- * published events is not shown. So a track can never carry a location, a
- * time or an event the policy keeps back. */
-
-/* A track's direction class is the tracker's sl_direction (store.h). */
+ * published events is not shown; its direction class is that of the move
+ * from its first published point to its last, by the borders of
+ * sl_publish_set_places (none: unknown). So a track can never carry a
+ * location, a time, an event or a direction the policy keeps back. */
 
 /* One track as its source gives it: the store ids of its events in time
  * order. */
 typedef struct sl_track_input {
 	int64_t id; /* the source's id for it, stable while it lives */
 	sl_category category;
-	sl_direction direction;
+	sl_direction direction; /* the tracker's, from all its events: not published */
 	size_t n_events;
 	const int64_t *event_ids;
 } sl_track_input;
@@ -104,7 +104,8 @@ typedef sl_err (*sl_publish_track_source)(void *ud, sl_store *s, sl_arena *a,
 					  sl_track_input **out /* OUT */,
 					  size_t *n /* OUT */);
 
-/* The source used until tracking is wired in: no tracks. */
+/* The source of a publisher given none (the feeds' own tests): no tracks.
+ * The server's is the store's tracks (src/http/public.c). */
 sl_err sl_publish_no_tracks(void *ud, sl_store *s, sl_arena *a, sl_track_input **out,
 			    size_t *n);
 

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "sightline/buf.h"
+#include "sightline/track.h"
 
 #define ID_KEY_SETTING "id_key"
 #define POLICY_SETTING "policy"
@@ -406,8 +407,14 @@ static int by_time(const void *a, const void *b)
 	return x->t_start < y->t_start ? -1 : x->t_start > y->t_start;
 }
 
-/* The tracks of the source, each reduced to its published events. */
-static sl_err build_tracks(sl_publish *p, sl_publish_track_source fn, void *ud, snap *s)
+/* The tracks of the source, each reduced to its published events and
+ * classed by them: the tracker's own class comes from all its events, the
+ * unverified and the still delayed among them, and from their estimates,
+ * so it could tell what the policy keeps back (where a train went next,
+ * before that sighting is due). The class of the move from the first
+ * published point to the last says only what the points say. */
+static sl_err build_tracks(sl_publish *p, sl_publish_track_source fn, void *ud,
+			   const sl_borders *borders, snap *s)
 {
 	sl_track_input *in = NULL;
 	size_t n = 0;
@@ -441,7 +448,9 @@ static sl_err build_tracks(sl_publish *p, sl_publish_track_source fn, void *ud, 
 		sl_pub_track *pt = &s->tracks[s->pub.n_tracks++];
 		sl_publish_public_id(p->key, 't', t->id, pt->id);
 		pt->category = t->category;
-		pt->direction = t->direction;
+		pt->direction = sl_track_direction_of_move(
+		    borders, SL_COUNTRY_UKRAINE, SL_COUNTRY_RUSSIA, pts[0]->lat,
+		    pts[0]->lon, pts[k - 1]->lat, pts[k - 1]->lon);
 		pt->n_points = k;
 		pt->points = pts;
 	}
@@ -510,7 +519,7 @@ static sl_err build_snap(sl_publish *p, int64_t now, uint64_t gen, snap **out,
 		if (!map_put(&s->by_event, s->events[i].event_id, i))
 			e = SL_ENOMEM;
 	if (!e)
-		e = build_tracks(p, fn, ud, s);
+		e = build_tracks(p, fn, ud, borders, s);
 	if (e) {
 		snap_free(s);
 		return e;
