@@ -290,8 +290,10 @@
 			const m = L.marker([b[1], b[0]], { icon, interactive: false });
 			m.on('add', () => {
 				const s = m.getElement() && m.getElement().firstChild;
-				if (s)
+				if (s) {
 					s.style.transform = `rotate(${bearing(a, b) - 90}deg)`;
+					s.style.color = color; /* the line's direction colour */
+				}
 			});
 			m.addTo(tracks);
 		}
