@@ -209,6 +209,12 @@ static int set_option(options *o, const char *name, const char *value)
 		o->tracks_file = value;
 	else if (strcmp(name, "borders") == 0)
 		o->borders = value;
+	else if (strcmp(name, "train-speed") == 0) {
+		if (!parse_double(value, &d) || d < 10 || d > 400)
+			return fail("--train-speed: \"%s\" is not a speed in 10..400 km/h",
+				    value);
+		o->train_speed_kmh = d;
+	}
 	else if (strcmp(name, "period") == 0)
 		o->period = value;
 	else if (strcmp(name, "from") == 0)
@@ -240,6 +246,7 @@ static int set_option(options *o, const char *name, const char *value)
 		UINT_OPT("publish-interval", s->publish_interval_ms, 3600000)
 		UINT_OPT("cot-buffer", s->cot_client_buffer, 64u << 20)
 		UINT_OPT("webhook-backoff", s->webhook_backoff_ms, 3600000)
+		UINT_OPT("webhook-timeout", s->webhook_timeout_s, 300)
 		UINT_OPT("telegram-conversations", s->telegram_conversations, 1000000)
 		UINT_OPT("telegram-timeout", s->telegram_timeout_s, 86400)
 		UINT_OPT("telegram-workers", s->telegram_workers, 64)
@@ -259,7 +266,8 @@ static int set_option(options *o, const char *name, const char *value)
 #define TRACK_OPTS                                                                       \
 	{"network", true, "FILE    rail lines the tracker routes trains on, GeoJSON (default: none, straight lines)"}, \
 	{"stations", true, "FILE   stations, TSV: places by name (form, bot) and border crossings"}, \
-	{"borders", true, "FILE    country borders, TopoJSON or GeoJSON (default: " SL_BORDERS_DEFAULT_PATH " when present; none)"}
+	{"borders", true, "FILE    country borders, TopoJSON or GeoJSON (default: " SL_BORDERS_DEFAULT_PATH " when present; none)"}, \
+	{"train-speed", true, "KMH  the fastest a train is linked at, 10..400 (default: 90)"}
 
 static const option_doc serve_opts[] = {
 	{"data", true, "DIR             where everything the server writes lives (default: var/data)"},
@@ -287,6 +295,7 @@ static const option_doc serve_opts[] = {
 	{"cot-listen", true, "HOST:PORT  stream published events as CoT to TAK clients over TCP (e.g. 0.0.0.0:8087)"},
 	{"cot-buffer", true, "BYTES     queued for one TAK client before it is dropped as too slow (default: 262144)"},
 	{"webhook-backoff", true, "MS   first retry of a failed webhook delivery, doubled each time (default: 5000)"},
+	{"webhook-timeout", true, "SECONDS a webhook receiver has to answer, 0 = the default (default: 10)"},
 	{"telegram-token-file", true, "FILE  the Telegram bot's token (first line); with the secret, the bot is on"},
 	{"telegram-secret-file", true, "FILE the webhook's secret token (first line), as given to setWebhook"},
 	{"telegram-api-base", true, "URL    the Bot API (default: https://api.telegram.org)"},
@@ -599,6 +608,7 @@ static int cmd_serve(options *o, int argc, char **argv)
 	o->server.network = trk.network;
 	o->server.stations = trk.stations;
 	o->server.borders = trk.borders;
+	o->server.track_params = &trk.params;
 	sl_server *srv;
 	e = sl_server_start(&o->server, store, key, audit, &srv);
 	if (e != SL_OK) {

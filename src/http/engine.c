@@ -96,7 +96,7 @@ static void lead_or_follow(sl_server *srv, leader *l)
 		return;
 	}
 	/* Tracks after events; without a tracker the events still follow. */
-	if ((err = sl_tracker_new(NULL, srv->cfg.network, srv->cfg.stations,
+	if ((err = sl_tracker_new(srv->cfg.track_params, srv->cfg.network, srv->cfg.stations,
 				  srv->cfg.borders, &l->tracker)) ||
 	    (err = sl_tracker_load(l->tracker, srv->store, sl_time_now()))) {
 		fprintf(stderr, "sightline: tracker: cannot load: %s; no tracks here\n",

@@ -362,9 +362,38 @@ static void test_confidence(void **state)
 	if (messy >= five)
 		fail_msg("disagreeing counts: %.3f, want below agreeing %.3f", messy,
 			 five);
+	/* Photos: one ungraded report with one is worth 1 - 0.65 x 0.7. */
+	sl_engine *ph = fresh();
+	spec pic = rail(1, 0, 0, 0, 10);
+	pic.photos = 1;
+	add(ph, pic);
+	double photo = estimate_of(ph, 1).ev.confidence;
+	if (fabs(photo - (1 - 0.65 * 0.7)) > 1e-6)
+		fail_msg("one ungraded report with a photo: %.3f, want %.3f", photo,
+			 1 - 0.65 * 0.7);
+	/* Types: six count tanks and one IFVs (often confused: one event): less sure
+	 * than seven who all count tanks. */
+	sl_engine *ta = fresh(), *tb = fresh();
+	for (int i = 1; i <= 7; i++) {
+		spec r = rail(i, 30.0 * i, -20.0 * i, 20 * i, 10);
+		add(ta, r);
+		if (i == 7)
+			r.tanks = 0, r.ifvs = 10;
+		add(tb, r);
+	}
+	found same = estimate_of(ta, 1), mixed = estimate_of(tb, 1);
+	if (same.n_reports != 7 || mixed.n_reports != 7)
+		fail_msg("seven reports in one event: %zu and %zu", same.n_reports,
+			 mixed.n_reports);
+	if (!(mixed.ev.confidence < same.ev.confidence - 0.01))
+		fail_msg("a report of other types: %.3f, want below all agreeing %.3f",
+			 mixed.ev.confidence, same.ev.confidence);
 	sl_engine_free(e);
 	sl_engine_free(g);
 	sl_engine_free(h);
+	sl_engine_free(ph);
+	sl_engine_free(ta);
+	sl_engine_free(tb);
 }
 
 /* Take-off watchers stand around an airfield, kilometres apart: one event.
