@@ -19,6 +19,9 @@
 # Tracking: export --what tracks, evaluate --tracks on a simulated day, the
 # train from Baranavichy to Orsha, summary and its bad options.
 #
+# The store: a bad --store refused; on PostgreSQL (meson's postgresql
+# setup) the commands again with --store on a database of their own.
+#
 # Needs SIGHTLINE_BIN (meson sets it, with TEST_DATA and SHARED_DATA).
 # Prints "N passed, M failed" last and exits non-zero if any failed.
 
@@ -784,6 +787,49 @@ fi
 expect_status "a database that cannot be reached exits non-zero" nonzero $?
 expect_in "an unreachable database is named as the store" "$tmp/err" \
 	"cannot open the store given by --store"
+
+# 20. On PostgreSQL (meson test --setup postgresql, with the cluster
+# scripts/check starts): the same commands with --store on a database of
+# their own give what they gave on SQLite above, and the data directory
+# holds the keys but no database and no text.
+if [ "${SIGHTLINE_TEST_BACKEND:-}" = postgresql ] && [ -n "${SIGHTLINE_TEST_PG:-}" ]; then
+	pgdb=sl_cli_$$
+	psql -X -q "$SIGHTLINE_TEST_PG/postgres" -c "CREATE DATABASE $pgdb" >"$tmp/err" 2>&1
+	expect_status "create the test database" 0 $?
+	pg="$SIGHTLINE_TEST_PG/$pgdb"
+	"$BIN" moderator add boss --role admin --passphrase-file "$tmp/boss.pass" \
+		--data "$tmp/p" --store "$pg" >"$tmp/out" 2>"$tmp/err"
+	expect_status "moderator add --store postgresql:// exits 0" 0 $?
+	"$BIN" import --data "$tmp/p" --store "$pg" --format cir-csv "$SMALL" 2>"$tmp/err"
+	expect_in "import --store postgresql:// summary" "$tmp/err" \
+		"imported 3, duplicates 0, rejected 6 of 9 records"
+	"$BIN" import --data "$tmp/p" --store "$pg" --format cir-csv --quiet "$SMALL" 2>"$tmp/err"
+	expect_in "reimport --store postgresql:// stores nothing" "$tmp/err" \
+		"imported 0, duplicates 3, rejected 6 of 9 records"
+	"$BIN" export --data "$tmp/p" --store "$pg" --what reports --format jsonl \
+		--out "$tmp/p.jsonl" 2>"$tmp/err"
+	expect_same "export --store postgresql:// gives SQLite's reports" "$tmp/a.jsonl" "$tmp/p.jsonl"
+	"$BIN" unseal --moderator boss --passphrase-file "$tmp/boss.pass" --data "$tmp/p" \
+		--store "$pg" 1 >"$tmp/out" 2>"$tmp/err"
+	expect_status "unseal --store postgresql:// exits 0" 0 $?
+	expect_in "unseal --store postgresql:// opens the text" "$tmp/out" "heading south"
+	"$BIN" moderator list --data "$tmp/p" --store "$pg" >"$tmp/out" 2>"$tmp/err"
+	expect_in "moderator list --store postgresql:// names boss" "$tmp/out" "boss"
+	"$BIN" export --data "$tmp/p" --store "$pg" --what tracks --out "$tmp/p-tracks.jsonl" \
+		2>"$tmp/err"
+	expect_status "export --what tracks --store postgresql:// exits 0" 0 $?
+	"$BIN" audit verify --data "$tmp/p" --store "$pg" >"$tmp/out" 2>"$tmp/err"
+	expect_status "audit verify --store postgresql:// exits 0" 0 $?
+	if [ -e "$tmp/p/sightline.db" ]; then
+		not_ok "with --store postgresql:// there is no SQLite file"
+	else
+		ok "with --store postgresql:// there is no SQLite file"
+	fi
+	expect_not_on_disk "with --store postgresql:// no text in the data directory" \
+		"$tmp/p" "heading south"
+	psql -X -q "$SIGHTLINE_TEST_PG/postgres" -c "DROP DATABASE $pgdb WITH (FORCE)" \
+		>/dev/null 2>&1
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
