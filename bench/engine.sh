@@ -13,11 +13,12 @@
 #    metres, minpoints 1) runs over them partitioned by category and hour,
 #    the closest a spatial clusterer comes to the engine's space-and-time
 #    gates. Loading is not timed; the query is, best of two.
-# Prints both and the ratio. With BENCH_ENGINE_SPATIAL_ONLY=1 it also times
-# the same query partitioned by category only — density clustering in space
-# alone, as ST_ClusterDBSCAN is made for, which takes about 11 minutes on a
-# year of points (every report ever made at one station is one dense
-# neighbourhood). Skips the PostGIS half (saying so) when the server or the
+# 3. Then the same query partitioned by category only — density clustering
+#    in space alone, as ST_ClusterDBSCAN is made for and as the issue's goal
+#    names it (>= 20x) — which takes about 11 minutes on a year of points
+#    (every report ever made at one station is one dense neighbourhood);
+#    BENCH_ENGINE_SPATIAL_ONLY=0 leaves it out.
+# Prints each and its ratio to the batch. Skips the PostGIS half (saying so) when the server or the
 # extension is missing.
 set -u
 set -o pipefail
@@ -74,15 +75,15 @@ for i in 1 2; do
 	BEST=$(awk -v a="$BEST" -v b="$ms" 'BEGIN { print (a == "" || b < a) ? b : a }')
 done
 PG_S=$(awk -v m="$BEST" 'BEGIN { printf "%.3f", m / 1000 }')
-printf '%-34s %10s\n' "PostGIS ST_ClusterDBSCAN (s)" "$PG_S"
-printf '%-34s %10s\n' "PostGIS / sightline batch" \
+printf '%-34s %10s\n' "PostGIS by category+hour (s)" "$PG_S"
+printf '%-34s %10s\n' "PostGIS by category+hour / sl" \
 	"$(awk -v a="$PG_S" -v b="$BATCH" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "n/a" }')"
-if [ "${BENCH_ENGINE_SPATIAL_ONLY:-0}" = 1 ]; then
+if [ "${BENCH_ENGINE_SPATIAL_ONLY:-1}" = 1 ]; then
 	ms=$(psqlq -c '\timing on' -c "SELECT max(cid) FROM (SELECT ST_ClusterDBSCAN(g,
 	  eps := $EPS, minpoints := 1) OVER (PARTITION BY cat) AS cid FROM pts) x" |
 		awk '/^Time:/ { print $2 }')
 	SP_S=$(awk -v m="$ms" 'BEGIN { printf "%.3f", m / 1000 }')
-	printf '%-34s %10s\n' "PostGIS, space only (s)" "$SP_S"
-	printf '%-34s %10s\n' "PostGIS space only / sightline" \
+	printf '%-34s %10s\n' "PostGIS by category, goal's (s)" "$SP_S"
+	printf '%-34s %10s\n' "PostGIS by category / sl (>= 20)" \
 		"$(awk -v a="$SP_S" -v b="$BATCH" 'BEGIN { if (b > 0) printf "%.0f", a / b; else print "n/a" }')"
 fi

@@ -13,7 +13,8 @@
  *
  * English, Russian and Belarusian: ?lang=en|ru|be, else the browser's.
  * When it is done, document.body carries data-ready="1" and the counts
- * (data-events, data-tracks), which the browser test reads.
+ * (data-events, data-tracks), which the browser test reads; it tells the
+ * layers apart by their classes (sl-border, sl-rail, sl-event, sl-track).
  */
 'use strict';
 
@@ -191,7 +192,7 @@
 				style: (f) => ({
 					color: '#6b7b88', weight: 1,
 					fillColor: String(f.id) === '112' ? '#fbfbf6' : '#e6e8e1',
-					fillOpacity: 1,
+					fillOpacity: 1, className: 'sl-border',
 				}),
 			}).addTo(base);
 		}).catch(() => {});
@@ -200,7 +201,7 @@
 			.then((r) => (r.ok ? r.json() : null))
 			.then((g) => {
 				if (g)
-					L.geoJSON(g, { interactive: false, style: { color: '#8d6e63', weight: 1, opacity: 0.7 } }).addTo(base);
+					L.geoJSON(g, { interactive: false, style: { color: '#8d6e63', weight: 1, opacity: 0.7, className: 'sl-rail' } }).addTo(base);
 			}).catch(() => {});
 		return borders.then(rail);
 	}
@@ -289,8 +290,10 @@
 			const m = L.marker([b[1], b[0]], { icon, interactive: false });
 			m.on('add', () => {
 				const s = m.getElement() && m.getElement().firstChild;
-				if (s)
+				if (s) {
 					s.style.transform = `rotate(${bearing(a, b) - 90}deg)`;
+					s.style.color = color; /* the line's direction colour */
+				}
 			});
 			m.addTo(tracks);
 		}

@@ -110,6 +110,11 @@ sl_err sl_secret_key_unseal(const sl_secret_key *sk, const uint8_t *sealed,
 /* Wipes and frees sk; NULL is fine. */
 void sl_secret_key_free(sl_secret_key *sk);
 
+/* How many unlocked keys this process holds (made by an unlock and not yet
+ * wiped by sl_secret_key_free): what the tests of sign-out and session
+ * expiry watch go back down. */
+size_t sl_secret_keys_live(void);
+
 /* Reads a passphrase for the CLI. With file, its first line without the
  * line end ("\n" or "\r\n"); a warning goes to stderr when a regular file is
  * open to group or others. Without file, from /dev/tty with echo off,

@@ -173,6 +173,8 @@ typedef struct sl_station {
 	const char *name_ru; /* never NULL: the first name the row has */
 	const char *name_be; /* NULL when the row has none */
 	const char *type; /* "ст" station, "оп" halt, "рзд", "пп", ... or "" */
+	const char *admin1; /* the region ("Вобласьць", admin1 or region
+			       column: "Гомель"), NULL when the row has none */
 	double lat, lon;
 } sl_station;
 
@@ -181,11 +183,11 @@ typedef struct sl_station {
 
 /* Loads a tab-separated station list with a header row. Columns are found
  * by name: the OsmBelarus headers of belarus-stations.tsv ("Па-расейску
- * правільнае", "Па-беларуску правільнае", "Тып", "lat", "lon", ...) or plain
- * ones (name, name_ru, name_be, type, lat, lon). Rows without any name are
- * skipped. A bad coordinate, a missing column, a line over 4 KiB or a file
- * over SL_STATIONS_MAX_BYTES fail the load, why naming the line. *out is new;
- * the caller frees it with sl_stations_free. */
+ * правільнае", "Па-беларуску правільнае", "Тып", "Вобласьць", "lat", "lon",
+ * ...) or plain ones (name, name_ru, name_be, type, admin1, lat, lon). Rows
+ * without any name are skipped. A bad coordinate, a missing column, a line
+ * over 4 KiB or a file over SL_STATIONS_MAX_BYTES fail the load, why naming
+ * the line. *out is new; the caller frees it with sl_stations_free. */
 sl_err sl_stations_load_file(const char *path, sl_stations **out /* OUT */,
 			     sl_problems *why);
 sl_err sl_stations_load_buffer(const char *buf, size_t len, sl_stations **out /* OUT */,

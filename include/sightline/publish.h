@@ -38,7 +38,9 @@
 #include <stdint.h>
 
 #include "sightline/arena.h"
+#include "sightline/borders.h"
 #include "sightline/err.h"
+#include "sightline/network.h"
 #include "sightline/report.h"
 #include "sightline/store.h"
 
@@ -81,17 +83,17 @@ sl_err sl_publish_policy_apply(sl_publish_policy *p, const char *text, size_t le
  * a snapshot and publishes a track only through its events: each point of
  * a public track is the published form of one of its events, events that
  * are not published are left out, and a track with fewer than two
- * published events is not shown. So a track can never carry a location, a
- * time or an event the policy keeps back. */
-
-/* A track's direction class is the tracker's sl_direction (store.h). */
+ * published events is not shown; its direction class is that of the move
+ * from its first published point to its last, by the borders of
+ * sl_publish_set_places (none: unknown). So a track can never carry a
+ * location, a time, an event or a direction the policy keeps back. */
 
 /* One track as its source gives it: the store ids of its events in time
  * order. */
 typedef struct sl_track_input {
 	int64_t id; /* the source's id for it, stable while it lives */
 	sl_category category;
-	sl_direction direction;
+	sl_direction direction; /* the tracker's, from all its events: not published */
 	size_t n_events;
 	const int64_t *event_ids;
 } sl_track_input;
@@ -102,7 +104,8 @@ typedef sl_err (*sl_publish_track_source)(void *ud, sl_store *s, sl_arena *a,
 					  sl_track_input **out /* OUT */,
 					  size_t *n /* OUT */);
 
-/* The source used until tracking is wired in: no tracks. */
+/* The source of a publisher given none (the feeds' own tests): no tracks.
+ * The server's is the store's tracks (src/http/public.c). */
 sl_err sl_publish_no_tracks(void *ud, sl_store *s, sl_arena *a, sl_track_input **out,
 			    size_t *n);
 
@@ -128,6 +131,13 @@ typedef struct sl_pub_event {
 	const char *excerpt; /* approved by a moderator, or NULL */
 	bool has_photo;	     /* an admin approved a photo: served at
 				SL_PUB_PHOTO_PATH ID ".jpg" */
+	/* Names of the published (rounded) point, for the CSV's ACLED
+	 * columns, borrowed from the places given with
+	 * sl_publish_set_places; NULL when unknown. */
+	const char *country;  /* "Belarus" */
+	const char *admin1;   /* "Gomel" */
+	const char *location; /* the nearest station within
+				 SL_PUB_LOCATION_M: "Речица" */
 	int64_t event_id;    /* the store's id: never written out */
 	/* Its GeoJSON Feature, written once when the snapshot is made (the
 	 * feeds are assembled from these); NULL outside a snapshot. */
@@ -162,6 +172,20 @@ typedef struct sl_publish sl_publish;
  * with sl_publish_free. */
 sl_err sl_publish_new(sl_store *s, sl_publish **out);
 void sl_publish_free(sl_publish *p);
+
+/* The nearest station within this of a published point names it. */
+#define SL_PUB_LOCATION_M 10000.0
+
+/* Names e's published point from borders and stations (either may be
+ * NULL): country, admin1 and location, never from anything but e->lat and
+ * e->lon, which the policy has already rounded. */
+void sl_publish_name_place(const sl_borders *borders, const sl_stations *stations,
+			   sl_pub_event *e);
+
+/* The borders and stations that name published points (borrowed: they
+ * must outlive p; NULL: not named). */
+void sl_publish_set_places(sl_publish *p, const sl_borders *borders,
+			   const sl_stations *stations);
 
 /* Replaces the track source (NULL: sl_publish_no_tracks). */
 void sl_publish_set_track_source(sl_publish *p, sl_publish_track_source fn, void *ud);

@@ -20,6 +20,7 @@
 #include "sightline/ratelimit.h"
 #include "sightline/receipt.h"
 #include "sightline/store.h"
+#include "sightline/track.h"
 
 typedef struct sl_server sl_server;
 
@@ -63,6 +64,7 @@ typedef struct sl_server_config {
 	const sl_network *network;
 	const sl_stations *stations;
 	const sl_borders *borders;
+	const sl_track_params *track_params; /* NULL: sl_track_params_default */
 	const char *web_root;	 /* the moderator console's files (web/ of the
 				    source tree; its vendored libraries are in
 				    WEB_ROOT/../node_modules); files are read

@@ -1,10 +1,11 @@
 /*
  * store.h — where reports are kept.
  *
- * An sl_store is an opaque handle over a backend (SQLite now; PostgreSQL
- * later) reached through a table of functions (store_int.h), so callers never
- * know which backend they talk to. Every function is safe to call from any
- * thread. A write returns only after its transaction is committed durably.
+ * An sl_store is an opaque handle over a backend (SQLite, one file; or
+ * PostgreSQL, shared by several servers) reached through a table of
+ * functions (store_int.h), so callers never know which backend they talk
+ * to. Every function is safe to call from any thread. A write returns only
+ * after its transaction is committed durably.
  */
 #ifndef SIGHTLINE_STORE_H
 #define SIGHTLINE_STORE_H
@@ -24,6 +25,16 @@ typedef struct sl_store sl_store;
  * pending migrations. The SQLite backend keeps its file at
  * DATA_DIR/sightline.db. Caller closes with sl_store_close. */
 sl_err sl_store_open(const char *data_dir, sl_store **out);
+
+/* The same for the store url names: NULL, "" or "sqlite" is the SQLite
+ * file in data_dir; "postgresql://..." (or "postgres://...", libpq's URI
+ * form) is that PostgreSQL database, its schema migrated at open (docs/
+ * STORE.md). data_dir is created either way: it keeps the files that are
+ * not the database (the keys). SL_EINVAL for any other url. */
+sl_err sl_store_open_url(const char *data_dir, const char *url, sl_store **out);
+
+/* The backend's name: "sqlite" or "postgresql". */
+const char *sl_store_backend(const sl_store *s);
 void sl_store_close(sl_store *s);
 
 /* What happened to one report given to sl_store_put_reports. */
@@ -65,8 +76,10 @@ sl_err sl_store_add_keys(sl_store *s, int64_t moderator_id, size_t n,
 			 const int64_t *sealed_ids, const uint8_t *wrapped);
 
 /* Deletes every sealed item created before before, with its keys, then
- * checkpoints the WAL so the deleted bytes leave it too (secure_delete has
- * zeroed them in the database file). *n gets how many. */
+ * makes the deleted bytes leave the disk as far as the backend can: SQLite
+ * checkpoints the WAL (secure_delete has zeroed them in the database
+ * file); PostgreSQL vacuums the tables (docs/SCALING.md says what that does
+ * not reach). *n gets how many. */
 sl_err sl_store_purge_sealed(sl_store *s, int64_t before, int64_t *n);
 
 typedef enum sl_role { SL_ROLE_MODERATOR, SL_ROLE_ADMIN } sl_role;
@@ -376,8 +389,13 @@ typedef struct sl_engine_save {
 sl_err sl_store_engine_save(sl_store *s, sl_engine_save *save);
 
 /* Takes the engine's lock, which one process at a time holds (the SQLite
- * backend: a lock on DATA_DIR/engine.lock, released when the store is
- * closed). *got is false when another holds it. */
+ * backend: a lock on DATA_DIR/engine.lock; PostgreSQL: a session advisory
+ * lock on a connection of its own), released when the store is closed or
+ * the process dies. *got is false when another holds it. Called again by
+ * its holder, it checks that the lock is still held (a PostgreSQL session
+ * can be cut off): *got false then means it was lost, and this store's
+ * engine saves are refused from then on (SL_EBUSY) until it takes the lock
+ * again. */
 sl_err sl_store_engine_lock(sl_store *s, bool *got /* OUT */);
 
 /* ---- publication (src/publish/, docs/PUBLISH.md): what the publication
@@ -480,7 +498,11 @@ typedef struct sl_pub_record {
 
 /* Appends the n records at now, keeps what is published (published_events:
  * event id and hash; a withdrawal deletes its row) and queues one delivery
- * per active webhook, all in one transaction. */
+ * per active webhook, all in one transaction. A record that published_events
+ * already agrees with (another server sharing the database recorded it
+ * first: a publish or update of the hash it holds, a withdrawal of an event
+ * it does not hold) is skipped, so that each change is logged and delivered
+ * once however many servers publish. */
 sl_err sl_store_pub_record(sl_store *s, const sl_pub_record *recs, size_t n, int64_t now);
 
 /* Calls visit(ud, event_id, hash) for every event recorded as published. */
@@ -499,7 +521,11 @@ typedef struct sl_delivery {
 } sl_delivery;
 
 /* At most max deliveries due at now_ms (Unix milliseconds: next_at <=
- * now_ms), oldest first, in a. */
+ * now_ms), oldest first, in a. Each is leased to the caller for
+ * SL_DELIVERY_LEASE_MS (its next_at moves on by that much), so that servers
+ * sharing the database do not make the same delivery at once; the result
+ * (sl_store_delivery_result) replaces the lease. */
+#define SL_DELIVERY_LEASE_MS (5 * 60 * 1000)
 sl_err sl_store_deliveries_due(sl_store *s, int64_t now_ms, size_t max, sl_arena *a,
 			       sl_delivery **out /* OUT */, size_t *n /* OUT */);
 
@@ -623,7 +649,9 @@ sl_err sl_store_meta_get(sl_store *s, const char *key, char **out);
 sl_err sl_store_meta_set(sl_store *s, const char *key, const char *value);
 
 /* Runs the backend's own consistency check (SQLite: PRAGMA
- * integrity_check). SL_ESTORE when it finds damage. */
+ * integrity_check; PostgreSQL: every index valid, amcheck's
+ * bt_index_check on each when amcheck is installed, events' report counts
+ * true). SL_ESTORE when it finds damage. */
 sl_err sl_store_check(sl_store *s);
 
 #endif

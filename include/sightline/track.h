@@ -129,6 +129,17 @@ sl_err sl_tracker_each_track(sl_tracker *t, sl_track_visit visit, void *ud);
 sl_err sl_tracker_load(sl_tracker *t, sl_store *s, int64_t now);
 sl_err sl_tracker_sync(sl_tracker *t, int64_t now, size_t *changed /* OUT */);
 
+/* The direction class of a move from (lat0, lon0) to (lat1, lon1) by the
+ * change of its distances to the borders of ukraine and russia (ISO 3166
+ * numeric), as a track's from its first place to its last
+ * (docs/TRACKING.md "Where it is going"): SL_DIR_UNKNOWN without borders
+ * or for a move under 5 km. Publication classes a public track by its
+ * published points with it, so that the class says nothing its points do
+ * not (docs/PUBLISH.md). */
+sl_direction sl_track_direction_of_move(const sl_borders *b, int ukraine, int russia,
+					double lat0, double lon0, double lat1,
+					double lon1);
+
 /* What a tracker is made with, for sl_tracker_catch_up (any may be NULL). */
 typedef struct sl_track_context {
 	const sl_track_params *params;

@@ -16,6 +16,7 @@
 
 typedef struct options {
 	const char *data;
+	const char *store; /* --store: a PostgreSQL URL; NULL: SQLite in data */
 	const char *config;
 	const char *format;
 	const char *what;
@@ -33,6 +34,8 @@ typedef struct options {
 	const char *events_file; /* evaluate */
 	const char *tracks_file;
 	const char *borders; /* country borders for tracks (--borders) */
+	double train_speed_kmh; /* --train-speed: the tracker's most for
+				   trains; 0: its default */
 	const char *period, *from, *to, *category; /* summary */
 	struct { /* simulate's options, as given; simulate.c parses them */
 		const char *seed, *hours, *truth, *network, *stations, *airfields;
@@ -92,6 +95,7 @@ typedef struct tracking {
 	sl_network *network;
 	sl_stations *stations;
 	sl_borders *borders;
+	sl_track_params params; /* the defaults and --train-speed */
 } tracking;
 int tracking_load(const options *o, tracking *t);
 void tracking_free(tracking *t);

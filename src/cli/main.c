@@ -2,6 +2,8 @@
  * main.c — the `sightline` command.
  *
  *   sightline serve   --data DIR --listen HOST:PORT   the HTTP API
+ *                     [--store postgresql://...]      (every command that
+ *                                                     takes --data takes it)
  *   sightline import  --data DIR --format F FILE      bulk intake
  *   sightline export  --data DIR --what reports|events|tracks  as JSON lines
  *   sightline evaluate --truth FILE --events FILE    grouping accuracy
@@ -163,6 +165,8 @@ static int set_option(options *o, const char *name, const char *value)
 	}
 	if (strcmp(name, "data") == 0)
 		o->data = value;
+	else if (strcmp(name, "store") == 0)
+		o->store = value;
 	else if (strcmp(name, "config") == 0)
 		o->config = value;
 	else if (strcmp(name, "format") == 0)
@@ -205,6 +209,12 @@ static int set_option(options *o, const char *name, const char *value)
 		o->tracks_file = value;
 	else if (strcmp(name, "borders") == 0)
 		o->borders = value;
+	else if (strcmp(name, "train-speed") == 0) {
+		if (!parse_double(value, &d) || d < 10 || d > 400)
+			return fail("--train-speed: \"%s\" is not a speed in 10..400 km/h",
+				    value);
+		o->train_speed_kmh = d;
+	}
 	else if (strcmp(name, "period") == 0)
 		o->period = value;
 	else if (strcmp(name, "from") == 0)
@@ -243,6 +253,7 @@ static int set_option(options *o, const char *name, const char *value)
 		UINT_OPT("publish-interval", s->publish_interval_ms, 3600000)
 		UINT_OPT("cot-buffer", s->cot_client_buffer, 64u << 20)
 		UINT_OPT("webhook-backoff", s->webhook_backoff_ms, 3600000)
+		UINT_OPT("webhook-timeout", s->webhook_timeout_s, 300)
 		UINT_OPT("telegram-conversations", s->telegram_conversations, 1000000)
 		UINT_OPT("telegram-timeout", s->telegram_timeout_s, 86400)
 		UINT_OPT("telegram-workers", s->telegram_workers, 64)
@@ -262,10 +273,12 @@ static int set_option(options *o, const char *name, const char *value)
 #define TRACK_OPTS                                                                       \
 	{"network", true, "FILE    rail lines the tracker routes trains on, GeoJSON (default: none, straight lines)"}, \
 	{"stations", true, "FILE   stations, TSV: places by name (form, bot) and border crossings"}, \
-	{"borders", true, "FILE    country borders, TopoJSON or GeoJSON (default: " SL_BORDERS_DEFAULT_PATH " when present; none)"}
+	{"borders", true, "FILE    country borders, TopoJSON or GeoJSON (default: " SL_BORDERS_DEFAULT_PATH " when present; none)"}, \
+	{"train-speed", true, "KMH  the fastest a train is linked at, 10..400 (default: 90)"}
 
 static const option_doc serve_opts[] = {
 	{"data", true, "DIR             where everything the server writes lives (default: var/data)"},
+	{"store", true, "URL            the database: postgresql://... shared by several servers (docs/SCALING.md), or sqlite (default: DIR/sightline.db)"},
 	{"config", true, "FILE          a JSON file of options, keys as the long names"},
 	{"listen", true, "HOST:PORT     address to serve (default: 127.0.0.1:8080; port 0 = any)"},
 	{"threads", true, "N            worker threads (default: 2)"},
@@ -296,6 +309,7 @@ static const option_doc serve_opts[] = {
 	{"cot-listen", true, "HOST:PORT  stream published events as CoT to TAK clients over TCP (e.g. 0.0.0.0:8087)"},
 	{"cot-buffer", true, "BYTES     queued for one TAK client before it is dropped as too slow (default: 262144)"},
 	{"webhook-backoff", true, "MS   first retry of a failed webhook delivery, doubled each time (default: 5000)"},
+	{"webhook-timeout", true, "SECONDS a webhook receiver has to answer, 0 = the default (default: 10)"},
 	{"telegram-token-file", true, "FILE  the Telegram bot's token (first line); with the secret, the bot is on"},
 	{"telegram-secret-file", true, "FILE the webhook's secret token (first line), as given to setWebhook"},
 	{"telegram-api-base", true, "URL    the Bot API (default: https://api.telegram.org)"},
@@ -309,6 +323,7 @@ static const option_doc serve_opts[] = {
 
 static const option_doc import_opts[] = {
 	{"data", true, "DIR        the data directory (default: var/data)"},
+	{"store", true, "URL       the database: postgresql://... (docs/SCALING.md), or sqlite (default: DIR/sightline.db)"},
 	{"config", true, "FILE     a JSON file of options"},
 	{"format", true, "F        jsonl | cir-csv | demo (demo takes no FILE)"},
 	{"quiet", false, "         print only the summary, not each rejected record"},
@@ -318,6 +333,7 @@ static const option_doc import_opts[] = {
 
 static const option_doc export_opts[] = {
 	{"data", true, "DIR        the data directory (default: var/data)"},
+	{"store", true, "URL       the database: postgresql://... (docs/SCALING.md), or sqlite (default: DIR/sightline.db)"},
 	{"config", true, "FILE     a JSON file of options"},
 	{"what", true, "reports|events|tracks  what to export (default: reports)"},
 	{"format", true, "jsonl    one JSON object per line (the default)"},
@@ -341,6 +357,7 @@ static const option_doc summary_opts[] = {
 #define PASS_OPT {"passphrase-file", true, "FILE  read the passphrase from FILE's first line (scripts)"}
 #define DATA_OPTS                                                              \
 	{"data", true, "DIR        the data directory (default: var/data)"},       \
+	{"store", true, "URL       the database: postgresql://..., or sqlite (default)"}, \
 	{"config", true, "FILE     a JSON file of options"}
 
 static const option_doc mod_add_opts[] = {
@@ -541,9 +558,13 @@ static int parse_args(const command *cmd, options *o, int argc, char **argv,
 	return 0;
 }
 
+/* The URL is never printed: it may carry a password. */
 int open_store(const options *o, sl_store **store)
 {
-	sl_err e = sl_store_open(o->data, store);
+	sl_err e = sl_store_open_url(o->data, o->store, store);
+	if (e != SL_OK && o->store && strcmp(o->store, "sqlite") != 0)
+		return fail("cannot open the store given by --store (keys in %s): %s", o->data,
+			    sl_strerror(e));
 	if (e != SL_OK)
 		return fail("cannot open the store in %s: %s", o->data, sl_strerror(e));
 	return 0;
@@ -601,6 +622,7 @@ static int cmd_serve(options *o, int argc, char **argv)
 	o->server.network = trk.network;
 	o->server.stations = trk.stations;
 	o->server.borders = trk.borders;
+	o->server.track_params = &trk.params;
 	sl_server *srv;
 	e = sl_server_start(&o->server, store, key, audit, &srv);
 	if (e != SL_OK) {

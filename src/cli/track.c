@@ -33,6 +33,13 @@ static int bad_file(const char *what, const char *path, sl_err e, const sl_probl
 int tracking_load(const options *o, tracking *t)
 {
 	memset(t, 0, sizeof(*t));
+	sl_track_params_default(&t->params);
+	if (o->train_speed_kmh > 0) {
+		sl_track_motion *m = &t->params.motion[SL_CAT_RAIL_TRANSPORT];
+		m->max_speed_kmh = o->train_speed_kmh;
+		if (m->typical_speed_kmh > m->max_speed_kmh)
+			m->typical_speed_kmh = m->max_speed_kmh;
+	}
 	sl_problems why = {0};
 	sl_err e;
 	if (o->sim.network &&
@@ -71,8 +78,10 @@ int catch_up(const options *o, sl_store *store, bool quiet)
 	tracking t;
 	if ((rc = tracking_load(o, &t)))
 		return rc;
-	sl_track_context ctx = {
-	    .network = t.network, .stations = t.stations, .borders = t.borders};
+	sl_track_context ctx = {.params = &t.params,
+				.network = t.network,
+				.stations = t.stations,
+				.borders = t.borders};
 	sl_err e = sl_tracker_catch_up(store, &ctx, sl_time_now());
 	tracking_free(&t);
 	if (e != SL_OK)

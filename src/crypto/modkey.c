@@ -34,6 +34,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -137,6 +138,9 @@ static sl_err wrap(const uint8_t key[WRAP_KEY_BYTES],
 
 /* Opens one of rec's wraps (wrapped, under key, with label) into a new
  * read-only sl_secret_key, which must match rec->public_key. */
+/* Unlocked keys not yet freed (sl_secret_keys_live). */
+static atomic_size_t keys_live;
+
 static sl_err unwrap(const uint8_t key[WRAP_KEY_BYTES], const sl_modkey_record *rec,
 		     const uint8_t wrapped[SL_MODKEY_WRAPPED_BYTES], const char *label,
 		     sl_secret_key **out)
@@ -165,6 +169,7 @@ static sl_err unwrap(const uint8_t key[WRAP_KEY_BYTES], const sl_modkey_record *
 		sodium_free(sk);
 		return err;
 	}
+	atomic_fetch_add(&keys_live, 1);
 	*out = sk;
 	return SL_OK;
 }
@@ -349,8 +354,15 @@ sl_err sl_secret_key_unseal(const sl_secret_key *sk, const uint8_t *sealed,
 void sl_secret_key_free(sl_secret_key *sk)
 {
 	/* sodium_free makes the pages writable again and wipes them. */
-	if (sk)
+	if (sk) {
 		sodium_free(sk);
+		atomic_fetch_sub(&keys_live, 1);
+	}
+}
+
+size_t sl_secret_keys_live(void)
+{
+	return atomic_load(&keys_live);
 }
 
 /* ---- passphrase prompt ------------------------------------------------- */

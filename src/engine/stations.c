@@ -232,6 +232,7 @@ static const char *const col_ru[] = {"osm:name:ru force",
 static const char *const col_be[] = {"Па-беларуску правільнае", "name_be", "name:be",
 				     NULL};
 static const char *const col_type[] = {"Тып", "type", NULL};
+static const char *const col_admin1[] = {"Вобласьць", "admin1", "region", NULL};
 static const char *const col_lat[] = {"lat", "latitude", NULL};
 static const char *const col_lon[] = {"lon", "lng", "longitude", NULL};
 
@@ -291,7 +292,8 @@ static bool main_station(const char *key)
 }
 
 static bool add_station(sl_stations *s, const char *ru, const char *be, const char *type,
-			double lat, double lon, char **names, size_t n_names)
+			const char *admin1, double lat, double lon, char **names,
+			size_t n_names)
 {
 	if (s->n == s->cap) {
 		size_t c = s->cap ? s->cap * 2 : 512;
@@ -310,8 +312,9 @@ static bool add_station(sl_stations *s, const char *ru, const char *be, const ch
 	st->name_ru = sl_arena_strdup(s->strings, ru);
 	st->name_be = *be ? sl_arena_strdup(s->strings, be) : NULL;
 	st->type = sl_arena_strdup(s->strings, type);
+	st->admin1 = *admin1 ? sl_arena_strdup(s->strings, admin1) : NULL;
 	st->lat = lat, st->lon = lon;
-	if (!st->name_ru || (*be && !st->name_be) || !st->type)
+	if (!st->name_ru || (*be && !st->name_be) || !st->type || (*admin1 && !st->admin1))
 		return false;
 	char key[KEY_MAX];
 	name_key(ru, key);
@@ -342,7 +345,7 @@ sl_err sl_stations_load_buffer(const char *buf, size_t len, sl_stations **out,
 		return SL_ENOMEM;
 	}
 	char line[LINE_MAX_BYTES + 1], *f[MAX_COLS];
-	int c_ru[8], c_be = -1, c_type = -1, c_lat = -1, c_lon = -1;
+	int c_ru[8], c_be = -1, c_type = -1, c_admin1 = -1, c_lat = -1, c_lon = -1;
 	size_t n_ru = 0;
 	sl_err e = SL_OK;
 	long lineno = 0;
@@ -383,6 +386,7 @@ sl_err sl_stations_load_buffer(const char *buf, size_t len, sl_stations **out,
 			}
 			c_be = find_col(f, nf, col_be);
 			c_type = find_col(f, nf, col_type);
+			c_admin1 = find_col(f, nf, col_admin1);
 			c_lat = find_col(f, nf, col_lat);
 			c_lon = find_col(f, nf, col_lon);
 			const char *missing = c_lat < 0		      ? "lat"
@@ -429,14 +433,19 @@ sl_err sl_stations_load_buffer(const char *buf, size_t len, sl_stations **out,
 			e = SL_ETOOBIG;
 			break;
 		}
-		if (!sl_utf8_text_ok(ru, strlen(ru)) ||
-		    !sl_utf8_text_ok(be, strlen(be))) {
+		const char *admin1 = field_at(f, nf, c_admin1);
+		if (!sl_utf8_text_ok(admin1, strlen(admin1))) {
+			sl_problems_add(why, field, "the region is not valid UTF-8 text");
+			e = SL_EPARSE;
+			break;
+		}
+		if (!sl_utf8_text_ok(ru, strlen(ru)) || !sl_utf8_text_ok(be, strlen(be))) {
 			sl_problems_add(why, field, "a name is not valid UTF-8 text");
 			e = SL_EPARSE;
 			break;
 		}
-		if (!add_station(s, ru, be, field_at(f, nf, c_type), lat, lon, names,
-				 n_ru))
+		if (!add_station(s, ru, be, field_at(f, nf, c_type), admin1, lat, lon,
+				 names, n_ru))
 			e = SL_ENOMEM;
 	}
 	if (e == SL_OK && lineno == 0) {

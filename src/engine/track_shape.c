@@ -269,6 +269,42 @@ static double evidence(double d, double thr)
 	return clamp01(1 - exp(-(d - thr / 2) / EVIDENCE_M));
 }
 
+/* The class of a move of disp metres that changed the distance to
+ * Ukraine's border by dua and Russia's by dru; *thr the level threshold. */
+static sl_direction classify(double dua, double dru, double disp, double *thr)
+{
+	*thr = fmax(LEVEL_MIN_M, LEVEL_SHARE * disp);
+	if (dua <= -*thr)
+		return SL_DIR_TOWARD_UKRAINE;
+	if (dua >= *thr)
+		return SL_DIR_AWAY_FROM_UKRAINE;
+	if (dru <= -*thr)
+		return SL_DIR_TOWARD_RUSSIA;
+	return SL_DIR_INTERNAL;
+}
+
+/* The change of the distance to country's border from one place to
+ * another; 0 when either is unknown. */
+static double change_m(const sl_borders *b, int country, double lat0, double lon0,
+		       double lat1, double lon1)
+{
+	double d0 = sl_borders_distance_m(b, country, lat0, lon0);
+	double d1 = sl_borders_distance_m(b, country, lat1, lon1);
+	return d0 >= 0 && d1 >= 0 ? d1 - d0 : 0;
+}
+
+sl_direction sl_track_direction_of_move(const sl_borders *b, int ukraine, int russia,
+					double lat0, double lon0, double lat1,
+					double lon1)
+{
+	double disp = sl_geo_distance_m(lat0, lon0, lat1, lon1);
+	if (!b || disp < MOVE_MIN_M)
+		return SL_DIR_UNKNOWN;
+	double thr;
+	return classify(change_m(b, ukraine, lat0, lon0, lat1, lon1),
+			change_m(b, russia, lat0, lon0, lat1, lon1), disp, &thr);
+}
+
 /* out's direction, its confidence and the crossing ahead. tail: the event
  * the track ends at; swapped: the time order was unsure and the headings
  * say the track ran from last to first. */
@@ -319,24 +355,13 @@ static void direction_of(sl_tracker *t, const trk *tk, sl_arena *a, sl_track *ou
 		}
 	}
 	const sl_borders *b = t->borders;
-	double ua0 = sl_borders_distance_m(b, t->p.ukraine, slat, slon);
-	double ua1 = sl_borders_distance_m(b, t->p.ukraine, elat, elon);
-	double ru0 = sl_borders_distance_m(b, t->p.russia, slat, slon);
-	double ru1 = sl_borders_distance_m(b, t->p.russia, elat, elon);
-	double dua = ua0 >= 0 && ua1 >= 0 ? ua1 - ua0 : 0;
-	double dru = ru0 >= 0 && ru1 >= 0 ? ru1 - ru0 : 0;
+	double dua = change_m(b, t->p.ukraine, slat, slon, elat, elon);
+	double dru = change_m(b, t->p.russia, slat, slon, elat, elon);
 	out->ukraine_change_m = dua;
 	out->russia_change_m = dru;
-	double thr = fmax(LEVEL_MIN_M, LEVEL_SHARE * disp);
+	double thr;
+	out->direction = classify(dua, dru, disp, &thr);
 	out->toward_russia = dru <= -thr;
-	if (dua <= -thr)
-		out->direction = SL_DIR_TOWARD_UKRAINE;
-	else if (dua >= thr)
-		out->direction = SL_DIR_AWAY_FROM_UKRAINE;
-	else if (dru <= -thr)
-		out->direction = SL_DIR_TOWARD_RUSSIA;
-	else
-		out->direction = SL_DIR_INTERNAL;
 	/* How sure: the border distance changed well beyond the threshold
 	 * (for a unit leaving Ukraine for Russia, whichever says it more
 	 * clearly; for an internal one, neither came near it), on a track of

@@ -499,6 +499,23 @@ static enum MHD_Result signin_refuse(mod_request *rq, unsigned status,
 				      detail, retry_after);
 }
 
+/* Whether the browser reached us over TLS: the server itself speaks plain
+ * HTTP, so only a TLS proxy in front can say so (X-Forwarded-Proto: https,
+ * or proto=https in Forwarded). Believing it is safe: a client that claims
+ * TLS over plain HTTP only gets a cookie its browser will not send back. */
+static bool behind_tls(struct MHD_Connection *c)
+{
+	const char *xfp = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						      "X-Forwarded-Proto");
+	if (xfp && strncasecmp(xfp, "https", 5) == 0 && (!xfp[5] || xfp[5] == ','))
+		return true;
+	const char *fwd = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Forwarded");
+	for (const char *p = fwd; p && *p; p++)
+		if (strncasecmp(p, "proto=https", 11) == 0)
+			return true;
+	return false;
+}
+
 static enum MHD_Result answer_signin(mod_request *rq)
 {
 	struct MHD_Connection *c = rq->conn;
@@ -517,7 +534,7 @@ static enum MHD_Result answer_signin(mod_request *rq)
 	char cookie[128];
 	snprintf(cookie, sizeof(cookie),
 		 COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict%s", rq->token,
-		 rq->srv->cfg.secure_cookies ? "; Secure" : "");
+		 rq->srv->cfg.secure_cookies || behind_tls(c) ? "; Secure" : "");
 	sodium_memzero(rq->token, sizeof(rq->token));
 	enum MHD_Result r;
 	if (rq->form) {

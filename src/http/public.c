@@ -414,9 +414,6 @@ enum MHD_Result sl_public_serve(sl_server *srv, struct MHD_Connection *c, const 
 		return sl_http_problem(c, 405, "use GET", NULL, "GET, HEAD", 0);
 	if (network) {
 		feed *f = srv->pub->network;
-		if (!f)
-			return sl_http_problem(c, 404, "this server has no rail network",
-					       NULL, NULL, 0);
 		pthread_mutex_lock(&srv->pub->lock);
 		f->refs++;
 		pthread_mutex_unlock(&srv->pub->lock);
@@ -483,6 +480,8 @@ static void put_line(sl_pbuf *b, json_t *coords, size_t *points, bool *first)
 
 /* Reads the network's GeoJSON and keeps its lines only, simplified: one
  * MultiLineString of at most NETWORK_POINTS_MAX points, no properties. */
+static sl_err set_network(sl_public *p, sl_pbuf *b);
+
 static sl_err load_network(sl_public *p, const char *path)
 {
 	char *text = NULL;
@@ -530,20 +529,36 @@ static sl_err load_network(sl_public *p, const char *path)
 	}
 	json_decref(doc);
 	sl_pbuf_puts(&b, "]}}]}\n");
-	if (b.failed) {
-		sl_pbuf_free(&b);
+	return set_network(p, &b);
+}
+
+/* Without --network: no lines, but still a FeatureCollection, so that the
+ * map draws none instead of logging a failed request. */
+static sl_err no_network(sl_public *p)
+{
+	sl_pbuf b;
+	sl_pbuf_init(&b, 64);
+	sl_pbuf_puts(&b, "{\"type\":\"FeatureCollection\",\"features\":[]}\n");
+	return set_network(p, &b);
+}
+
+/* The network feed from b's bytes (taken). */
+static sl_err set_network(sl_public *p, sl_pbuf *b)
+{
+	if (b->failed) {
+		sl_pbuf_free(b);
 		return SL_ENOMEM;
 	}
 	feed *nf = calloc(1, sizeof(*nf));
 	if (!nf) {
-		sl_pbuf_free(&b);
+		sl_pbuf_free(b);
 		return SL_ENOMEM;
 	}
 	nf->owner = p;
 	nf->refs = 1;
 	nf->fmt = NETWORK_FORMAT;
-	nf->body = b.p;
-	nf->len = b.len;
+	nf->body = b->p;
+	nf->len = b->len;
 	etag_of(nf->body, nf->len, "", nf->etag, sizeof(nf->etag));
 	p->network = nf;
 	return SL_OK;
@@ -661,9 +676,11 @@ sl_err sl_public_start(sl_server *srv)
 	if (!e) {
 		sl_publish_wait_for_engine(srv->publish, srv->cfg.engine_interval_ms > 0);
 		sl_publish_set_track_source(srv->publish, stored_tracks, NULL);
+		sl_publish_set_places(srv->publish, srv->cfg.borders, srv->cfg.stations);
 	}
-	if (!e && srv->cfg.network_path)
-		e = load_network(p, srv->cfg.network_path);
+	if (!e)
+		e = srv->cfg.network_path ? load_network(p, srv->cfg.network_path)
+					  : no_network(p);
 	if (!e) /* the first picture before the first request */
 		e = sl_publish_refresh(srv->publish, sl_time_now(), true, false, NULL);
 	if (!e)

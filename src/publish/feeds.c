@@ -619,8 +619,14 @@ static void write_csv(const sl_pub_snapshot *s, const sl_pub_filter *f, sl_pbuf 
 		sl_pbuf_puts(b, day);
 		/* time_precision 1: the day is known. Military movements are
 		 * ACLED's "Strategic developments"; country, admin1 and location
-		 * are left to the consumer's gazetteer (the point is coarsened). */
-		sl_pbuf_puts(b, ",1,Strategic developments,Other,,,,");
+		 * name the published (rounded) point. */
+		sl_pbuf_puts(b, ",1,Strategic developments,Other,");
+		sl_pbuf_csv(b, e->country ? e->country : "");
+		sl_pbuf_put(b, ",", 1);
+		sl_pbuf_csv(b, e->admin1 ? e->admin1 : "");
+		sl_pbuf_put(b, ",", 1);
+		sl_pbuf_csv(b, e->location ? e->location : "");
+		sl_pbuf_put(b, ",", 1);
 		sl_pbuf_fixed(b, e->lat, coord_decimals(e));
 		sl_pbuf_put(b, ",", 1);
 		sl_pbuf_fixed(b, e->lon, coord_decimals(e));

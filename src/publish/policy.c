@@ -205,3 +205,38 @@ bool sl_publish_apply(const sl_publish_policy *policy, const uint8_t key[32],
 	out->has_photo = src->has_photo;
 	return true;
 }
+
+/* The regions of belarus-stations.tsv as ACLED spells Belarus's admin1. */
+static const char *acled_admin1(const char *region)
+{
+	static const char *const names[][2] = {
+	    {"Брест", "Brest"},	  {"Витебск", "Vitebsk"}, {"Гомель", "Gomel"},
+	    {"Гродно", "Grodno"}, {"Минск", "Minsk"},	  {"Могилёв", "Mogilev"},
+	    {"Могилев", "Mogilev"},
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(region, names[i][0]))
+			return names[i][1];
+	return region;
+}
+
+void sl_publish_name_place(const sl_borders *borders, const sl_stations *stations,
+			   sl_pub_event *e)
+{
+	e->country = e->admin1 = e->location = NULL;
+	if (borders) {
+		int code = sl_borders_country_at(borders, e->lat, e->lon);
+		size_t i;
+		if (code && sl_borders_find(borders, code, &i) &&
+		    *sl_borders_name(borders, i))
+			e->country = sl_borders_name(borders, i);
+	}
+	size_t k;
+	if (stations && sl_stations_nearest(stations, e->lat, e->lon, SL_PUB_LOCATION_M, &k,
+					    NULL) == SL_OK) {
+		const sl_station *st = sl_stations_get(stations, k);
+		e->location = st->name_ru;
+		if (st->admin1)
+			e->admin1 = acled_admin1(st->admin1);
+	}
+}

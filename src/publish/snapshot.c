@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "sightline/buf.h"
+#include "sightline/track.h"
 
 #define ID_KEY_SETTING "id_key"
 #define POLICY_SETTING "policy"
@@ -146,6 +147,8 @@ struct sl_publish {
 	sl_publish_policy policy;
 	sl_publish_track_source tracks;
 	void *tracks_ud;
+	const sl_borders *borders;
+	const sl_stations *stations;
 	bool dirty;
 
 	pthread_mutex_t refresh_lock; /* one refresh at a time; what follows */
@@ -167,8 +170,8 @@ static const uint8_t zero_hash[16];
 sl_err sl_publish_no_tracks(void *ud, sl_store *s, sl_arena *a, sl_track_input **out,
 			    size_t *n)
 {
-	/* Tracking is built apart (the tracks branch); until it is wired in
-	 * here with sl_publish_set_track_source, there are no tracks. */
+	/* A publisher given no track source (the feeds' own tests) has no
+	 * tracks. */
 	(void)ud, (void)s, (void)a;
 	*out = NULL;
 	*n = 0;
@@ -266,6 +269,16 @@ void sl_publish_free(sl_publish *p)
 	free(p);
 }
 
+void sl_publish_set_places(sl_publish *p, const sl_borders *borders,
+			   const sl_stations *stations)
+{
+	pthread_mutex_lock(&p->lock);
+	p->borders = borders;
+	p->stations = stations;
+	p->dirty = true;
+	pthread_mutex_unlock(&p->lock);
+}
+
 void sl_publish_set_track_source(sl_publish *p, sl_publish_track_source fn, void *ud)
 {
 	pthread_mutex_lock(&p->lock);
@@ -340,6 +353,8 @@ void sl_publish_release(sl_publish *p, const sl_pub_snapshot *pub)
 typedef struct build {
 	const sl_publish_policy *policy;
 	const uint8_t *key;
+	const sl_borders *borders;
+	const sl_stations *stations;
 	int64_t now;
 	snap *s;
 	size_t cap;
@@ -356,6 +371,7 @@ static sl_err take_source(void *ud, const sl_pub_source *src)
 			b->next_due = due;
 		return SL_OK;
 	}
+	sl_publish_name_place(b->borders, b->stations, &ev);
 	snap *s = b->s;
 	if (!sl_grow((void **)&s->events, &b->cap, s->pub.n + 1, sizeof(*s->events)))
 		return SL_ENOMEM;
@@ -391,8 +407,14 @@ static int by_time(const void *a, const void *b)
 	return x->t_start < y->t_start ? -1 : x->t_start > y->t_start;
 }
 
-/* The tracks of the source, each reduced to its published events. */
-static sl_err build_tracks(sl_publish *p, sl_publish_track_source fn, void *ud, snap *s)
+/* The tracks of the source, each reduced to its published events and
+ * classed by them: the tracker's own class comes from all its events, the
+ * unverified and the still delayed among them, and from their estimates,
+ * so it could tell what the policy keeps back (where a train went next,
+ * before that sighting is due). The class of the move from the first
+ * published point to the last says only what the points say. */
+static sl_err build_tracks(sl_publish *p, sl_publish_track_source fn, void *ud,
+			   const sl_borders *borders, snap *s)
 {
 	sl_track_input *in = NULL;
 	size_t n = 0;
@@ -426,7 +448,9 @@ static sl_err build_tracks(sl_publish *p, sl_publish_track_source fn, void *ud, 
 		sl_pub_track *pt = &s->tracks[s->pub.n_tracks++];
 		sl_publish_public_id(p->key, 't', t->id, pt->id);
 		pt->category = t->category;
-		pt->direction = t->direction;
+		pt->direction = sl_track_direction_of_move(
+		    borders, SL_COUNTRY_UKRAINE, SL_COUNTRY_RUSSIA, pts[0]->lat,
+		    pts[0]->lon, pts[k - 1]->lat, pts[k - 1]->lon);
 		pt->n_points = k;
 		pt->points = pts;
 	}
@@ -469,6 +493,8 @@ static sl_err build_snap(sl_publish *p, int64_t now, uint64_t gen, snap **out,
 	sl_publish_policy policy = p->policy;
 	sl_publish_track_source fn = p->tracks;
 	void *ud = p->tracks_ud;
+	const sl_borders *borders = p->borders;
+	const sl_stations *stations = p->stations;
 	pthread_mutex_unlock(&p->lock);
 
 	snap *s = empty_snap();
@@ -476,7 +502,12 @@ static sl_err build_snap(sl_publish *p, int64_t now, uint64_t gen, snap **out,
 		snap_free(s);
 		return SL_ENOMEM;
 	}
-	build b = {.policy = &policy, .key = p->key, .now = now, .s = s};
+	build b = {.policy = &policy,
+		   .key = p->key,
+		   .borders = borders,
+		   .stations = stations,
+		   .now = now,
+		   .s = s};
 	sl_err e = sl_store_pub_sources(p->store, take_source, &b);
 	if (!e && s->pub.n > 1)
 		qsort(s->events, s->pub.n, sizeof(*s->events), newest_first);
@@ -488,7 +519,7 @@ static sl_err build_snap(sl_publish *p, int64_t now, uint64_t gen, snap **out,
 		if (!map_put(&s->by_event, s->events[i].event_id, i))
 			e = SL_ENOMEM;
 	if (!e)
-		e = build_tracks(p, fn, ud, s);
+		e = build_tracks(p, fn, ud, borders, s);
 	if (e) {
 		snap_free(s);
 		return e;

@@ -475,46 +475,6 @@ static sl_err migrate(sqlite3 *db)
 	}
 }
 
-/* Creates the data directory and any missing parents, private to our user,
- * unless it exists; warns when an existing one is open to others. */
-static sl_err make_data_dir(const char *dir)
-{
-	struct stat st;
-	if (stat(dir, &st) == 0) {
-		if (!S_ISDIR(st.st_mode)) {
-			fprintf(stderr, LOG_PREFIX "the data directory is not a directory\n");
-			return SL_EIO;
-		}
-		if (st.st_mode & 077)
-			fprintf(stderr,
-				LOG_PREFIX "warning: the data directory is "
-					   "open to other users (mode %03o); "
-					   "chmod 700 it\n",
-				(unsigned)(st.st_mode & 0777));
-		return SL_OK;
-	}
-	char path[4096];
-	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path))
-		return SL_EINVAL;
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-			fprintf(stderr, LOG_PREFIX "cannot create data directory: %s\n",
-				strerror(errno));
-			return SL_EIO;
-		}
-		*p = '/';
-	}
-	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-		fprintf(stderr, LOG_PREFIX "cannot create data directory: %s\n",
-			strerror(errno));
-		return SL_EIO;
-	}
-	return SL_OK;
-}
-
 static void destroy(sqlite_store *s)
 {
 	/* sqlite3_finalize(NULL) is a no-op: a half-done setup is fine. */
@@ -616,7 +576,7 @@ sl_err sl_store_sqlite_open(const char *data_dir, sl_store **out)
 		fprintf(stderr, LOG_PREFIX "SQLite was built without thread support\n");
 		return SL_ESTORE;
 	}
-	sl_err err = make_data_dir(data_dir);
+	sl_err err = store_make_data_dir(data_dir);
 	if (err)
 		return err;
 
@@ -647,45 +607,6 @@ sl_err sl_store_sqlite_open(const char *data_dir, sl_store **out)
 static void op_close(sl_store *base)
 {
 	destroy((sqlite_store *)base);
-}
-
-/* The equipment list as a compact JSON array:
- * [{"type":"tank","model":"T-72","count":3,"count_max":5}, ...] with model and
- * count_max left out when absent. *out is malloc'd (free it). SL_EINVAL when a
- * name is not UTF-8, which validation should have caught. */
-sl_err sq_encode_equipment(const sl_report *r, char **out)
-{
-	json_t *arr = json_array();
-	if (!arr)
-		return SL_ENOMEM;
-	sl_err err = SL_OK;
-	for (size_t i = 0; i < r->n_equipment && !err; i++) {
-		const sl_equipment *e = &r->equipment[i];
-		json_t *o = json_object();
-		if (!o || json_array_append_new(arr, o)) {
-			err = SL_ENOMEM;
-			break;
-		}
-		json_t *model = e->model ? json_string(e->model) : NULL;
-		if (e->model && !model) {
-			err = SL_EINVAL;
-			break;
-		}
-		if (json_object_set_new(o, "type",
-					json_string(sl_equipment_type_name(e->type))) ||
-		    (model && json_object_set_new(o, "model", model)) ||
-		    json_object_set_new(o, "count", json_integer(e->count)) ||
-		    (e->count_max &&
-		     json_object_set_new(o, "count_max", json_integer(e->count_max))))
-			err = SL_ENOMEM;
-	}
-	if (!err) {
-		*out = json_dumps(arr, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		if (!*out)
-			err = SL_ENOMEM;
-	}
-	json_decref(arr);
-	return err;
 }
 
 int sq_bind_text(sqlite3_stmt *st, int col, const char *s)
@@ -797,7 +718,7 @@ static sl_err insert_sealed(sqlite_store *s, int64_t report_id, sl_sealed *item)
 static sl_err insert_one(sqlite_store *s, sl_report *r, sl_put_result *result)
 {
 	char *eq = NULL;
-	sl_err err = sq_encode_equipment(r, &eq);
+	sl_err err = store_equipment_json(r, &eq);
 	if (err)
 		return err;
 	sqlite3_stmt *st = s->insert;
@@ -895,60 +816,6 @@ sl_err sq_column_str(sqlite3_stmt *st, int col, sl_arena *a, const char **out)
 	return *out ? SL_OK : SL_ENOMEM;
 }
 
-static bool json_int32(json_t *v, int32_t lo, int32_t *out)
-{
-	if (!json_is_integer(v))
-		return false;
-	json_int_t i = json_integer_value(v);
-	if (i < lo || i > INT32_MAX)
-		return false;
-	*out = (int32_t)i;
-	return true;
-}
-
-/* Parses the equipment column (see encode_equipment) into a. SL_ESTORE when
- * it is not what we write; jansson's message is not logged since it may
- * quote the text. */
-sl_err sq_decode_equipment(const char *json, size_t len, sl_arena *a, sl_report *r)
-{
-	json_t *arr = json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL);
-	if (!json_is_array(arr)) {
-		json_decref(arr);
-		return SL_ESTORE;
-	}
-	sl_err err = SL_OK;
-	size_t n = json_array_size(arr);
-	if (n > 0) {
-		if (n > SIZE_MAX / sizeof(sl_equipment))
-			err = SL_ENOMEM;
-		else if (!(r->equipment = sl_arena_alloc(a, n * sizeof(sl_equipment))))
-			err = SL_ENOMEM;
-	}
-	for (size_t i = 0; i < n && !err; i++) {
-		json_t *o = json_array_get(arr, i);
-		sl_equipment *e = &r->equipment[i];
-		json_t *model = json_object_get(o, "model");
-		json_t *count_max = json_object_get(o, "count_max");
-		if (!json_is_object(o) ||
-		    !sl_equipment_type_from_name(
-			json_string_value(json_object_get(o, "type")), &e->type) ||
-		    !json_int32(json_object_get(o, "count"), 0, &e->count) ||
-		    (count_max && !json_int32(count_max, 0, &e->count_max)) ||
-		    (model && !json_is_string(model))) {
-			err = SL_ESTORE;
-		} else if (model) {
-			e->model = sl_arena_strndup(a, json_string_value(model),
-						    json_string_length(model));
-			if (!e->model)
-				err = SL_ENOMEM;
-		}
-	}
-	if (!err)
-		r->n_equipment = n;
-	json_decref(arr);
-	return err;
-}
-
 /* Decodes the current row of a SELECT REPORT_COLUMNS into r, its strings in
  * a. SL_ENOMEM when a is full, SL_ESTORE when the row holds something we never
  * write. The other place that knows the columns (see bind_report). */
@@ -996,7 +863,7 @@ sl_err sq_decode_row(sqlite3_stmt *st, sl_arena *a, sl_report *r)
 	const char *eq = (const char *)sqlite3_column_text(st, COL_EQUIPMENT);
 	if (!eq)
 		goto corrupt;
-	err = sq_decode_equipment(eq, (size_t)sqlite3_column_bytes(st, COL_EQUIPMENT), a, r);
+	err = store_equipment_parse(eq, (size_t)sqlite3_column_bytes(st, COL_EQUIPMENT), a, r);
 	if (err == SL_ESTORE)
 		goto corrupt;
 	return err;
@@ -2161,7 +2028,7 @@ static sl_err op_update_report(sl_store *base, const sl_report *r)
 {
 	update_args a = {r, NULL};
 	char *eq = NULL;
-	sl_err err = sq_encode_equipment(r, &eq);
+	sl_err err = store_equipment_json(r, &eq);
 	if (err)
 		return err;
 	a.equipment_json = eq;

@@ -371,64 +371,6 @@ sl_err sq_event_split(sl_store *base, int64_t from, const int64_t *report_ids, s
 
 /* ---- reading events ---- */
 
-/* The equipment estimate column (events and tracks alike):
- * [{"type":"tank","count":12,"min":10,"max":14}, ...]. *out is malloc'd. */
-sl_err sq_encode_items(const sl_event_item *items, size_t n, char **out)
-{
-	json_t *arr = json_array();
-	for (size_t i = 0; arr && i < n; i++) {
-		const sl_event_item *it = &items[i];
-		json_t *o = json_pack(
-		    "{s:s,s:i,s:i,s:i}", "type", sl_equipment_type_name(it->type),
-		    "count", (json_int_t)it->count, "min", (json_int_t)it->count_min,
-		    "max", (json_int_t)it->count_max);
-		if (!o || json_array_append_new(arr, o)) {
-			json_decref(arr);
-			return SL_ENOMEM;
-		}
-	}
-	*out = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
-	json_decref(arr);
-	return *out ? SL_OK : SL_ENOMEM;
-}
-
-sl_err sq_decode_items(const char *json, sl_arena *a, const sl_event_item **out,
-		       size_t *n_out)
-{
-	json_t *arr = json_loads(json, JSON_REJECT_DUPLICATES, NULL);
-	size_t n = json_array_size(arr);
-	if (!json_is_array(arr) || n > SL_EVENT_MAX_ITEMS) {
-		json_decref(arr);
-		return SL_ESTORE;
-	}
-	sl_event_item *items = n ? sl_arena_alloc(a, n * sizeof(*items)) : NULL;
-	sl_err err = n && !items ? SL_ENOMEM : SL_OK;
-	for (size_t i = 0; i < n && !err; i++) {
-		const char *type;
-		json_int_t c, lo, hi;
-		if (json_unpack(json_array_get(arr, i), "{s:s,s:I,s:I,s:I}", "type",
-				&type, "count", &c, "min", &lo, "max", &hi) ||
-		    !sl_equipment_type_from_name(type, &items[i].type) || c < 0 ||
-		    lo < 0 || hi < 0 || c > INT32_MAX || lo > INT32_MAX || hi > INT32_MAX)
-			err = SL_ESTORE;
-		else {
-			items[i].count = (int32_t)c;
-			items[i].count_min = (int32_t)lo;
-			items[i].count_max = (int32_t)hi;
-		}
-	}
-	if (!err) {
-		*out = items;
-		*n_out = n;
-	}
-	json_decref(arr);
-	return err;
-}
-
-#define EVENT_COLUMNS                                                                    \
-	"id, category, created_at, created_by, decided_by_moderator, t_start, t_end, "   \
-	"lat, lon, uncertainty_m, heading_deg, confidence, equipment, updated_at"
-
 static sl_err decode_event(sqlite3_stmt *st, sl_arena *a, sl_event *e)
 {
 	memset(e, 0, sizeof(*e));
@@ -460,7 +402,7 @@ static sl_err decode_event(sqlite3_stmt *st, sl_arena *a, sl_event *e)
 	}
 	e->updated_at = sqlite3_column_int64(st, 13);
 	const char *eq = (const char *)sqlite3_column_text(st, 12);
-	return eq ? sq_decode_items(eq, a, &e->items, &e->n_items) : SL_OK;
+	return eq ? store_items_parse(eq, a, &e->items, &e->n_items) : SL_OK;
 }
 
 /* Reads the reports (and, when with_refs, their refs) of e. The caller
@@ -858,7 +800,7 @@ static sl_err save_event(sqlite_store *s, save_ctx *c, sl_event *e)
 			return err;
 	}
 	char *items = NULL;
-	if ((err = sq_encode_items(e->items, e->n_items, &items)))
+	if ((err = store_items_json(e->items, e->n_items, &items)))
 		return err;
 	sqlite3_stmt *st = c->update;
 	sqlite3_bind_int64(st, 1, e->id);

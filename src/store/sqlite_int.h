@@ -30,38 +30,6 @@ typedef struct sqlite_store {
 	int engine_lock_fd; /* DATA_DIR/engine.lock while held, else -1 */
 } sqlite_store;
 
-/* The columns of reports in the order SELECTs return them. For the INSERT,
- * parameter ?N binds column N (id, column 0, is never bound). */
-enum {
-	COL_ID,
-	COL_RECEIPT_HASH,
-	COL_STATUS,
-	COL_RECEIVED_AT,
-	COL_CATEGORY,
-	COL_OBSERVED_AT,
-	COL_OBSERVED_UNTIL,
-	COL_LAT,
-	COL_LON,
-	COL_UNCERTAINTY_M,
-	COL_PLACE,
-	COL_HEADING_DEG,
-	COL_DESTINATION,
-	COL_EQUIPMENT,
-	COL_LANGUAGE,
-	COL_REF,
-	COL_COUNT
-};
-
-#define REPORT_COLUMNS                                                                   \
-	"id, receipt_hash, status, received_at, category, observed_at, observed_until, " \
-	"lat, lon, uncertainty_m, place, heading_deg, destination, equipment, "          \
-	"language, ref"
-
-/* The review columns, selected after REPORT_COLUMNS (decode_review). */
-#define REVIEW_COLUMNS                                                                   \
-	"grade_reliability, grade_credibility, claimed_by, claimed_until, "              \
-	"reject_reason, decided_by, decided_at"
-
 /* Logs what failed with SQLite's own words (never a bound value); the caller
  * holds db's mutex. Returns SL_ESTORE. */
 sl_err sq_fail(sqlite3 *db, const char *what);
@@ -85,20 +53,9 @@ sl_err sq_column_str(sqlite3_stmt *st, int col, sl_arena *a, const char **out);
 sl_err sq_decode_row(sqlite3_stmt *st, sl_arena *a, sl_report *r);
 /* The REVIEW_COLUMNS from column col0 on. */
 sl_err sq_decode_review(sqlite3_stmt *st, int col0, sl_arena *a, sl_review *out);
-/* The columns every queue item is read with (ITEM_COLUMNS: the report, its
- * review, its photo count, whether it has sealed content) and their
- * decoder. */
-#define ITEM_COLUMNS                                                                     \
-	REPORT_COLUMNS ", " REVIEW_COLUMNS ","                                           \
-		       " (SELECT count(*) FROM sealed s WHERE s.report_id = r.id AND "   \
-		       "s.kind = 'photo'),"                                              \
-		       " EXISTS (SELECT 1 FROM sealed s WHERE s.report_id = r.id AND "   \
-		       "s.kind = 'content')"
+/* The current row of a SELECT ITEM_COLUMNS (store_int.h): the report,
+ * its review, its photo count and whether it has sealed content. */
 sl_err sq_decode_item(sqlite3_stmt *st, sl_arena *a, sl_queue_item *it);
-/* Equipment lists to and from their JSON column. *out is malloc'd. */
-sl_err sq_encode_equipment(const sl_report *r, char **out);
-sl_err sq_decode_equipment(const char *json, size_t len, sl_arena *a, sl_report *r);
-
 /* sqlite_events.c: the ops over events, links, bans, changes and the
  * engine's saved state (their contracts are in store.h). */
 sl_err sq_note_change(sqlite_store *s, int64_t report_id, int64_t event_id);
@@ -123,10 +80,6 @@ sl_err sq_engine_save(sl_store *s, sl_engine_save *save);
 sl_err sq_engine_lock(sl_store *s, bool *got);
 sl_err sq_each_event(sl_store *s, int64_t since, sl_event_visit visit, void *ud);
 sl_err sq_count_events(sl_store *s, int64_t *out);
-/* Equipment estimates to and from their JSON column (events, tracks). */
-sl_err sq_encode_items(const sl_event_item *items, size_t n, char **out);
-sl_err sq_decode_items(const char *json, sl_arena *a, const sl_event_item **items,
-		       size_t *n);
 
 /* sqlite_tracks.c: the tracks the tracker saves (store.h). */
 sl_err sq_tracks_save(sl_store *s, sl_tracks_save *save);

@@ -65,7 +65,7 @@ sl_err sq_pub_sources(sl_store *base, sl_pub_source_visit visit, void *ud)
 		src.confidence = sqlite3_column_double(st, 8);
 		const char *eq = (const char *)sqlite3_column_text(st, 9);
 		if (eq) {
-			if ((err = sq_decode_items(eq, a, &src.items, &src.n_items)))
+			if ((err = store_items_parse(eq, a, &src.items, &src.n_items)))
 				break;
 		}
 		src.n_verified = sqlite3_column_int64(st, 10);
@@ -462,14 +462,33 @@ typedef struct record_args {
 	int64_t now;
 } record_args;
 
+/* The kind record r has as published_events holds it (prev: its hash
+ * there, or NULL): a publish of an event already published is an update,
+ * an update of one that is not, a publish; -1 when it is there already
+ * (the same hash; a withdrawal of what is not published), so that servers
+ * sharing the file record each change once. */
+static int recorded_kind(const sl_pub_record *r, const void *prev, int prev_len)
+{
+	if (r->kind == SL_PUB_WITHDRAW)
+		return prev ? SL_PUB_WITHDRAW : -1;
+	if (!prev)
+		return SL_PUB_PUBLISH;
+	if (prev_len == (int)sizeof(r->hash) && memcmp(prev, r->hash, sizeof(r->hash)) == 0)
+		return -1;
+	return SL_PUB_UPDATE;
+}
+
 static sl_err record_body(sqlite_store *s, void *ud)
 {
 	record_args *a = ud;
-	sqlite3_stmt *log = NULL, *keep = NULL, *drop = NULL, *queue = NULL;
-	sl_err err = sq_prepare_once(s->wdb,
-				     "INSERT INTO publications (event_id, kind, at, doc)"
-				     " VALUES (?1, ?2, ?3, ?4) RETURNING seq",
-				     &log);
+	sqlite3_stmt *prev = NULL, *log = NULL, *keep = NULL, *drop = NULL, *queue = NULL;
+	sl_err err = sq_prepare_once(
+	    s->wdb, "SELECT hash FROM published_events WHERE event_id = ?1", &prev);
+	if (!err)
+		err = sq_prepare_once(s->wdb,
+				      "INSERT INTO publications (event_id, kind, at, doc)"
+				      " VALUES (?1, ?2, ?3, ?4) RETURNING seq",
+				      &log);
 	if (!err)
 		err = sq_prepare_once(
 		    s->wdb,
@@ -488,8 +507,20 @@ static sl_err record_body(sqlite_store *s, void *ud)
 		    &queue);
 	for (size_t i = 0; i < a->n && !err; i++) {
 		const sl_pub_record *r = &a->recs[i];
+		sqlite3_bind_int64(prev, 1, r->event_id);
+		int rc = sqlite3_step(prev);
+		int kind = rc == SQLITE_ROW ? recorded_kind(r, sqlite3_column_blob(prev, 0),
+							     sqlite3_column_bytes(prev, 0))
+					    : recorded_kind(r, NULL, 0);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			err = sq_fail(s->wdb, "read published event");
+		sq_done_with(prev);
+		if (err)
+			break;
+		if (kind < 0)
+			continue;
 		sqlite3_bind_int64(log, 1, r->event_id);
-		sqlite3_bind_text(log, 2, kind_names[r->kind], -1, SQLITE_STATIC);
+		sqlite3_bind_text(log, 2, kind_names[kind], -1, SQLITE_STATIC);
 		sqlite3_bind_int64(log, 3, a->now);
 		sqlite3_bind_text(log, 4, r->doc, -1, SQLITE_STATIC);
 		int64_t seq = 0;
@@ -500,7 +531,7 @@ static sl_err record_body(sqlite_store *s, void *ud)
 		sq_done_with(log);
 		if (err)
 			break;
-		sqlite3_stmt *st = r->kind == SL_PUB_WITHDRAW ? drop : keep;
+		sqlite3_stmt *st = kind == SL_PUB_WITHDRAW ? drop : keep;
 		sqlite3_bind_int64(st, 1, r->event_id);
 		if (st == keep) {
 			sqlite3_bind_blob(st, 2, r->hash, sizeof(r->hash), SQLITE_STATIC);
@@ -512,6 +543,7 @@ static sl_err record_body(sqlite_store *s, void *ud)
 		sqlite3_bind_int64(queue, 2, a->now * 1000); /* due now, in ms */
 		err = sq_run(s->wdb, queue, "queue deliveries");
 	}
+	sqlite3_finalize(prev);
 	sqlite3_finalize(log);
 	sqlite3_finalize(keep);
 	sqlite3_finalize(drop);
@@ -547,56 +579,82 @@ sl_err sq_pub_state(sl_store *base, sl_pub_state_visit visit, void *ud)
 	return err;
 }
 
-sl_err sq_deliveries_due(sl_store *base, int64_t now, size_t max, sl_arena *a,
-			 sl_delivery **out, size_t *n)
+typedef struct due_args {
+	int64_t now;
+	size_t max;
+	sl_arena *a;
+	sl_delivery *list;
+	size_t n;
+} due_args;
+
+/* Reads the due deliveries and leases them, in the write transaction, so
+ * that two processes sharing the file never take the same one. */
+static sl_err due_body(sqlite_store *s, void *ud)
 {
-	sqlite_store *s = (sqlite_store *)base;
-	*out = NULL;
-	*n = 0;
-	sl_delivery *list = sl_arena_alloc(a, (max ? max : 1) * sizeof(*list));
-	if (!list)
-		return SL_ENOMEM;
-	sqlite3_stmt *st;
-	pthread_mutex_lock(&s->rlock);
+	due_args *x = ud;
+	sqlite3_stmt *st, *lease = NULL;
 	sl_err err = sq_prepare_once(
-	    s->rdb,
+	    s->wdb,
 	    "SELECT o.webhook_id, o.seq, o.attempts, p.kind, p.at, w.url, w.secret, p.doc"
 	    " FROM webhook_outbox o JOIN publications p ON p.seq = o.seq"
 	    " JOIN webhooks w ON w.id = o.webhook_id"
 	    " WHERE o.next_at IS NOT NULL AND o.next_at <= ?1 AND w.removed_at IS NULL"
 	    " ORDER BY o.next_at, o.seq LIMIT ?2",
 	    &st);
-	int rc = SQLITE_DONE;
-	if (!err) {
-		sqlite3_bind_int64(st, 1, now);
-		sqlite3_bind_int64(st, 2, (int64_t)max);
-		while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-			sl_delivery *d = &list[*n];
-			d->webhook_id = sqlite3_column_int64(st, 0);
-			d->seq = sqlite3_column_int64(st, 1);
-			d->attempts = sqlite3_column_int(st, 2);
-			const char *k = (const char *)sqlite3_column_text(st, 3);
-			d->kind = k && strcmp(k, "update") == 0	    ? SL_PUB_UPDATE
-				  : k && strcmp(k, "withdraw") == 0 ? SL_PUB_WITHDRAW
-								    : SL_PUB_PUBLISH;
-			d->at = sqlite3_column_int64(st, 4);
-			if (sqlite3_column_bytes(st, 6) == (int)sizeof(d->secret))
-				memcpy(d->secret, sqlite3_column_blob(st, 6),
-				       sizeof(d->secret));
-			if ((err = sq_column_str(st, 5, a, &d->url)) ||
-			    (err = sq_column_str(st, 7, a, &d->doc)))
-				break;
-			(*n)++;
-		}
-		if (!err && rc != SQLITE_DONE && rc != SQLITE_ROW)
-			err = sq_fail(s->rdb, "read deliveries");
-		sqlite3_finalize(st);
-	}
-	pthread_mutex_unlock(&s->rlock);
 	if (err)
-		*n = 0;
-	else
-		*out = list;
+		return err;
+	sqlite3_bind_int64(st, 1, x->now);
+	sqlite3_bind_int64(st, 2, (int64_t)x->max);
+	int rc;
+	while (x->n < x->max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		sl_delivery *d = &x->list[x->n];
+		d->webhook_id = sqlite3_column_int64(st, 0);
+		d->seq = sqlite3_column_int64(st, 1);
+		d->attempts = sqlite3_column_int(st, 2);
+		const char *k = (const char *)sqlite3_column_text(st, 3);
+		d->kind = k && strcmp(k, "update") == 0	    ? SL_PUB_UPDATE
+			  : k && strcmp(k, "withdraw") == 0 ? SL_PUB_WITHDRAW
+							    : SL_PUB_PUBLISH;
+		d->at = sqlite3_column_int64(st, 4);
+		if (sqlite3_column_bytes(st, 6) == (int)sizeof(d->secret))
+			memcpy(d->secret, sqlite3_column_blob(st, 6), sizeof(d->secret));
+		if ((err = sq_column_str(st, 5, x->a, &d->url)) ||
+		    (err = sq_column_str(st, 7, x->a, &d->doc)))
+			break;
+		x->n++;
+	}
+	if (!err && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		err = sq_fail(s->wdb, "read deliveries");
+	sqlite3_finalize(st);
+	if (!err && x->n)
+		err = sq_prepare_once(s->wdb,
+				      "UPDATE webhook_outbox SET next_at = ?3"
+				      " WHERE webhook_id = ?1 AND seq = ?2",
+				      &lease);
+	for (size_t i = 0; i < x->n && !err; i++) {
+		sqlite3_bind_int64(lease, 1, x->list[i].webhook_id);
+		sqlite3_bind_int64(lease, 2, x->list[i].seq);
+		sqlite3_bind_int64(lease, 3, x->now + SL_DELIVERY_LEASE_MS);
+		err = sq_run(s->wdb, lease, "lease delivery");
+	}
+	sqlite3_finalize(lease);
+	return err;
+}
+
+sl_err sq_deliveries_due(sl_store *base, int64_t now, size_t max, sl_arena *a,
+			 sl_delivery **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	due_args x = {now, max, a, sl_arena_alloc(a, (max ? max : 1) * sizeof(sl_delivery)),
+		      0};
+	if (!x.list)
+		return SL_ENOMEM;
+	sl_err err = max ? sq_in_write_tx((sqlite_store *)base, due_body, &x) : SL_OK;
+	if (!err) {
+		*out = x.list;
+		*n = x.n;
+	}
 	return err;
 }
 

@@ -10,62 +10,10 @@
  */
 #include "store/sqlite_int.h"
 
-#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define TRACK_COLUMNS                                                                    \
-	"id, category, t_first, t_last, first_lat, first_lon, last_lat, last_lon, "      \
-	"heading_deg, length_m, confidence, may_continue, direction, "                   \
-	"direction_confidence, ukraine_change_m, russia_change_m, crossing_country, "    \
-	"crossing_lat, crossing_lon, crossing_distance_m, crossing_name, equipment, "    \
-	"n_events, n_reports, updated_at, route, toward_russia"
-
-/* The route column: [[lon, lat], ...], 6 decimals (0.1 m). *out is
- * malloc'd. */
-static sl_err encode_route(const sl_track *t, char **out)
-{
-	json_t *arr = json_array();
-	for (size_t i = 0; arr && i < t->n_route; i++) {
-		json_t *p = json_pack("[f,f]", round(t->route_lon[i] * 1e6) / 1e6,
-				      round(t->route_lat[i] * 1e6) / 1e6);
-		if (!p || json_array_append_new(arr, p)) {
-			json_decref(arr);
-			return SL_ENOMEM;
-		}
-	}
-	*out = arr ? json_dumps(arr, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
-	json_decref(arr);
-	return *out ? SL_OK : SL_ENOMEM;
-}
-
-static sl_err decode_route(const char *json, sl_arena *a, sl_track *t)
-{
-	json_t *arr = json_loads(json, JSON_REJECT_DUPLICATES, NULL);
-	size_t n = json_array_size(arr);
-	if (!json_is_array(arr) || n > SL_TRACK_ROUTE_MAX) {
-		json_decref(arr);
-		return SL_ESTORE;
-	}
-	double *lat = sl_arena_alloc(a, (n ? n : 1) * sizeof(double));
-	double *lon = sl_arena_alloc(a, (n ? n : 1) * sizeof(double));
-	sl_err err = lat && lon ? SL_OK : SL_ENOMEM;
-	for (size_t i = 0; i < n && !err; i++) {
-		json_t *p = json_array_get(arr, i);
-		if (!json_is_number(json_array_get(p, 0)) ||
-		    !json_is_number(json_array_get(p, 1)))
-			err = SL_ESTORE;
-		else
-			lon[i] = json_number_value(json_array_get(p, 0)),
-			lat[i] = json_number_value(json_array_get(p, 1));
-	}
-	json_decref(arr);
-	if (!err)
-		t->route_lat = lat, t->route_lon = lon, t->n_route = n;
-	return err;
-}
 
 /* ---------------------------------------------------------------- saving */
 
@@ -78,9 +26,9 @@ typedef struct save_ctx {
 static sl_err bind_track(sqlite3_stmt *st, const sl_track *t, int64_t now, char **eq,
 			 char **route)
 {
-	sl_err err = sq_encode_items(t->items, t->n_items, eq);
+	sl_err err = store_items_json(t->items, t->n_items, eq);
 	if (!err)
-		err = encode_route(t, route);
+		err = store_route_json(t, route);
 	if (err)
 		return err;
 	sqlite3_bind_text(st, 2, sl_category_name(t->category), -1, SQLITE_STATIC);
@@ -269,10 +217,10 @@ static sl_err decode_track(sqlite3_stmt *st, sl_arena *a, bool with_route, sl_tr
 	t->toward_russia = sqlite3_column_int(st, 26) != 0;
 	t->updated_at = sqlite3_column_int64(st, 24);
 	const char *eq = (const char *)sqlite3_column_text(st, 21);
-	sl_err err = eq ? sq_decode_items(eq, a, &t->items, &t->n_items) : SL_ESTORE;
+	sl_err err = eq ? store_items_parse(eq, a, &t->items, &t->n_items) : SL_ESTORE;
 	const char *route = (const char *)sqlite3_column_text(st, 25);
 	if (!err && with_route)
-		err = route ? decode_route(route, a, t) : SL_ESTORE;
+		err = route ? store_route_parse(route, a, t) : SL_ESTORE;
 	return err;
 }
 

@@ -1,17 +1,82 @@
 /*
- * store.c — the public store API, forwarding to the backend's ops table.
+ * store.c — the public store API, forwarding to the backend's ops table,
+ * and the choice of backend: a PostgreSQL URL, or the SQLite file in the
+ * data directory.
  */
 #include "store/store_int.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#define LOG_PREFIX "sightline: store: "
 
 sl_err sl_store_open(const char *data_dir, sl_store **out)
 {
+	return sl_store_open_url(data_dir, NULL, out);
+}
+
+/* Whether url names a PostgreSQL database: libpq's URI form only, so that
+ * a typo in a path is never taken for a set of connection keywords. */
+static bool is_postgres_url(const char *url)
+{
+	return strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0;
+}
+
+sl_err sl_store_open_url(const char *data_dir, const char *url, sl_store **out)
+{
 	if (!data_dir || !out)
 		return SL_EINVAL;
-	return sl_store_sqlite_open(data_dir, out);
+	*out = NULL;
+	if (!url || !*url || strcmp(url, "sqlite") == 0)
+		return sl_store_sqlite_open(data_dir, out);
+	if (is_postgres_url(url))
+		return sl_store_postgres_open(data_dir, url, out);
+	fprintf(stderr,
+		LOG_PREFIX "--store must be \"sqlite\" or a postgresql:// URL\n");
+	return SL_EINVAL;
 }
+
+sl_err store_make_data_dir(const char *dir)
+{
+	struct stat st;
+	if (stat(dir, &st) == 0) {
+		if (!S_ISDIR(st.st_mode)) {
+			fprintf(stderr, LOG_PREFIX "the data directory is not a directory\n");
+			return SL_EIO;
+		}
+		if (st.st_mode & 077)
+			fprintf(stderr,
+				LOG_PREFIX "warning: the data directory is "
+					   "open to other users (mode %03o); "
+					   "chmod 700 it\n",
+				(unsigned)(st.st_mode & 0777));
+		return SL_OK;
+	}
+	char path[4096];
+	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path))
+		return SL_EINVAL;
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+			fprintf(stderr, LOG_PREFIX "cannot create data directory: %s\n",
+				strerror(errno));
+			return SL_EIO;
+		}
+		*p = '/';
+	}
+	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+		fprintf(stderr, LOG_PREFIX "cannot create data directory: %s\n",
+			strerror(errno));
+		return SL_EIO;
+	}
+	return SL_OK;
+}
+
 
 void sl_store_close(sl_store *s)
 {
@@ -433,4 +498,9 @@ bool sl_direction_from_name(const char *name, sl_direction *out)
 			return true;
 		}
 	return false;
+}
+
+const char *sl_store_backend(const sl_store *s)
+{
+	return s->ops->name;
 }

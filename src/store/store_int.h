@@ -12,7 +12,7 @@
 #include "sightline/store.h"
 
 typedef struct sl_store_ops {
-	const char *name; /* "sqlite" */
+	const char *name; /* "sqlite", "postgresql" */
 	void (*close)(sl_store *s);
 	sl_err (*put_reports)(sl_store *s, sl_report *const *reports, size_t n,
 			      sl_put_result *results);
@@ -99,11 +99,96 @@ typedef struct sl_store_ops {
 	sl_err (*count_events)(sl_store *s, int64_t *out);
 } sl_store_ops;
 
+
+/* ---- what every backend shares ---- */
+
+/* The columns of reports in the order SELECTs return them. For the INSERT,
+ * parameter N binds column N (id, column 0, is never bound). */
+enum {
+	COL_ID,
+	COL_RECEIPT_HASH,
+	COL_STATUS,
+	COL_RECEIVED_AT,
+	COL_CATEGORY,
+	COL_OBSERVED_AT,
+	COL_OBSERVED_UNTIL,
+	COL_LAT,
+	COL_LON,
+	COL_UNCERTAINTY_M,
+	COL_PLACE,
+	COL_HEADING_DEG,
+	COL_DESTINATION,
+	COL_EQUIPMENT,
+	COL_LANGUAGE,
+	COL_REF,
+	COL_COUNT
+};
+
+#define REPORT_COLUMNS                                                                   \
+	"id, receipt_hash, status, received_at, category, observed_at, observed_until, " \
+	"lat, lon, uncertainty_m, place, heading_deg, destination, equipment, "          \
+	"language, ref"
+
+/* The review columns, selected after REPORT_COLUMNS (decode_review). */
+#define REVIEW_COLUMNS                                                                   \
+	"grade_reliability, grade_credibility, claimed_by, claimed_until, "              \
+	"reject_reason, decided_by, decided_at"
+
+/* The columns every queue item is read with: the report, its review,
+ * its photo count, whether it has sealed content (standard SQL). */
+#define ITEM_COLUMNS                                                                     \
+	REPORT_COLUMNS ", " REVIEW_COLUMNS ","                                           \
+		       " (SELECT count(*) FROM sealed s WHERE s.report_id = r.id AND "   \
+		       "s.kind = 'photo'),"                                              \
+		       " EXISTS (SELECT 1 FROM sealed s WHERE s.report_id = r.id AND "   \
+		       "s.kind = 'content')"
+
+/* The columns events are read with, in this order (decode_event of each
+ * backend). */
+#define EVENT_COLUMNS                                                                    \
+	"id, category, created_at, created_by, decided_by_moderator, t_start, t_end, "   \
+	"lat, lon, uncertainty_m, heading_deg, confidence, equipment, updated_at"
+
+/* columns.c: a report's equipment list to and from its JSON column
+ * ([{"type":"tank","model":"T-72","count":3,"count_max":5}, ...], model and
+ * count_max left out when absent); json is len bytes. *out is malloc'd. */
+sl_err store_equipment_json(const sl_report *r, char **out);
+sl_err store_equipment_parse(const char *json, size_t len, sl_arena *a, sl_report *r);
+/* An equipment estimate (events, tracks) to and from its JSON column
+ * ([{"type":"tank","count":12,"min":10,"max":14}, ...]); items in a.
+ * SL_ESTORE for a malformed one. */
+sl_err store_items_json(const sl_event_item *items, size_t n, char **out);
+sl_err store_items_parse(const char *json, sl_arena *a, const sl_event_item **items,
+			 size_t *n);
+
+/* A track's route to and from its JSON column ([[lon, lat], ...], 6
+ * decimals); the points in a. SL_ESTORE for a malformed one. */
+sl_err store_route_json(const sl_track *t, char **out);
+sl_err store_route_parse(const char *json, sl_arena *a, sl_track *t);
+
+/* The columns tracks are read with, in this order (decode_track of each
+ * backend). */
+#define TRACK_COLUMNS                                                                    \
+	"id, category, t_first, t_last, first_lat, first_lon, last_lat, last_lon, "      \
+	"heading_deg, length_m, confidence, may_continue, direction, "                   \
+	"direction_confidence, ukraine_change_m, russia_change_m, crossing_country, "    \
+	"crossing_lat, crossing_lon, crossing_distance_m, crossing_name, equipment, "    \
+	"n_events, n_reports, updated_at, route, toward_russia"
+
 struct sl_store {
 	const sl_store_ops *ops;
 };
 
 /* The SQLite backend: DATA_DIR/sightline.db. */
 sl_err sl_store_sqlite_open(const char *data_dir, sl_store **out);
+
+/* The PostgreSQL backend (postgres.c): the database url names; data_dir
+ * is made as the SQLite backend makes it (it keeps the keys). */
+sl_err sl_store_postgres_open(const char *data_dir, const char *url, sl_store **out);
+
+/* Creates the data directory and any missing parents, private to our
+ * user, unless it exists; warns when an existing one is open to others.
+ * SL_EIO when it cannot (store.c). */
+sl_err store_make_data_dir(const char *dir);
 
 #endif

@@ -37,7 +37,7 @@
 #include <cmocka.h>
 #include <curl/curl.h>
 #include <jansson.h>
-#include <sqlite3.h>
+#include "teststore.h"
 
 extern char **environ;
 
@@ -262,11 +262,51 @@ void harness_server_init(harness_server *srv, const char *const *args)
 	snprintf(srv->log, sizeof(srv->log), "%s/server.log", srv->root);
 	if (mkdir(srv->dir, 0700) != 0)
 		fail_msg("mkdir %s: %s", srv->dir, strerror(errno));
+	/* On PostgreSQL (teststore.h) the data directory's config names the
+	 * database, so that the server and every command run with --data DIR
+	 * use it, as an operator would set it up. */
+	const char *url = teststore_url(srv->dir);
+	if (url) {
+		char path[PATH_MAX], cfg[1200];
+		snprintf(path, sizeof(path), "%s/sightline.json", srv->dir);
+		int n = snprintf(cfg, sizeof(cfg), "{\"store\": \"%s\"}\n", url);
+		harness_write_file(path, cfg, (size_t)n);
+	}
 	for (size_t i = 0; args && args[i]; i++) {
 		if (srv->n_args == sizeof(srv->args) / sizeof(srv->args[0]))
 			fail_msg("too many server flags");
 		srv->args[srv->n_args++] = strdup(args[i]);
 	}
+}
+
+void harness_server_init_shared(harness_server *srv, const harness_server *other,
+				const char *const *args)
+{
+	memset(srv, 0, sizeof(*srv));
+	const char *tmp = getenv("TMPDIR");
+	snprintf(srv->root, sizeof(srv->root), "%s/sightline-it-XXXXXX",
+		 tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(srv->root))
+		fail_msg("mkdtemp %s: %s", srv->root, strerror(errno));
+	snprintf(srv->dir, sizeof(srv->dir), "%s", other->dir);
+	snprintf(srv->log, sizeof(srv->log), "%s/server.log", srv->root);
+	srv->shared = true;
+	for (size_t i = 0; args && args[i]; i++) {
+		if (srv->n_args == sizeof(srv->args) / sizeof(srv->args[0]))
+			fail_msg("too many server flags");
+		srv->args[srv->n_args++] = strdup(args[i]);
+	}
+}
+
+void harness_server_kill(harness_server *srv)
+{
+	if (!srv->pid)
+		fail_msg("kill of a server that is not running");
+	kill(srv->pid, SIGKILL);
+	int status;
+	while (waitpid(srv->pid, &status, 0) < 0 && errno == EINTR)
+		;
+	srv->pid = 0;
 }
 
 void harness_server_launch(harness_server *srv)
@@ -412,6 +452,8 @@ void harness_server_cleanup(harness_server *srv)
 		harness_server_stop(srv);
 	if (wrapper())
 		check_valgrind_logs(srv);
+	if (srv->dir[0] && !srv->shared && !getenv("HARNESS_KEEP"))
+		teststore_drop(srv->dir);
 	if (srv->root[0] && !getenv("HARNESS_KEEP"))
 		remove_tree(srv->root);
 	for (size_t i = 0; i < srv->n_args; i++)
@@ -796,33 +838,10 @@ void harness_raw(const harness_server *srv, const void *req, size_t len, unsigne
 
 long long harness_db_integer(const harness_server *srv, const char *sql)
 {
-	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/sightline.db", srv->dir);
-	sqlite3 *db = NULL;
-	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
-	if (rc != SQLITE_OK) {
-		char msg[512];
-		snprintf(msg, sizeof(msg), "%s",
-			 db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-		sqlite3_close(db);
-		fail_msg("open %s read-only: %s", path, msg);
-	}
-	sqlite3_busy_timeout(db, 5000);
-	sqlite3_stmt *st = NULL;
-	bool got = false;
-	long long value = 0;
-	rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-	if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
-		value = (long long)sqlite3_column_int64(st, 0);
-		got = true;
-	}
-	char msg[512];
-	snprintf(msg, sizeof(msg), "%s", sqlite3_errmsg(db));
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	if (!got)
-		fail_msg("\"%s\" on %s: %s", sql, path, msg);
-	return value;
+	char buf[512];
+	if (!teststore_query(srv->dir, sql, buf, sizeof(buf)))
+		fail_msg("\"%s\" on the store of %s: %s", sql, srv->dir, buf);
+	return strtoll(buf, NULL, 10);
 }
 
 long harness_count_reports(const harness_server *srv)

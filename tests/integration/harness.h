@@ -17,6 +17,10 @@
  * harness_cli runs any other command and captures what it prints; the
  * unseal helpers read sealed material back the way a moderator does.
  *
+ * On PostgreSQL (tests/teststore.h) each data directory gets a database of
+ * its own, named in DIR/sightline.json ({"store": URL}), so that the server
+ * and every command given --data DIR use it.
+ *
  * The helpers fail loudly (a cmocka failure with the reason) rather than
  * returning error codes the caller might forget to check.
  */
@@ -41,6 +45,7 @@ typedef struct harness_server {
 	char base[64];	 /* "http://127.0.0.1:PORT" */
 	char *args[32];	 /* extra flags of the last start, owned */
 	size_t n_args;
+	bool shared; /* dir belongs to another server (harness_server_init_shared) */
 } harness_server;
 
 /* Creates a fresh root directory (mkdtemp) for srv with an empty data
@@ -49,6 +54,16 @@ typedef struct harness_server {
  * add moderators, or point srv->log elsewhere (into the data directory, to
  * have it scanned with the rest), before harness_server_launch. */
 void harness_server_init(harness_server *srv, const char *const *args);
+
+/* harness_server_init for a second server on other's data directory (its
+ * keys, and its database: several servers sharing one store), with a
+ * root and log of its own. Cleaning srv up leaves the shared directory and
+ * database to other. */
+void harness_server_init_shared(harness_server *srv, const harness_server *other,
+				const char *const *args);
+
+/* Kills the server with SIGKILL (no shutdown at all: a crash) and reaps it. */
+void harness_server_kill(harness_server *srv);
 
 /* Starts the server on srv's directory with its flags. srv must be
  * stopped. Fails the test when the server does not announce its port
@@ -156,13 +171,15 @@ int harness_connect(const harness_server *srv);
  * discarding anything it sends. True when it closed in time. */
 bool harness_wait_closed(int fd, unsigned ms);
 
-/* The number of rows in the table reports, read through SQLite read-only
+/* The number of rows in the table reports, read with a connection of its
+ * own (SQLite, or the PostgreSQL database of srv: tests/teststore.h)
  * while the server runs. */
 long harness_count_reports(const harness_server *srv);
 
 /* The first column of the first row of sql (an integer), run on srv's
- * database opened read-only; the server may be running or not. Fails the
- * test on any SQLite error or when there is no row. */
+ * database with a connection of its own; the server may be running or
+ * not. Fails the test on any error or when there is no row. The SQL must
+ * mean the same to SQLite and PostgreSQL. */
 long long harness_db_integer(const harness_server *srv, const char *sql);
 
 /* The event report_id is in (by the engine's or a moderator's links; the

@@ -47,6 +47,7 @@
 #include <sqlite3.h>
 
 #include "harness.h"
+#include "teststore.h"
 #include "sightline/report.h"
 #include "sightline/store.h"
 #include "sightline/timefmt.h"
@@ -804,6 +805,16 @@ static void check_int(const char *ctx, const char *field, long long got, long lo
 /* received_at as the database column holds it (integer seconds or text). */
 static void check_received_at_column(const harness_server *srv)
 {
+	if (teststore_pg()) {
+		/* A BIGINT column: only its values can be wrong. */
+		if (harness_db_integer(srv, "SELECT count(*) FROM reports") == 0)
+			fail_msg("no rows in reports");
+		long long bad = harness_db_integer(
+		    srv, "SELECT count(*) FROM reports WHERE received_at % 60 <> 0");
+		if (bad)
+			fail_msg("%lld received_at values are not multiples of 60", bad);
+		return;
+	}
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/sightline.db", srv->dir);
 	sqlite3 *db = NULL;
@@ -890,9 +901,9 @@ static void test_round_trip(void **state)
 	harness_server_stop_ok(&own);
 
 	sl_store *s = NULL;
-	sl_err err = sl_store_open(own.dir, &s);
+	sl_err err = teststore_open(own.dir, &s);
 	if (err != SL_OK)
-		fail_msg("sl_store_open(%s): %s", own.dir, sl_strerror(err));
+		fail_msg("teststore_open(%s): %s", own.dir, sl_strerror(err));
 	stored_set set = {0};
 	err = sl_store_each_report(s, 0, collect_report, &set);
 	sl_store_close(s);

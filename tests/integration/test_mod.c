@@ -12,10 +12,11 @@
  * passphrases.
  *
  * What cannot be seen from outside: that an expired or ended session's
- * secret key is wiped. The tests show the session is gone (401 from then
- * on); that its key is freed with it is session.c's contract (one
- * reference count for both), and ASan's leak check at the server's exit
- * would catch a key that was never freed.
+ * secret key is wiped. The tests here show the session is gone (401 from
+ * then on); tests/unit/test_session.c shows its key wiped with it (by
+ * sign-out, idle expiry, the lifetime, a full table, a sweep), watching the
+ * count of unlocked keys, and ASan's leak check at the server's exit would
+ * catch a key that was never freed.
  *
  * Each sign-in runs Argon2id (64 MiB, ~0.2 s) in the server, so the suite
  * signs in sparingly; it takes about 20 s.
@@ -632,6 +633,37 @@ static void test_secure_cookie(void **state)
 	harness_server_stop_ok(&own);
 }
 
+/* Without the flag, a sign-in that a TLS proxy forwards (it says so in
+ * X-Forwarded-Proto or Forwarded) gets a Secure cookie too; plain HTTP
+ * does not. */
+static void test_secure_behind_tls_proxy(void **state)
+{
+	(void)state;
+	char pass[256];
+	harness_passphrase("alice", pass, sizeof(pass));
+	static const struct {
+		const char *header;
+		bool secure;
+	} cases[] = {
+	    {"X-Forwarded-Proto: https", true},
+	    {"Forwarded: for=192.0.2.1;proto=https;by=203.0.113.5", true},
+	    {"X-Forwarded-Proto: http", false},
+	    {"X-Forwarded-Proto: httpsx", false},
+	    {NULL, false},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *h[] = {cases[i].header, NULL};
+		harness_response r;
+		sign_in_raw(&shared, "alice", pass, cases[i].header ? h : NULL, &r);
+		harness_expect_status(&r, 200, cases[i].header ? cases[i].header : "plain");
+		const char *sc = harness_response_header(&r, "Set-Cookie");
+		if (!sc || (strstr(sc, "; Secure") != NULL) != cases[i].secure)
+			fail_msg("%s: Set-Cookie %s", cases[i].header ? cases[i].header : "plain",
+				 sc ? sc : "(none)");
+		harness_response_free(&r);
+	}
+}
+
 static long long count_action(const char *action)
 {
 	return harness_count_audit(&shared, action);
@@ -732,6 +764,7 @@ int main(void)
 	    cmocka_unit_test(test_concurrent_sign_ins),
 	    cmocka_unit_test_teardown(test_idle_expiry, own_teardown),
 	    cmocka_unit_test_teardown(test_secure_cookie, own_teardown),
+	    cmocka_unit_test(test_secure_behind_tls_proxy),
 	    cmocka_unit_test(test_audit_log),
 	    cmocka_unit_test(test_no_secret_on_disk),
 	};

@@ -166,6 +166,8 @@ static int group_setup(void **state)
 					   "4096",
 					   "--webhook-backoff",
 					   "300",
+					   "--webhook-timeout",
+					   "1",
 					   NULL};
 	harness_server_init(&srv, args);
 	harness_moderator_add(&srv, "ada", "admin");
@@ -996,6 +998,156 @@ static void test_stream_and_webhook(void **state)
 	harness_audit_verify(&srv);
 }
 
+/* A receiver that takes the connection and never answers (for the first
+ * delivery it sees; the others it takes at once, so that only that one is
+ * retried): each attempt ends at --webhook-timeout (1 s here), the next
+ * comes after the backoff (300 ms, doubled each time), and intake answers
+ * informants meanwhile as fast as ever. */
+static struct {
+	int fd;
+	uint16_t port;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	int held[64];
+	char hung[64]; /* the delivery it never answers */
+	int64_t at_ms[64];
+	size_t n;
+	bool stop;
+} pit;
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void *pit_main(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		pthread_mutex_lock(&pit.lock);
+		bool stop = pit.stop;
+		pthread_mutex_unlock(&pit.lock);
+		if (stop)
+			return NULL;
+		struct pollfd pfd = {.fd = pit.fd, .events = POLLIN};
+		if (poll(&pfd, 1, 50) <= 0)
+			continue;
+		int c = accept(pit.fd, NULL, NULL);
+		if (c < 0)
+			continue;
+		int64_t at = mono_ms();
+		/* Read the request's head (to know which delivery it is), then
+		 * say nothing. */
+		char buf[8192];
+		buf[0] = '\0';
+		size_t got = 0;
+		struct pollfd cp = {.fd = c, .events = POLLIN};
+		while (got < sizeof(buf) - 1 && !strstr(buf, "\r\n\r\n") &&
+		       poll(&cp, 1, 500) > 0) {
+			ssize_t r = recv(c, buf + got, sizeof(buf) - 1 - got, 0);
+			if (r <= 0)
+				break;
+			got += (size_t)r;
+			buf[got] = '\0';
+		}
+		char id[64];
+		header_value(buf, "X-Sightline-Delivery", id, sizeof(id));
+		pthread_mutex_lock(&pit.lock);
+		if (!pit.hung[0])
+			snprintf(pit.hung, sizeof(pit.hung), "%s", id);
+		if (id[0] && strcmp(id, pit.hung) == 0 && pit.n < 64) {
+			pit.at_ms[pit.n] = at;
+			pit.held[pit.n++] = c;
+		} else {
+			static const char ok[] = "HTTP/1.1 204 No Content\r\n"
+						 "Connection: close\r\n\r\n";
+			ssize_t w = send(c, ok, strlen(ok), MSG_NOSIGNAL);
+			(void)w;
+			close(c);
+		}
+		pthread_mutex_unlock(&pit.lock);
+	}
+}
+
+static void test_webhook_hangs(void **state)
+{
+	(void)state;
+	pthread_mutex_init(&pit.lock, NULL);
+	pit.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(pit.fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(pit.fd, 64), 0);
+	socklen_t sl = sizeof(sa);
+	getsockname(pit.fd, (struct sockaddr *)&sa, &sl);
+	pit.port = ntohs(sa.sin_port);
+	pthread_create(&pit.thread, NULL, pit_main, NULL);
+
+	char body[128];
+	snprintf(body, sizeof(body), "{\"url\":\"http://127.0.0.1:%u/hang\"}", pit.port);
+	json_t *w = harness_mod_call(&srv, &ada, "POST", ADMIN "/webhooks", body, 201);
+	long long hook_id = json_integer_value(json_object_get(w, "id"));
+	json_decref(w);
+	json_decref(harness_mod_call(&srv, &ada, "PUT", ADMIN "/publish/policy",
+				     "{\"delay_minutes\":{\"helicopter\":0}}", 200));
+	long long heli = post("helicopter", 52.9, 28.9, 20, false);
+	for (int i = 0; i < 300 && !event_of(heli); i++)
+		usleep(50 * 1000);
+	decide(heli, "verify");
+
+	/* Informants while the receiver hangs: every report answered 201 at
+	 * once (the slowest is printed; 2 s is a wide margin over the few
+	 * milliseconds one takes). */
+	int64_t worst = 0;
+	for (int i = 0; i < 60; i++) {
+		int64_t t0 = mono_ms();
+		post("road_convoy", 52.0 + i * 0.01, 27.0, 30, false);
+		int64_t took = mono_ms() - t0;
+		worst = took > worst ? took : worst;
+		usleep(100 * 1000);
+	}
+	printf("# slowest report while a webhook hangs: %lld ms\n", (long long)worst);
+	if (worst > 2000)
+		fail_msg("a report took %lld ms while a webhook receiver hung",
+			 (long long)worst);
+
+	/* Five attempts at the hung delivery: the gaps between them grow. */
+	size_t k = 0;
+	for (int i = 0; i < 300 && k < 5; i++) {
+		pthread_mutex_lock(&pit.lock);
+		k = pit.n;
+		pthread_mutex_unlock(&pit.lock);
+		usleep(100 * 1000);
+	}
+	if (k < 5)
+		fail_msg("the hung delivery was tried %zu times, not five", k);
+	char del[64];
+	snprintf(del, sizeof(del), ADMIN "/webhooks/%lld", hook_id);
+	json_decref(harness_mod_call(&srv, &ada, "DELETE", del, NULL, 200));
+	pthread_mutex_lock(&pit.lock);
+	pit.stop = true;
+	int64_t at[5];
+	for (size_t a = 0; a < 5; a++)
+		at[a] = pit.at_ms[a];
+	pthread_mutex_unlock(&pit.lock);
+	pthread_join(pit.thread, NULL);
+	for (size_t a = 0; a < pit.n; a++)
+		close(pit.held[a]);
+	close(pit.fd);
+	int64_t gap[4];
+	for (int g = 0; g < 4; g++)
+		gap[g] = at[g + 1] - at[g];
+	printf("# gaps between attempts: %lld %lld %lld %lld ms\n", (long long)gap[0],
+	       (long long)gap[1], (long long)gap[2], (long long)gap[3]);
+	/* Each gap is the timeout (1 s) and the backoff: 0.3, 0.6, 1.2, 2.4 s. */
+	if (gap[0] < 1000 || gap[3] < gap[0] + 1200 || gap[2] < gap[0] + 400)
+		fail_msg("the retries do not back off: %lld %lld %lld %lld ms",
+			 (long long)gap[0], (long long)gap[1], (long long)gap[2],
+			 (long long)gap[3]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1009,6 +1161,7 @@ int main(void)
 	    cmocka_unit_test(test_tracks_published),
 	    cmocka_unit_test(test_photo_published),
 	    cmocka_unit_test(test_stream_and_webhook),
+	    cmocka_unit_test(test_webhook_hangs),
 	};
 	int rc =
 	    cmocka_run_group_tests_name("public", tests, group_setup, group_teardown);

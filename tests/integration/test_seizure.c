@@ -20,6 +20,13 @@
  * ids in decimal nor as the bytes an integer column would hold. So is the
  * web form (/report), with a canary text and file name.
  *
+ * On PostgreSQL (tests/teststore.h) the data directory holds no database:
+ * then the database server's side is read too, as its seizure would give
+ * it — the files of the test's database, the cluster's shared tables, the
+ * WAL written since the test began and the server's log — and every row of
+ * every table, as text. "127.0.0.1" is looked for in the rows, not in the
+ * server's files, which name its own listening address.
+ *
  * Then the other side: a moderator with the passphrase can still read the
  * text, the contact, the follow-up and a clean photo (invariant 2 is about
  * the disk, not about losing reports); a moderator added later cannot, until
@@ -49,10 +56,10 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "fakebot.h"
 #include "harness.h"
+#include "teststore.h"
 
 #define REPORTS "/api/v1/reports"
 
@@ -241,6 +248,8 @@ static void request_with_ids(const char *method, const char *path, const char *t
 
 typedef struct scan {
 	const char *log; /* the server log's path: 127.0.0.1 allowed there */
+	bool db_server;	 /* reading the database server's files (PostgreSQL) */
+	size_t db_files;
 	char found[8192];
 	size_t files;
 	char listing[4096];
@@ -288,23 +297,9 @@ static void found(scan *s, const char *what, const char *path, size_t off, size_
 		 count, count == 1 ? "" : "s", ctx);
 }
 
-static void scan_file(void *ud, const char *path)
+/* Looks for every needle in the len bytes at data, which path names. */
+static void scan_data(scan *s, const char *path, const char *data, size_t len)
 {
-	scan *s = ud;
-	size_t len;
-	char *data = harness_read_file(path, &len);
-	s->files++;
-	size_t lo = strlen(s->listing);
-	const char *slash = strrchr(path, '/');
-	const char *name = slash ? slash + 1 : path;
-	snprintf(s->listing + lo, sizeof(s->listing) - lo, "%s%s (%zu bytes)",
-		 lo ? ", " : "", name, len);
-	size_t nl = strlen(name);
-	if (nl > 4 && strcmp(name + nl - 4, "-wal") == 0)
-		s->saw_wal = true;
-	if (nl > 4 && strcmp(name + nl - 4, "-shm") == 0)
-		s->saw_shm = true;
-
 	for (size_t i = 0; i < S.n_needles; i++) {
 		const needle *n = &S.needles[i];
 		size_t first = 0;
@@ -317,7 +312,7 @@ static void scan_file(void *ud, const char *path)
 	}
 	/* 127.0.0.1: only in the log, only in its "listening on" lines. */
 	size_t first = 0;
-	size_t addr = count_in(data, len, "127.0.0.1", 9, &first);
+	size_t addr = s->db_server ? 0 : count_in(data, len, "127.0.0.1", 9, &first);
 	bool is_log = s->log && strcmp(path, s->log) == 0;
 	size_t allowed =
 	    is_log ? count_in(data, len, "listening on http://127.0.0.1:", 30, NULL) : 0;
@@ -348,19 +343,70 @@ static void scan_file(void *ud, const char *path)
 			found(s, what, path, (size_t)(p - data), 1, data, len);
 		}
 	}
+}
+
+static void scan_file(void *ud, const char *path)
+{
+	scan *s = ud;
+	size_t len;
+	char *data = harness_read_file(path, &len);
+	if (s->db_server) {
+		s->db_files++;
+	} else {
+		s->files++;
+		size_t lo = strlen(s->listing);
+		const char *slash = strrchr(path, '/');
+		const char *name = slash ? slash + 1 : path;
+		snprintf(s->listing + lo, sizeof(s->listing) - lo, "%s%s (%zu bytes)",
+			 lo ? ", " : "", name, len);
+		size_t nl = strlen(name);
+		if (nl > 4 && strcmp(name + nl - 4, "-wal") == 0)
+			s->saw_wal = true;
+		if (nl > 4 && strcmp(name + nl - 4, "-shm") == 0)
+			s->saw_shm = true;
+	}
+	scan_data(s, path, data, len);
 	free(data);
 }
 
-/* Scans every regular file under the data directory; fails naming each
- * find. */
-static void scan_data_dir(const char *when, bool want_wal)
+/* PostgreSQL: the database server's files (its WAL when with_wal) and
+ * every row of the test's database. Nothing for SQLite, whose files are
+ * in the data directory. */
+static void scan_db_server(scan *s, bool with_wal)
+{
+	if (!teststore_pg())
+		return;
+	s->db_server = true;
+	teststore_files(S.srv.dir, with_wal, scan_file, s);
+	s->db_server = false;
+	size_t len;
+	char *rows = teststore_dump(S.srv.dir, &len);
+	scan_data(s, "the rows of the database", rows, len);
+	free(rows);
+}
+
+/* Scans every regular file under the data directory (and, on PostgreSQL,
+ * the database server's: scan_db_server, its WAL unless after_purge);
+ * fails naming each find. */
+static void scan_data_dir(const char *when, bool want_wal, bool after_purge)
 {
 	scan s = {
 	    .log = S.srv.log, .windows = S.cipher_windows, .n_windows = S.n_windows};
 	harness_walk_files(S.srv.dir, scan_file, &s);
-	print_message("scan %s: %zu files: %s\n", when, s.files, s.listing);
+	scan_db_server(&s, !after_purge);
+	print_message("scan %s: %zu files: %s; %zu of the database server\n", when,
+		      s.files, s.listing, s.db_files);
 	if (s.found[0])
 		fail_msg("scan %s: found on disk:%s", when, s.found);
+	if (teststore_pg()) {
+		if (strstr(s.listing, "sightline.db") || !strstr(s.listing, "sightline.json ") ||
+		    !strstr(s.listing, "server.log ") || s.db_files == 0)
+			fail_msg("scan %s: expected the config and the log in the data "
+				 "directory, no database file there, and the database "
+				 "server's files (%zu): %s",
+				 when, s.db_files, s.listing);
+		return;
+	}
 	if (want_wal && (!s.saw_wal || !s.saw_shm))
 		fail_msg(
 		    "scan %s: expected the WAL and SHM files to be there (WAL %s, SHM "
@@ -549,6 +595,7 @@ static int group_setup(void **state)
 			      fakebot_url(S.bot),
 			      NULL};
 	harness_server_init(&S.srv, args);
+	teststore_mark_wal(S.srv.dir);
 	/* The log inside the data directory, to be scanned with the rest. */
 	if (strlen(S.srv.dir) + sizeof("/server.log") > sizeof(S.srv.log))
 		fail_msg("data directory path too long: %s", S.srv.dir);
@@ -932,7 +979,7 @@ static void test_scan_while_running(void **state)
 	(void)state;
 	need(S.submitted, "the reports were not submitted");
 	harness_server_assert_alive(&S.srv);
-	scan_data_dir("while the server runs", true);
+	scan_data_dir("while the server runs", true, false);
 }
 
 static void test_scan_after_stop(void **state)
@@ -940,7 +987,7 @@ static void test_scan_after_stop(void **state)
 	(void)state;
 	need(S.submitted, "the reports were not submitted");
 	harness_server_stop_ok(&S.srv);
-	scan_data_dir("after SIGTERM", false);
+	scan_data_dir("after SIGTERM", false, false);
 }
 
 static void test_moderator_reads(void **state)
@@ -1262,51 +1309,44 @@ static void test_removed_moderator(void **state)
 			 keys);
 }
 
+typedef struct windows {
+	size_t items, *item_of;
+} windows;
+
+/* Four 32-byte windows of one ciphertext into S.cipher_windows. */
+static void add_windows(void *ud, const uint8_t *b, size_t n)
+{
+	windows *w = ud;
+	if (n < 32 || !b)
+		return;
+	size_t at[4] = {16, n / 3, n / 2, n - 48};
+	for (size_t k = 0; k < 4; k++)
+		if (at[k] > n - 32)
+			at[k] = n - 32;
+	void *grown = realloc(S.cipher_windows, (S.n_windows + 4) * 32);
+	void *grown2 = realloc(w->item_of, (S.n_windows + 4) * sizeof(*w->item_of));
+	if (!grown || !grown2)
+		abort();
+	S.cipher_windows = grown;
+	w->item_of = grown2;
+	for (size_t k = 0; k < 4; k++) {
+		w->item_of[S.n_windows] = w->items;
+		memcpy(S.cipher_windows[S.n_windows++], b + at[k], 32);
+	}
+	w->items++;
+}
+
 /* After the retention purge nothing sealed is left, ciphertext included. */
 static void test_retention_purge(void **state)
 {
 	(void)state;
 	need(S.submitted, "the reports were not submitted");
-	/* 32 bytes from the middle of every ciphertext, to look for after. */
-	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/sightline.db", S.srv.dir);
-	sqlite3 *h = NULL;
-	if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-		sqlite3_close(h);
-		fail_msg("open %s read-only", path);
-	}
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(h, "SELECT cipher FROM sealed", -1, &st, NULL) !=
-	    SQLITE_OK) {
-		sqlite3_close(h);
-		fail_msg("SELECT cipher FROM sealed failed");
-	}
-	/* Four windows per item: a large blob spans overflow pages, and a
+	/* 32 bytes from the middle of every ciphertext, to look for after.
+	 * Four windows per item: a large blob spans overflow pages, and a
 	 * window across a page boundary is not contiguous in the file. */
-	size_t items = 0, *item_of = NULL;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		int n = sqlite3_column_bytes(st, 0);
-		const uint8_t *b = sqlite3_column_blob(st, 0);
-		if (n < 32 || !b)
-			continue;
-		size_t at[4] = {16, (size_t)n / 3, (size_t)n / 2, (size_t)n - 48};
-		for (size_t k = 0; k < 4; k++)
-			if (at[k] > (size_t)n - 32)
-				at[k] = (size_t)n - 32;
-		void *grown = realloc(S.cipher_windows, (S.n_windows + 4) * 32);
-		void *grown2 = realloc(item_of, (S.n_windows + 4) * sizeof(*item_of));
-		if (!grown || !grown2)
-			abort();
-		S.cipher_windows = grown;
-		item_of = grown2;
-		for (size_t k = 0; k < 4; k++) {
-			item_of[S.n_windows] = items;
-			memcpy(S.cipher_windows[S.n_windows++], b + at[k], 32);
-		}
-		items++;
-	}
-	sqlite3_finalize(st);
-	sqlite3_close(h);
+	windows w = {0};
+	teststore_each_blob(S.srv.dir, "SELECT cipher FROM sealed", add_windows, &w);
+	size_t items = w.items, *item_of = w.item_of;
 	if (items == 0)
 		fail_msg("no ciphertext of 32 bytes or more in sealed before the purge");
 	/* Control: keep the windows that are in the files now; every item must
@@ -1316,6 +1356,7 @@ static void test_retention_purge(void **state)
 	for (size_t i = 0; i < S.n_windows; i++) {
 		scan c = {.windows = &S.cipher_windows[i], .n_windows = 1};
 		harness_walk_files(S.srv.dir, scan_file, &c);
+		scan_db_server(&c, true);
 		if (strstr(c.found, "purged ciphertext")) {
 			memmove(S.cipher_windows[kept], S.cipher_windows[i], 32);
 			item_seen[item_of[i]] = true;
@@ -1380,8 +1421,10 @@ static void test_retention_purge(void **state)
 	if (db("SELECT count(*) FROM reports") != want_reports)
 		fail_msg("the purge removed reports: %lld left, expected %lld",
 			 db("SELECT count(*) FROM reports"), want_reports);
-	/* Neither a canary nor a byte of the ciphertext anywhere. */
-	scan_data_dir("after the purge", false);
+	/* Neither a canary nor a byte of the ciphertext anywhere (on
+	 * PostgreSQL: but in the WAL, which keeps what was written until its
+	 * segment is recycled, docs/SECURITY.md). */
+	scan_data_dir("after the purge", false, true);
 }
 
 /* Nothing was left behind in the server's TMPDIR. */

@@ -28,10 +28,11 @@
 #include <unistd.h>
 
 #include <sodium.h>
-#include <sqlite3.h>
 
 #include "sightline/audit.h"
 #include "sightline/receipt.h" /* sl_crypto_init */
+
+#include "teststore.h"
 
 typedef struct fixture {
 	char root[256];	   /* mkdtemp result */
@@ -44,7 +45,7 @@ typedef struct fixture {
 
 static void open_log(fixture *f)
 {
-	assert_int_equal(sl_store_open(f->data, &f->store), SL_OK);
+	assert_int_equal(teststore_open(f->data, &f->store), SL_OK);
 	assert_int_equal(sl_audit_open(f->data, f->store, &f->audit), SL_OK);
 	memcpy(f->pk, sl_audit_public_key(f->audit), sizeof(f->pk));
 }
@@ -77,6 +78,7 @@ static int teardown(void **state)
 {
 	fixture *f = *state;
 	close_log(f);
+	teststore_drop(f->data);
 	char cmd[PATH_MAX + 32];
 	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", f->root);
 	if (system(cmd) != 0)
@@ -117,25 +119,35 @@ static void expect_damage(fixture *f, int64_t seq, const char *words)
 			 (long long)seq, words, r.ok, (long long)r.bad_seq, r.why);
 }
 
-/* Runs SQL on the database file as an attacker would: with the store
- * closed, through SQLite itself, the append-only triggers dropped first. */
-static void tamper(fixture *f, const char *sql)
+/* Runs SQL on the database as an attacker would: with the store closed,
+ * through the database itself (SQLite, or psql's way into PostgreSQL), the
+ * append-only triggers dropped first. pg_sql (NULL: the same as sql) is
+ * the PostgreSQL words for it. */
+static void tamper2(fixture *f, const char *sql, const char *pg_sql)
 {
 	close_log(f);
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
-	char *err = NULL;
-	int rc = sqlite3_exec(db,
-			      "DROP TRIGGER IF EXISTS audit_no_update;"
-			      "DROP TRIGGER IF EXISTS audit_no_delete;",
-			      NULL, NULL, &err);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(db, sql, NULL, NULL, &err);
-	if (rc != SQLITE_OK)
-		fail_msg("%s: %s", sql, err ? err : "?");
-	sqlite3_free(err);
-	sqlite3_close(db);
+	bool pg = teststore_pg();
+	teststore_exec(f->data, pg ? "DROP TRIGGER IF EXISTS audit_no_update ON audit;"
+				     "DROP TRIGGER IF EXISTS audit_no_delete ON audit;"
+				   : "DROP TRIGGER IF EXISTS audit_no_update;"
+				     "DROP TRIGGER IF EXISTS audit_no_delete;");
+	teststore_exec(f->data, pg && pg_sql ? pg_sql : sql);
 	open_log(f);
+}
+
+static void tamper(fixture *f, const char *sql)
+{
+	tamper2(f, sql, NULL);
+}
+
+/* A blob literal of the backend's: X'..' or '\x..'::bytea. */
+static void blob_literal(char *buf, size_t size, const uint8_t *b, size_t n)
+{
+	bool pg = teststore_pg();
+	size_t o = (size_t)snprintf(buf, size, pg ? "'\\x" : "X'");
+	for (size_t i = 0; i < n && o + 3 < size; i++)
+		o += (size_t)snprintf(buf + o, size - o, "%02x", b[i]);
+	snprintf(buf + o, size - o, pg ? "'::bytea" : "'");
 }
 
 /* ---- the encoding, per docs/AUDIT.md ------------------------------------- */
@@ -378,7 +390,7 @@ static void test_concurrent_connections(void **state)
 	fixture *f = *state;
 	sl_store *s2;
 	sl_audit *a2, *a3, *a4;
-	assert_int_equal(sl_store_open(f->data, &s2), SL_OK);
+	assert_int_equal(teststore_open(f->data, &s2), SL_OK);
 	assert_int_equal(sl_audit_open(f->data, s2, &a2), SL_OK);
 	assert_int_equal(sl_audit_open(f->data, s2, &a3), SL_OK);
 	assert_int_equal(sl_audit_open(f->data, f->store, &a4), SL_OK);
@@ -479,7 +491,8 @@ static void test_replace_signature(void **state)
 {
 	fixture *f = *state;
 	append_n(f, 10);
-	tamper(f, "UPDATE audit SET sig = randomblob(64) WHERE seq = 4");
+	tamper2(f, "UPDATE audit SET sig = randomblob(64) WHERE seq = 4",
+		"UPDATE audit SET sig = sha512(sig) WHERE seq = 4");
 	expect_damage(f, 4, "signature invalid");
 }
 
@@ -500,8 +513,11 @@ static void test_malformed_row(void **state)
 {
 	fixture *f = *state;
 	append_n(f, 10);
-	tamper(f, "PRAGMA ignore_check_constraints = ON;"
-		  "UPDATE audit SET hash = x'0102' WHERE seq = 6");
+	tamper2(f,
+		"PRAGMA ignore_check_constraints = ON;"
+		"UPDATE audit SET hash = x'0102' WHERE seq = 6",
+		"ALTER TABLE audit DROP CONSTRAINT audit_hash_check;"
+		"UPDATE audit SET hash = '\\x0102'::bytea WHERE seq = 6");
 	expect_damage(f, 6, "unreadable");
 }
 
@@ -510,18 +526,10 @@ static void test_malformed_row(void **state)
 static void resign_from(fixture *f, int64_t from, const uint8_t sk[64])
 {
 	collect c = all_entries(f, 64);
-	close_log(f);
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
-	assert_int_equal(
-	    sqlite3_exec(db, "DROP TRIGGER audit_no_update", NULL, NULL, NULL),
-	    SQLITE_OK);
-	sqlite3_stmt *st;
-	assert_int_equal(sqlite3_prepare_v2(db,
-					    "UPDATE audit SET actor = ?2, prev_hash = ?3,"
-					    " hash = ?4, sig = ?5 WHERE seq = ?1",
-					    -1, &st, NULL),
-			 SQLITE_OK);
+	size_t cap = 64 * 512, o = 0;
+	char *sql = malloc(cap);
+	assert_non_null(sql);
+	sql[0] = '\0';
 	for (size_t i = 0; i < c.n; i++) {
 		copied *e = &c.e[i];
 		if (e->seq < from)
@@ -535,18 +543,19 @@ static void resign_from(fixture *f, int64_t from, const uint8_t sk[64])
 		sl_audit_entry v = view(e);
 		doc_hash(&v, e->hash);
 		crypto_sign_detached(e->sig, NULL, e->hash, 32, sk);
-		sqlite3_bind_int64(st, 1, e->seq);
-		sqlite3_bind_text(st, 2, e->actor, -1, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 3, e->prev_hash, 32, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 4, e->hash, 32, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 5, e->sig, 64, SQLITE_STATIC);
-		assert_int_equal(sqlite3_step(st), SQLITE_DONE);
-		sqlite3_reset(st);
+		char prev[80], hash[80], sig[144];
+		blob_literal(prev, sizeof(prev), e->prev_hash, 32);
+		blob_literal(hash, sizeof(hash), e->hash, 32);
+		blob_literal(sig, sizeof(sig), e->sig, 64);
+		o += (size_t)snprintf(sql + o, cap - o,
+				      "UPDATE audit SET actor = '%s', prev_hash = %s,"
+				      " hash = %s, sig = %s WHERE seq = %lld;",
+				      e->actor, prev, hash, sig, (long long)e->seq);
+		assert_true(o < cap);
 	}
-	sqlite3_finalize(st);
-	sqlite3_close(db);
+	tamper(f, sql);
+	free(sql);
 	free(c.e);
-	open_log(f);
 }
 
 /* Edited and re-signed with another key: the hashes chain, the signature
@@ -620,14 +629,14 @@ static void test_triggers_refuse(void **state)
 	fixture *f = *state;
 	append_n(f, 2);
 	close_log(f);
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
-	assert_int_not_equal(
-	    sqlite3_exec(db, "UPDATE audit SET actor = 'x'", NULL, NULL, NULL),
-	    SQLITE_OK);
-	assert_int_not_equal(sqlite3_exec(db, "DELETE FROM audit", NULL, NULL, NULL),
-			     SQLITE_OK);
-	sqlite3_close(db);
+	char why[512];
+	assert_false(teststore_try_exec(f->data, "UPDATE audit SET actor = 'x'", why,
+					sizeof(why)));
+	assert_non_null(strstr(why, "append-only"));
+	assert_false(teststore_try_exec(f->data, "DELETE FROM audit", why, sizeof(why)));
+	assert_non_null(strstr(why, "append-only"));
+	if (teststore_pg())
+		assert_false(teststore_try_exec(f->data, "TRUNCATE audit", why, sizeof(why)));
 	open_log(f);
 	assert_true(verify(f).ok);
 }
@@ -740,7 +749,7 @@ static void test_key_file(void **state)
 	char moved[PATH_MAX + 32];
 	snprintf(moved, sizeof(moved), "%s/keys/audit.key.bak", f->data);
 	assert_int_equal(rename(path, moved), 0);
-	assert_int_equal(sl_store_open(f->data, &f->store), SL_OK);
+	assert_int_equal(teststore_open(f->data, &f->store), SL_OK);
 	assert_int_equal(sl_audit_open(f->data, f->store, &f->audit), SL_ECRYPTO);
 	assert_null(f->audit);
 	assert_int_not_equal(access(path, F_OK), 0);

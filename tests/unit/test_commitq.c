@@ -32,6 +32,8 @@
 #include "sightline/commitq.h"
 #include "sightline/store.h"
 
+#include "teststore.h"
+
 /* --- fixture: a store in a temporary directory ------------------------------ */
 
 typedef struct fixture {
@@ -53,7 +55,7 @@ static int setup(void **state)
 	assert_non_null(f);
 	strcpy(f->dir, "/tmp/sl-test-commitq-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
-	assert_int_equal(sl_store_open(f->dir, &f->s), SL_OK);
+	assert_int_equal(teststore_open(f->dir, &f->s), SL_OK);
 	*state = f;
 	return 0;
 }
@@ -62,6 +64,7 @@ static int teardown(void **state)
 {
 	fixture *f = *state;
 	sl_store_close(f->s);
+	teststore_drop(f->dir);
 	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	free(f);
 	return 0;

@@ -30,6 +30,8 @@
 #include "sightline/geo.h"
 #include "sightline/store.h"
 
+#include "teststore.h"
+
 #define T0 1665390600 /* 2022-10-10T08:30:00Z */
 #define ORSHA_LAT 54.5095
 #define ORSHA_LON 30.4233
@@ -360,9 +362,38 @@ static void test_confidence(void **state)
 	if (messy >= five)
 		fail_msg("disagreeing counts: %.3f, want below agreeing %.3f", messy,
 			 five);
+	/* Photos: one ungraded report with one is worth 1 - 0.65 x 0.7. */
+	sl_engine *ph = fresh();
+	spec pic = rail(1, 0, 0, 0, 10);
+	pic.photos = 1;
+	add(ph, pic);
+	double photo = estimate_of(ph, 1).ev.confidence;
+	if (fabs(photo - (1 - 0.65 * 0.7)) > 1e-6)
+		fail_msg("one ungraded report with a photo: %.3f, want %.3f", photo,
+			 1 - 0.65 * 0.7);
+	/* Types: six count tanks and one IFVs (often confused: one event): less sure
+	 * than seven who all count tanks. */
+	sl_engine *ta = fresh(), *tb = fresh();
+	for (int i = 1; i <= 7; i++) {
+		spec r = rail(i, 30.0 * i, -20.0 * i, 20 * i, 10);
+		add(ta, r);
+		if (i == 7)
+			r.tanks = 0, r.ifvs = 10;
+		add(tb, r);
+	}
+	found same = estimate_of(ta, 1), mixed = estimate_of(tb, 1);
+	if (same.n_reports != 7 || mixed.n_reports != 7)
+		fail_msg("seven reports in one event: %zu and %zu", same.n_reports,
+			 mixed.n_reports);
+	if (!(mixed.ev.confidence < same.ev.confidence - 0.01))
+		fail_msg("a report of other types: %.3f, want below all agreeing %.3f",
+			 mixed.ev.confidence, same.ev.confidence);
 	sl_engine_free(e);
 	sl_engine_free(g);
 	sl_engine_free(h);
+	sl_engine_free(ph);
+	sl_engine_free(ta);
+	sl_engine_free(tb);
 }
 
 /* Take-off watchers stand around an airfield, kilometres apart: one event.
@@ -452,7 +483,7 @@ static int setup(void **state)
 	strcpy(f->root, "/tmp/sl-test-engine-XXXXXX");
 	assert_non_null(mkdtemp(f->root));
 	snprintf(f->dir, sizeof(f->dir), "%s/data", f->root);
-	assert_int_equal(sl_store_open(f->dir, &f->s), SL_OK);
+	assert_int_equal(teststore_open(f->dir, &f->s), SL_OK);
 	sl_moderator m;
 	memset(&m, 0, sizeof(m));
 	snprintf(m.name, sizeof(m.name), "mia");
@@ -469,6 +500,7 @@ static int teardown(void **state)
 {
 	fixture *f = *state;
 	sl_store_close(f->s);
+	teststore_drop(f->dir);
 	nftw(f->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	free(f);
 	return 0;
@@ -567,7 +599,7 @@ static void test_save_and_reload(void **state)
 	assert_int_equal(sl_engine_catch_up(f->s, T0, &ran), SL_OK);
 	assert_true(ran);
 	sl_store *other;
-	assert_int_equal(sl_store_open(f->dir, &other), SL_OK);
+	assert_int_equal(teststore_open(f->dir, &other), SL_OK);
 	assert_int_equal(sl_engine_catch_up(other, T0, &ran), SL_OK);
 	assert_false(ran);
 	sl_store_close(other);

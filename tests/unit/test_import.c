@@ -36,6 +36,8 @@
 #include "sightline/store.h"
 #include "sightline/timefmt.h"
 
+#include "teststore.h"
+
 #define NOW 1672531200 /* 2023-01-01T00:00:00Z */
 
 /* What import says of a record with text or contact and nobody to seal
@@ -195,7 +197,7 @@ static void store_open(tmp_store *t)
 {
 	snprintf(t->dir, sizeof(t->dir), "/tmp/sl-test-import-XXXXXX");
 	assert_non_null(mkdtemp(t->dir));
-	assert_int_equal(sl_store_open(t->dir, &t->s), SL_OK);
+	assert_int_equal(teststore_open(t->dir, &t->s), SL_OK);
 	t->mod_id = 0;
 }
 
@@ -223,6 +225,7 @@ static void store_close(tmp_store *t)
 	static const char *const files[] = {"sightline.db", "sightline.db-wal",
 					    "sightline.db-shm"};
 	sl_store_close(t->s);
+	teststore_drop(t->dir);
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		char path[128];
 		snprintf(path, sizeof(path), "%s/%s", t->dir, files[i]);
@@ -257,35 +260,13 @@ static void expect_reject(const rejects *r, size_t i, long line, const char *wan
 			 r->why[i], want);
 }
 
-/* Whether any file of t's directory (the database, its WAL and shared
- * memory) holds needle: plaintext that must never reach the disk. */
+/* Whether the store of t (its files; on PostgreSQL, its database's files,
+ * the WAL and every row) holds needle: plaintext that must never reach the
+ * disk. */
 static bool store_files_contain(const tmp_store *t, const char *needle)
 {
-	static const char *const files[] = {"sightline.db", "sightline.db-wal",
-					    "sightline.db-shm"};
-	bool found = false;
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]) && !found; i++) {
-		char path[128];
-		snprintf(path, sizeof(path), "%s/%s", t->dir, files[i]);
-		FILE *f = fopen(path, "rb");
-		if (!f)
-			continue;
-		size_t cap = 1 << 20, len = 0, got;
-		char *buf = malloc(cap);
-		assert_non_null(buf);
-		while ((got = fread(buf + len, 1, cap - len, f)) > 0) {
-			len += got;
-			if (len == cap) {
-				cap *= 2;
-				buf = realloc(buf, cap);
-				assert_non_null(buf);
-			}
-		}
-		fclose(f);
-		found = memmem(buf, len, needle, strlen(needle)) != NULL;
-		free(buf);
-	}
-	return found;
+	return teststore_holds(t->dir, needle, strlen(needle),
+			       TESTSTORE_FILES | TESTSTORE_ROWS) != NULL;
 }
 
 static void expect_not_on_disk(const tmp_store *t, const char *needle)

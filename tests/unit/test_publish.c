@@ -29,6 +29,8 @@
 #include "sightline/geo.h"
 #include "sightline/publish.h"
 
+#include "teststore.h"
+
 static const uint8_t key[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
 
 static sl_pub_source orsha(void)
@@ -317,6 +319,8 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 }
 
 static int64_t ids[3]; /* store ids of the three events */
+/* What the tracker says of the tracks, from all their events (the
+ * unverified one too): never what is published. */
 static sl_direction dir = SL_DIR_TOWARD_UKRAINE;
 
 /* One track through all three events, one through the unverified event
@@ -343,7 +347,7 @@ static void test_snapshot(void **state)
 	char root[] = "/tmp/sl-publish-XXXXXX";
 	assert_non_null(mkdtemp(root));
 	sl_store *s;
-	assert_int_equal(sl_store_open(root, &s), SL_OK);
+	assert_int_equal(teststore_open(root, &s), SL_OK);
 	int64_t now = (int64_t)time(NULL);
 	/* Three sightings along a line, two verified, two hours ago. */
 	sl_report r[3];
@@ -388,6 +392,18 @@ static void test_snapshot(void **state)
 	sl_publish *p;
 	assert_int_equal(sl_publish_new(s, &p), SL_OK);
 	sl_publish_set_track_source(p, three_tracks, NULL);
+	/* Ukraine to the south: the published points (54.0 N 28.0 E, then
+	 * 54.4 N 28.6 E) move 44 km away from it. */
+	static const char ukraine_json[] =
+	    "{\"type\":\"FeatureCollection\",\"features\":[{\"type\":\"Feature\","
+	    "\"id\":\"804\",\"properties\":{\"name\":\"Ukraine\"},\"geometry\":{"
+	    "\"type\":\"Polygon\",\"coordinates\":[[[23,45],[40,45],[40,52],[23,52],"
+	    "[23,45]]]}}]}";
+	sl_borders *ua = NULL;
+	sl_problems why = {0};
+	assert_int_equal(
+	    sl_borders_load_buffer(ukraine_json, strlen(ukraine_json), &ua, &why), SL_OK);
+	sl_publish_set_places(p, ua, NULL);
 	sl_pub_changes ch;
 	assert_int_equal(sl_publish_refresh(p, now, false, true, &ch), SL_OK);
 	assert_int_equal(ch.n, 2); /* the two verified events, published */
@@ -420,9 +436,11 @@ static void test_snapshot(void **state)
 	assert_int_equal(json_array_size(json_object_get(json_object_get(f0, "geometry"),
 							 "coordinates")),
 			 2);
+	/* Its class is its published points' move, not the tracker's (which
+	 * weighed the unverified event): nothing the policy keeps back. */
 	assert_string_equal(json_string_value(json_object_get(
 				json_object_get(f0, "properties"), "direction")),
-			    "toward_ukraine");
+			    "away_from_ukraine");
 	/* Its points are the published ones, coarsened: not the unverified
 	 * event's, not an estimate. */
 	assert_null(strstr(tr, "54.2"));
@@ -434,8 +452,11 @@ static void test_snapshot(void **state)
 	assert_int_equal(json_integer_value(json_object_get(doc, "tracks")), 1);
 	json_t *wk = json_array_get(json_object_get(doc, "weeks"), 0);
 	assert_int_equal(json_integer_value(json_object_get(
-			     json_object_get(wk, "movements"), "toward_ukraine")),
+			     json_object_get(wk, "movements"), "away_from_ukraine")),
 			 1);
+	assert_int_equal(json_integer_value(json_object_get(
+			     json_object_get(wk, "movements"), "toward_ukraine")),
+			 0);
 	json_decref(doc);
 	free(sum);
 	sl_publish_release(p, b);
@@ -460,7 +481,62 @@ static void test_snapshot(void **state)
 	sl_publish_changes_free(&ch);
 	sl_publish_free(p);
 	sl_store_close(s);
+	sl_borders_free(ua);
+	teststore_drop(root);
 	nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* The CSV's country, admin1 and location name the published point, from
+ * the borders and stations the server was given. */
+static void test_name_place(void **state)
+{
+	(void)state;
+	static const char borders_json[] =
+	    "{\"type\":\"FeatureCollection\",\"features\":[{\"type\":\"Feature\","
+	    "\"id\":\"112\",\"properties\":{\"name\":\"Belarus\"},\"geometry\":{"
+	    "\"type\":\"Polygon\",\"coordinates\":[[[23,51],[33,51],[33,56],[23,56],"
+	    "[23,51]]]}}]}";
+	static const char stations_tsv[] = "name_ru\tadmin1\tlat\tlon\n"
+					   "Орша-Центральная\tВитебск\t54.5081\t30.4172\n"
+					   "Речица\tГомель\t52.3617\t30.3916\n"
+					   "Безрегионная\t\t53.0\t28.0\n"
+					   "Где-то\tНовая область\t53.5\t29.0\n";
+	sl_borders *b = NULL;
+	sl_stations *st = NULL;
+	sl_problems why = {0};
+	assert_int_equal(sl_borders_load_buffer(borders_json, strlen(borders_json), &b, &why),
+			 SL_OK);
+	assert_int_equal(
+	    sl_stations_load_buffer(stations_tsv, strlen(stations_tsv), &st, &why), SL_OK);
+	sl_pub_event e = {.lat = 54.51, .lon = 30.42};
+	sl_publish_name_place(b, st, &e);
+	assert_string_equal(e.country, "Belarus");
+	assert_string_equal(e.admin1, "Vitebsk");
+	assert_string_equal(e.location, "Орша-Центральная");
+	/* Farther than SL_PUB_LOCATION_M from any station: only the country. */
+	e = (sl_pub_event){.lat = 55.5, .lon = 25.0};
+	sl_publish_name_place(b, st, &e);
+	assert_string_equal(e.country, "Belarus");
+	assert_null(e.admin1);
+	assert_null(e.location);
+	/* A station without a region, and one ACLED has no spelling for. */
+	e = (sl_pub_event){.lat = 53.0, .lon = 28.01};
+	sl_publish_name_place(b, st, &e);
+	assert_string_equal(e.location, "Безрегионная");
+	assert_null(e.admin1);
+	e = (sl_pub_event){.lat = 53.5, .lon = 29.0};
+	sl_publish_name_place(b, st, &e);
+	assert_string_equal(e.admin1, "Новая область");
+	/* Outside every country, and with nothing to name it by. */
+	e = (sl_pub_event){.lat = 60.0, .lon = 10.0};
+	sl_publish_name_place(b, st, &e);
+	assert_null(e.country);
+	e = (sl_pub_event){.lat = 54.51, .lon = 30.42};
+	sl_publish_name_place(NULL, NULL, &e);
+	assert_null(e.country);
+	assert_null(e.location);
+	sl_stations_free(st);
+	sl_borders_free(b);
 }
 
 int main(void)
@@ -472,6 +548,7 @@ int main(void)
 	    cmocka_unit_test(test_ids),
 	    cmocka_unit_test(test_policy_json),
 	    cmocka_unit_test(test_escaping),
+	    cmocka_unit_test(test_name_place),
 	    cmocka_unit_test(test_filters),
 	    cmocka_unit_test(test_snapshot),
 	};

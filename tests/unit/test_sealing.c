@@ -36,6 +36,8 @@
 #include "sightline/sealing.h"
 #include "sightline/store.h"
 
+#include "teststore.h"
+
 /* --- the group's moderators ------------------------------------------------- */
 
 enum { A, B, C, N_KEYS }; /* admin A, moderator B, newcomer C */
@@ -115,7 +117,7 @@ static int setup(void **state)
 	assert_non_null(mkdtemp(f->root));
 	snprintf(f->dir, sizeof(f->dir), "%s/data", f->root);
 	snprintf(f->db, sizeof(f->db), "%s/sightline.db", f->dir);
-	assert_int_equal(sl_store_open(f->dir, &f->s), SL_OK);
+	assert_int_equal(teststore_open(f->dir, &f->s), SL_OK);
 	f->a = sl_arena_new(1 << 20);
 	assert_non_null(f->a);
 	add_moderator(f, A);
@@ -129,6 +131,7 @@ static int teardown(void **state)
 	fixture *f = *state;
 	sl_store_close(f->s);
 	sl_arena_free(f->a);
+	teststore_drop(f->dir);
 	nftw(f->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	free(f);
 	return 0;
@@ -136,50 +139,20 @@ static int teardown(void **state)
 
 /* --- raw bytes on disk ------------------------------------------------------ */
 
-/* True when the file at path holds the string s; a missing file holds
- * nothing (the WAL goes when the last connection closes). */
-static bool file_has(const char *path, const char *s)
-{
-	FILE *fp = fopen(path, "rb");
-	if (!fp) {
-		if (errno != ENOENT)
-			fail_msg("cannot open %s: %s", path, strerror(errno));
-		return false;
-	}
-	size_t cap = (size_t)1 << 16, len = 0, got;
-	uint8_t *buf = malloc(cap);
-	assert_non_null(buf);
-	while ((got = fread(buf + len, 1, cap - len, fp)) > 0) {
-		len += got;
-		if (len == cap) {
-			cap *= 2;
-			buf = realloc(buf, cap);
-			assert_non_null(buf);
-		}
-	}
-	assert_int_equal(ferror(fp), 0);
-	fclose(fp);
-	bool found = memmem(buf, len, s, strlen(s)) != NULL;
-	free(buf);
-	return found;
-}
-
+/* The store's files (and, on PostgreSQL, its rows: teststore.h) hold s
+ * nowhere / somewhere. */
 static void assert_not_on_disk(const fixture *f, const char *s)
 {
-	char wal[160];
-	snprintf(wal, sizeof(wal), "%s-wal", f->db);
-	if (file_has(f->db, s))
-		fail_msg("\"%s\" found in %s", s, f->db);
-	if (file_has(wal, s))
-		fail_msg("\"%s\" found in %s", s, wal);
+	const char *at = teststore_holds(f->dir, s, strlen(s),
+					 TESTSTORE_FILES | TESTSTORE_ROWS);
+	if (at)
+		fail_msg("\"%s\" found in %s", s, at);
 }
 
 static void assert_on_disk(const fixture *f, const char *s)
 {
-	char wal[160];
-	snprintf(wal, sizeof(wal), "%s-wal", f->db);
-	if (!file_has(f->db, s) && !file_has(wal, s))
-		fail_msg("\"%s\" is in neither %s nor %s", s, f->db, wal);
+	if (!teststore_holds(f->dir, s, strlen(s), TESTSTORE_FILES | TESTSTORE_ROWS))
+		fail_msg("\"%s\" is nowhere in the store of %s", s, f->dir);
 }
 
 /* --- helpers ------------------------------------------------------------------ */
@@ -448,7 +421,7 @@ static void test_seal_store_open(void **state)
 		assert_not_on_disk(f, canary[i]);
 
 	/* Reopened, the same store still opens for both. */
-	assert_int_equal(sl_store_open(f->dir, &f->s), SL_OK);
+	assert_int_equal(teststore_open(f->dir, &f->s), SL_OK);
 	assert_reads(f, id, B, &want);
 }
 
@@ -644,7 +617,7 @@ static void test_followup(void **state)
 	f->s = NULL;
 	assert_not_on_disk(f, "CANARY-followup");
 	assert_not_on_disk(f, "the train left");
-	assert_int_equal(sl_store_open(f->dir, &f->s), SL_OK);
+	assert_int_equal(teststore_open(f->dir, &f->s), SL_OK);
 }
 
 /* Once B is removed, B keeps no key to anything, and what is sealed next

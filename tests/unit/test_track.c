@@ -34,6 +34,8 @@
 #include "sightline/store.h"
 #include "sightline/track.h"
 
+#include "teststore.h"
+
 #define T0 1665390600 /* 2022-10-10T08:30:00Z */
 
 /* ---- the assignment ---- */
@@ -619,6 +621,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
+	teststore_drop(dir);
 	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return 0;
 }
@@ -677,7 +680,7 @@ static void test_store_round_trip(void **state)
 {
 	(void)state;
 	sl_store *s;
-	assert_int_equal(sl_store_open(dir, &s), SL_OK);
+	assert_int_equal(teststore_open(dir, &s), SL_OK);
 	/* A train east along 54 N, seen twice at each of three stations. */
 	char refs[8][8];
 	sl_report r[8];
