@@ -10,8 +10,10 @@
  * Before the first input the admin signs in and one report with text and
  * one event of it exist, so that the handlers get past "no such report".
  * Inputs change the store (a grade, a note, a merge): they may make later
- * answers differ, never a 500 or no answer (fuzz_server_request). Webhooks
- * are left out: registering one makes the server call the URL.
+ * answers differ, never a 500 or no answer (fuzz_server_request). A
+ * webhook registered here is called when something is published: the URL
+ * is whatever the input says, which the delivery thread must survive too
+ * (it never blocks a request; no network in the fuzz runs but loopback).
  */
 #include <stdio.h>
 #include <string.h>
@@ -34,6 +36,7 @@ static const struct {
     {"PUT", "/api/v1/mod/admin/publish/policy"},
     {"PUT", "/api/v1/mod/admin/events/1/excerpt"},
     {"PUT", "/api/v1/mod/admin/events/1/photo"},
+    {"POST", "/api/v1/mod/admin/webhooks"},
 };
 #define N_ENDPOINTS (sizeof(endpoints) / sizeof(endpoints[0]))
 
