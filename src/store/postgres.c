@@ -747,6 +747,17 @@ PGconn *pg_connect(const pg_store *s)
 	return c;
 }
 
+PGresult *pg_query(pg_store *s, pg_stmt *st, const pg_params *p, const char *what,
+		   sl_err *err)
+{
+	pg_conn *c;
+	if ((*err = pg_get(s, &c)))
+		return NULL;
+	PGresult *r = pg_run(c, st, p, what, err);
+	pg_put(s, c);
+	return r;
+}
+
 sl_err pg_get(pg_store *s, pg_conn **out)
 {
 	struct timespec until;
@@ -1310,15 +1321,11 @@ sl_err pg_read_page(pg_store *s, pg_stmt *st, int64_t after, int rows,
 {
 	*n = 0;
 	*more = false;
-	pg_conn *c;
-	sl_err err = pg_get(s, &c);
-	if (err)
-		return err;
 	pg_params p = {0};
 	pp_i64(&p, after);
 	pp_i64(&p, rows);
-	PGresult *r = pg_run(c, st, &p, what, &err);
-	pg_put(s, c);
+	sl_err err;
+	PGresult *r = pg_query(s, st, &p, what, &err);
 	if (r)
 		err = decode_rows(r, rows, decode, page, elem, a, n, more);
 	PQclear(r);
@@ -1652,15 +1659,11 @@ static sl_err op_keys_since(sl_store *base, int64_t since, int64_t holder_id, si
 	*n = 0;
 	*sealed_ids = NULL;
 	*wrapped = NULL;
-	pg_conn *c;
-	sl_err err = pg_get(s, &c);
-	if (err)
-		return err;
 	pg_params p = {0};
 	pp_i64(&p, holder_id);
 	pp_i64(&p, since);
-	PGresult *r = pg_run(c, &st_keys_since, &p, "keys since", &err);
-	pg_put(s, c);
+	sl_err err;
+	PGresult *r = pg_query(s, &st_keys_since, &p, "keys since", &err);
 	if (!r)
 		return err;
 	size_t rows = (size_t)PQntuples(r);
@@ -1846,15 +1849,11 @@ static sl_err query_moderators(pg_store *s, pg_stmt *st, const char *name,
 {
 	*out = NULL;
 	*n = 0;
-	pg_conn *c;
-	sl_err err = pg_get(s, &c);
-	if (err)
-		return err;
 	pg_params p = {0};
 	if (name)
 		pp_text(&p, name);
-	PGresult *r = pg_run(c, st, &p, "read moderators", &err);
-	pg_put(s, c);
+	sl_err err;
+	PGresult *r = pg_query(s, st, &p, "read moderators", &err);
 	if (!r)
 		return err;
 	size_t rows = (size_t)PQntuples(r);
@@ -2022,12 +2021,8 @@ static sl_err op_audit_last(sl_store *base, sl_audit_entry *out, sl_arena *a)
 	pg_store *s = (pg_store *)base;
 	if (!out || !a)
 		return SL_EINVAL;
-	pg_conn *c;
-	sl_err err = pg_get(s, &c);
-	if (err)
-		return err;
-	PGresult *r = pg_run(c, &st_audit_last, NULL, "read last audit entry", &err);
-	pg_put(s, c);
+	sl_err err;
+	PGresult *r = pg_query(s, &st_audit_last, NULL, "read last audit entry", &err);
 	if (r)
 		err = PQntuples(r) ? decode_audit(r, 0, a, out) : SL_ENOTFOUND;
 	PQclear(r);
@@ -2121,16 +2116,12 @@ static sl_err op_queue(sl_store *base, bool open_only, int64_t now, size_t limit
 	sl_queue_item *items = sl_arena_alloc(a, limit * sizeof(*items));
 	if (!items)
 		return SL_ENOMEM;
-	pg_conn *c;
-	sl_err err = pg_get(s, &c);
-	if (err)
-		return err;
 	pg_params p = {0};
 	pp_i64(&p, now);
 	pp_bool(&p, open_only);
 	pp_i64(&p, (int64_t)limit);
-	PGresult *r = pg_run(c, &st_queue, &p, "read queue", &err);
-	pg_put(s, c);
+	sl_err err;
+	PGresult *r = pg_query(s, &st_queue, &p, "read queue", &err);
 	if (!r)
 		return err;
 	size_t rows = (size_t)PQntuples(r);
@@ -2154,14 +2145,10 @@ static pg_stmt st_get_review =
 static sl_err op_get_review(sl_store *base, int64_t id, sl_arena *a, sl_review *out)
 {
 	pg_store *s = (pg_store *)base;
-	pg_conn *c;
-	sl_err err = pg_get(s, &c);
-	if (err)
-		return err;
 	pg_params p = {0};
 	pp_i64(&p, id);
-	PGresult *r = pg_run(c, &st_get_review, &p, "get review", &err);
-	pg_put(s, c);
+	sl_err err;
+	PGresult *r = pg_query(s, &st_get_review, &p, "get review", &err);
 	if (r)
 		err = PQntuples(r) ? pg_decode_review(r, 0, 0, a, out) : SL_ENOTFOUND;
 	PQclear(r);

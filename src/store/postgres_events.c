@@ -548,14 +548,10 @@ sl_err pg_report_events(sl_store *base, int64_t report_id, sl_arena *a, int64_t 
 	pg_store *s = (pg_store *)base;
 	*ids = NULL;
 	*n = 0;
-	pg_conn *c;
-	sl_err err = pg_get(s, &c);
-	if (err)
-		return err;
 	pg_params p = {0};
 	pp_i64(&p, report_id);
-	PGresult *r = pg_run(c, &st_report_events, &p, "read report events", &err);
-	pg_put(s, c);
+	sl_err err;
+	PGresult *r = pg_query(s, &st_report_events, &p, "read report events", &err);
 	if (!r)
 		return err;
 	size_t rows = (size_t)PQntuples(r);
@@ -610,14 +606,10 @@ sl_err pg_each_item(sl_store *base, int64_t after_id, sl_item_visit visit, void 
 sl_err pg_get_item(sl_store *base, int64_t id, sl_arena *a, sl_queue_item *out)
 {
 	pg_store *s = (pg_store *)base;
-	pg_conn *c;
-	sl_err err = pg_get(s, &c);
-	if (err)
-		return err;
 	pg_params p = {0};
 	pp_i64(&p, id);
-	PGresult *r = pg_run(c, &st_get_item, &p, "get item", &err);
-	pg_put(s, c);
+	sl_err err;
+	PGresult *r = pg_query(s, &st_get_item, &p, "get item", &err);
 	if (r)
 		err = PQntuples(r) ? pg_decode_item(r, 0, a, out) : SL_ENOTFOUND;
 	PQclear(r);
@@ -631,15 +623,11 @@ sl_err pg_changes(sl_store *base, int64_t after, size_t max, sl_change *out, siz
 {
 	pg_store *s = (pg_store *)base;
 	*n = 0;
-	pg_conn *c;
-	sl_err err = pg_get(s, &c);
-	if (err)
-		return err;
 	pg_params p = {0};
 	pp_i64(&p, after);
 	pp_i64(&p, (int64_t)max);
-	PGresult *r = pg_run(c, &st_changes, &p, "read changes", &err);
-	pg_put(s, c);
+	sl_err err;
+	PGresult *r = pg_query(s, &st_changes, &p, "read changes", &err);
 	for (int i = 0; r && i < PQntuples(r) && *n < max; i++) {
 		out[*n].seq = pg_i64(r, i, 0);
 		out[*n].report_id = pg_i64(r, i, 1);
@@ -1086,15 +1074,11 @@ sl_err pg_each_event(sl_store *base, int64_t since, sl_event_visit visit, void *
 	int64_t cursor = 0;
 	while (!err) {
 		sl_arena_reset(a);
-		pg_conn *c;
-		if ((err = pg_get(s, &c)))
-			break;
 		pg_params p = {0};
 		pp_i64(&p, cursor);
 		pp_i64(&p, EVENT_PAGE);
 		pp_i64(&p, since);
-		PGresult *r = pg_run(c, &st_event_page, &p, "read events", &err);
-		pg_put(s, c);
+		PGresult *r = pg_query(s, &st_event_page, &p, "read events", &err);
 		size_t n = r ? (size_t)PQntuples(r) : 0;
 		for (size_t i = 0; i < n && !err; i++) {
 			err = decode_event(r, (int)i, a, &page[i]);

@@ -105,6 +105,12 @@ void pp_null(pg_params *p);
  * SL_ESTORE. */
 sl_err pg_fail(PGconn *c, const PGresult *r, const char *what);
 
+/* pg_run on a connection of s's pool, given back before returning: for a
+ * statement run alone, outside a transaction. Returns the result (caller
+ * PQclears) or NULL with *err set (no connection, or pg_run's failure). */
+PGresult *pg_query(pg_store *s, pg_stmt *st, const pg_params *p, const char *what,
+		   sl_err *err);
+
 /* Runs st with p (NULL: none) on c, preparing it there first if needed.
  * Returns the result (caller PQclears) or NULL with *err set after
  * logging. */

@@ -42,14 +42,8 @@ sl_err pg_pub_sources(sl_store *base, sl_pub_source_visit visit, void *ud)
 	sl_arena *a = sl_arena_new(SOURCES_ARENA_CAP);
 	if (!a)
 		return SL_ENOMEM;
-	pg_conn *c;
-	sl_err err = pg_get(s, &c);
-	if (err) {
-		sl_arena_free(a);
-		return err;
-	}
-	PGresult *r = pg_run(c, &st_sources, NULL, "read publishable events", &err);
-	pg_put(s, c);
+	sl_err err;
+	PGresult *r = pg_query(s, &st_sources, NULL, "read publishable events", &err);
 	for (int i = 0; r && i < PQntuples(r) && !err; i++) {
 		sl_arena_reset(a);
 		sl_pub_source src = {0};
@@ -100,12 +94,8 @@ sl_err pg_pub_fingerprint(sl_store *base, sl_pub_fingerprint *out)
 {
 	pg_store *s = (pg_store *)base;
 	memset(out, 0, sizeof(*out));
-	pg_conn *c;
-	sl_err err = pg_get(s, &c);
-	if (err)
-		return err;
-	PGresult *r = pg_run(c, &st_fingerprint, NULL, "publication fingerprint", &err);
-	pg_put(s, c);
+	sl_err err;
+	PGresult *r = pg_query(s, &st_fingerprint, NULL, "publication fingerprint", &err);
 	if (r) {
 		out->change_seq = pg_i64(r, 0, 0);
 		out->n_events = pg_i64(r, 0, 1);
@@ -123,14 +113,10 @@ sl_err pg_pub_setting_get(sl_store *base, const char *key, char **out)
 {
 	pg_store *s = (pg_store *)base;
 	*out = NULL;
-	pg_conn *c;
-	sl_err err = pg_get(s, &c);
-	if (err)
-		return err;
 	pg_params p = {0};
 	pp_text(&p, key);
-	PGresult *r = pg_run(c, &st_setting_get, &p, "read publication setting", &err);
-	pg_put(s, c);
+	sl_err err;
+	PGresult *r = pg_query(s, &st_setting_get, &p, "read publication setting", &err);
 	if (r && PQntuples(r) == 0)
 		err = SL_ENOTFOUND;
 	else if (r && !(*out = strdup(PQgetvalue(r, 0, 0))))
@@ -276,14 +262,10 @@ sl_err pg_photo_get(sl_store *base, int64_t event_id, uint8_t **out, size_t *len
 	pg_store *s = (pg_store *)base;
 	*out = NULL;
 	*len = 0;
-	pg_conn *c;
-	sl_err err = pg_get(s, &c);
-	if (err)
-		return err;
 	pg_params p = {0};
 	pp_i64(&p, event_id);
-	PGresult *r = pg_run(c, &st_photo_get, &p, "read photo", &err);
-	pg_put(s, c);
+	sl_err err;
+	PGresult *r = pg_query(s, &st_photo_get, &p, "read photo", &err);
 	if (r && PQntuples(r) == 0)
 		err = SL_ENOTFOUND;
 	else if (r) {
@@ -345,14 +327,10 @@ sl_err pg_webhooks(sl_store *base, bool all, sl_webhook **out, size_t *n)
 	pg_store *s = (pg_store *)base;
 	*out = NULL;
 	*n = 0;
-	pg_conn *c;
-	sl_err err = pg_get(s, &c);
-	if (err)
-		return err;
 	pg_params p = {0};
 	pp_bool(&p, all);
-	PGresult *r = pg_run(c, &st_webhooks, &p, "list webhooks", &err);
-	pg_put(s, c);
+	sl_err err;
+	PGresult *r = pg_query(s, &st_webhooks, &p, "list webhooks", &err);
 	if (!r)
 		return err;
 	size_t rows = (size_t)PQntuples(r);
@@ -471,12 +449,8 @@ static pg_stmt st_pub_state = PG_STMT("SELECT event_id, hash FROM published_even
 sl_err pg_pub_state(sl_store *base, sl_pub_state_visit visit, void *ud)
 {
 	pg_store *s = (pg_store *)base;
-	pg_conn *c;
-	sl_err err = pg_get(s, &c);
-	if (err)
-		return err;
-	PGresult *r = pg_run(c, &st_pub_state, NULL, "read published events", &err);
-	pg_put(s, c);
+	sl_err err;
+	PGresult *r = pg_query(s, &st_pub_state, NULL, "read published events", &err);
 	for (int i = 0; r && i < PQntuples(r) && !err; i++) {
 		uint8_t hash[16] = {0};
 		pg_blob_into(r, i, 1, hash, sizeof(hash));
