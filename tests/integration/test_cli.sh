@@ -709,6 +709,7 @@ if [ -n "$ATLAS" ] && [ -f "$ATLAS" ]; then
 	"$BIN" export --data "$tmp/slow" --what tracks --borders "$ATLAS" --train-speed 20 \
 		--out "$tmp/slow-tracks.jsonl" 2>"$tmp/err"
 	"$BIN" evaluate --truth "$tmp/ech-truth.jsonl" --tracks "$tmp/slow-tracks.jsonl" >"$tmp/out"
+	expect_in "the slow train's tracks are scored" "$tmp/out" "rail    purity"
 	expect_not_in "at --train-speed 20 it is not one track" "$tmp/out" \
 		"rail    purity 1.0000  completeness 1.0000"
 	"$BIN" summary --data "$tmp/bo" --borders "$ATLAS" >"$tmp/out" 2>"$tmp/err"
