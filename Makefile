@@ -8,9 +8,9 @@
 #   make bench    intake benchmark against nginx (docs/PERFORMANCE.md)
 #   make fuzz     every fuzz target with libFuzzer for FUZZ_SECONDS each
 #                 (docs/RELIABILITY.md)
-#   make reliability  200 SIGKILL trials, the load tests, the overload curve
-#                 and the whole integration suite under valgrind
-#                 (docs/RELIABILITY.md)
+#   make reliability  200 SIGKILL trials, the load tests and the overload
+#                 curve (docs/RELIABILITY.md; make check already runs the
+#                 integration suite under valgrind)
 
 SHARED_DATA ?= ../shared/data
 CIR_CSV     := $(SHARED_DATA)/real/cir-russia-ukraine-monitor-2022.csv
@@ -81,7 +81,6 @@ fuzz: deps
 reliability: deps build
 	RELIABILITY=1 meson test -C build --suite reliability --print-errorlogs -t 4
 	bench/overload
-	scripts/check-valgrind all
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -22,6 +22,10 @@
 # The store: a bad --store refused; on PostgreSQL (meson's postgresql
 # setup) the commands again with --store on a database of their own.
 #
+# Under meson's valgrind setup (SIGHTLINE_WRAPPER, tests/meson.build) every
+# command runs under valgrind memcheck, each with a log of its own, and a
+# log that counts an error or has no summary fails the test.
+#
 # Needs SIGHTLINE_BIN (meson sets it, with TEST_DATA and SHARED_DATA).
 # Prints "N passed, M failed" last and exits non-zero if any failed.
 
@@ -37,6 +41,17 @@ trap 'exit 1' INT TERM
 
 passed=0
 failed=0
+
+# Every command under the wrapper: BIN becomes a script that runs it so.
+if [ -n "${SIGHTLINE_WRAPPER:-}" ]; then
+	mkdir "$tmp/wrapped"
+	cat >"$tmp/wrapped/sightline" <<EOF
+#!/bin/sh
+exec $SIGHTLINE_WRAPPER --log-file=$tmp/wrapped/valgrind.%p.log "$BIN" "\$@"
+EOF
+	chmod 700 "$tmp/wrapped/sightline"
+	BIN=$tmp/wrapped/sightline
+fi
 
 ok() {
 	passed=$((passed + 1))
@@ -835,6 +850,31 @@ if [ "${SIGHTLINE_TEST_BACKEND:-}" = postgresql ] && [ -n "${SIGHTLINE_TEST_PG:-
 		"$tmp/p" "heading south"
 	psql -X -q "$SIGHTLINE_TEST_PG/postgres" -c "DROP DATABASE $pgdb WITH (FORCE)" \
 		>/dev/null 2>&1
+fi
+
+# Under the wrapper: every command's valgrind log has a summary of no error.
+if [ -n "${SIGHTLINE_WRAPPER:-}" ]; then
+	logs=0
+	nbad=0
+	bad=""
+	for log in "$tmp"/wrapped/valgrind.*.log; do
+		[ -e "$log" ] || continue
+		logs=$((logs + 1))
+		if ! grep -q 'ERROR SUMMARY: 0 errors' "$log"; then
+			nbad=$((nbad + 1))
+			bad="$bad $(basename "$log")"
+			# the first three in full, the others by name
+			[ "$nbad" -gt 3 ] || { echo "---- $log"; head -n 80 "$log"; }
+		fi
+	done
+	if [ "$logs" -eq 0 ]; then
+		not_ok "commands ran under the wrapper" "no valgrind log in $tmp/wrapped"
+	elif [ -n "$bad" ]; then
+		not_ok "$logs commands under valgrind, no error" \
+			"$nbad with errors or no summary:$bad"
+	else
+		ok "$logs commands under valgrind, no error"
+	fi
 fi
 
 echo "$passed passed, $failed failed"
